@@ -1,0 +1,237 @@
+"""``python -m scanner``: the same engine, store and lock as the page (DESIGN "Command line").
+
+Exit codes: 0 done, 1 failed, 2 bad input or config, 3 a scan holds the lock, 4 market closed, 5 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+from scanner import clock, redis_conn
+from scanner.config import ConfigError, Settings
+from scanner.engine import ScanRefused, ScanRequest, begin_scan, run_scan
+from scanner.export import FORMATS, export_frame, file_name, to_bytes
+from scanner.launcher import TOKEN_ENV
+from scanner.lock import force_release
+from scanner.redis_conn import RedisUnavailable
+from scanner.store import ScanMeta, ScanStore, open_store
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_MARKET_CLOSED, EXIT_CANCELLED = range(6)
+_EXIT_BY_STATUS = {"completed": EXIT_OK, "cancelled": EXIT_CANCELLED}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m scanner", description="Options scanner for the wheel.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    scan = commands.add_parser("scan", help="run one whole scan in the foreground")
+    scan.add_argument("--provider", choices=("demo", "marketdata", "yahoo", "snapshot"))
+    scan.add_argument("--tickers", help="comma-separated symbols (default: the stored watch-list)")
+    scan.add_argument("--side", choices=("put", "call", "both"))
+    scan.add_argument("--weeks", type=int, help="weekly expirations ahead (1-52)")
+    scan.add_argument("--as-of", type=date.fromisoformat, help="quote date DTE counts from (YYYY-MM-DD)")
+    scan.add_argument("--ignore-market-hours", action="store_true")
+
+    run = commands.add_parser("run", help=argparse.SUPPRESS)
+    run.add_argument("--scan-id", required=True)
+
+    for name, text in (("status", "the lock and the current scan"), ("history", "recent scans")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--json", action="store_true")
+    commands.choices["history"].add_argument("--limit", type=int, default=30)
+
+    export = commands.add_parser("export", help="write a completed scan's rows")
+    export.add_argument("--scan", default="latest", help="latest or a scan id")
+    export.add_argument("--format", choices=FORMATS, default="csv")
+    export.add_argument("--all", action="store_true", help="every screened contract, not only the matches")
+    export.add_argument("--output", help="file path, or - for standard output (default: a named file here)")
+
+    commands.add_parser("cancel", help="ask the running scan to stop after its current ticker")
+    release = commands.add_parser("release-lock", help="free the lock of a scan whose process died")
+    release.add_argument("--force", action="store_true", help="even while the holder's heartbeat is fresh")
+
+    server = commands.add_parser("server", help="the embedded Redis server (when REDIS_URL is unset)")
+    server.add_argument("action", choices=("start", "stop", "status"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.command == "run" else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        if args.command == "server":
+            return _server(settings, args.action)
+        store = open_store(settings)
+        return _COMMANDS[args.command](settings, store, args)
+    except (ConfigError, ScanRefused) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", EXIT_BAD_INPUT)
+    except RedisUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _stop_on_signals() -> threading.Event:
+    """SIGTERM/SIGINT end the scan cleanly: it records "cancelled" and releases the lock itself."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def _progress_printer(stream=sys.stderr):
+    if not stream.isatty():
+        return None
+
+    def show(meta: ScanMeta) -> None:
+        filled = int(meta.pct / 100 * 30)
+        stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {meta.pct:5.1f}% {meta.tickers_done}/{meta.tickers_total}"
+                     f" {meta.current_ticker:<8} matches {meta.matches} errors {meta.errors}")
+        stream.flush()
+
+    return show
+
+
+def _finish_line(meta: ScanMeta) -> int:
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    print(f"scan {meta.scan_id} {meta.status}: {meta.message}")
+    return _EXIT_BY_STATUS.get(meta.status, EXIT_FAILED)
+
+
+def _scan(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
+    tickers = args.tickers.split(",") if args.tickers is not None else None
+    request = ScanRequest(tickers=tickers, provider=args.provider, side=args.side, weeks=args.weeks,
+                          ignore_market_hours=args.ignore_market_hours, as_of=args.as_of)
+    started = begin_scan(settings, store, request)
+    meta = run_scan(settings, store, started.scan_id, started.token, on_progress=_progress_printer(),
+                    stop=_stop_on_signals())
+    return _finish_line(meta)
+
+
+def _run(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
+    """The page's scan subprocess: the token comes in the environment, not on the command line."""
+    token = os.environ.pop(TOKEN_ENV, "")
+    if not token:
+        print(f"error: {TOKEN_ENV} is not set", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    meta = run_scan(settings, store, args.scan_id, token, stop=_stop_on_signals())
+    return _finish_line(meta)
+
+
+def _meta_dict(meta: ScanMeta | None) -> dict | None:
+    if meta is None:
+        return None
+    data = asdict(meta)
+    data.update(started_et=clock.fmt_ny(meta.started_at), finished_et=clock.fmt_ny(meta.finished_at))
+    return data
+
+
+def _status(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
+    snap = store.snapshot()
+    if args.json:
+        print(json.dumps({"lock": asdict(snap.lock), "current": _meta_dict(snap.current),
+                          "latest": _meta_dict(snap.latest)}, indent=2))
+        return EXIT_OK
+    lock = f"held ({snap.lock.ttl_seconds or 0:.0f} s left)" if snap.lock.held else "free"
+    print(f"lock: {lock}")
+    for label, meta in (("current", snap.current), ("latest completed", snap.latest)):
+        if meta:
+            print(f"{label}: {meta.scan_id} {meta.status} {meta.pct:.1f}% ({meta.tickers_done}/{meta.tickers_total}"
+                  f" tickers, {meta.matches} matches, {meta.errors} errors) started {clock.fmt_ny(meta.started_at)}"
+                  f"{' — ' + meta.message if meta.message else ''}")
+        else:
+            print(f"{label}: none")
+    return EXIT_OK
+
+
+def _history(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
+    scans = store.history(args.limit)
+    if args.json:
+        print(json.dumps([_meta_dict(m) for m in scans], indent=2))
+        return EXIT_OK
+    for meta in scans:
+        print(f"{meta.scan_id}  {clock.fmt_ny(meta.started_at)}  {meta.status:<9} {meta.provider:<8}"
+              f" {meta.side:<4} {meta.tickers_done}/{meta.tickers_total} tickers  {meta.contracts} contracts"
+              f"  {meta.matches} matches  {meta.errors} errors  {clock.fmt_duration(meta.elapsed)}")
+    if not scans:
+        print("no scans yet")
+    return EXIT_OK
+
+
+def _export(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
+    scan_id = store.resolve(args.scan)
+    meta = store.get(scan_id)
+    if meta is None:
+        raise ScanRefused(f"no scan {args.scan!r}")
+    if meta.status != "completed":
+        raise ScanRefused(f"scan {meta.scan_id} is {meta.status}; only completed scans are exported")
+    results = store.results(meta.scan_id)
+    payload = to_bytes(export_frame(results.frame, matches_only=not args.all), args.format)
+    if args.output == "-":
+        sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
+    else:
+        path = Path(args.output or file_name(meta, not args.all, args.format))
+        path.write_bytes(payload)
+        print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cancel(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
+    scan_id = store.current_id()
+    if not store.request_cancel(scan_id or ""):
+        print("no scan is running")
+        return EXIT_BAD_INPUT
+    print(f"cancel requested for scan {scan_id}; it stops after its current ticker")
+    return EXIT_OK
+
+
+def _release_lock(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
+    snap = store.snapshot()
+    meta = snap.current
+    if not snap.lock.held:
+        print("the lock is free")
+        return EXIT_OK
+    fresh = meta is not None and meta.heartbeat_at is not None and clock.now() - meta.heartbeat_at < settings.lock_ttl
+    if fresh and not args.force:
+        print(f"scan {meta.scan_id} still beats (heartbeat {clock.now() - meta.heartbeat_at:.0f} s ago);"
+              " use --force to release anyway", file=sys.stderr)
+        return EXIT_LOCKED
+    if force_release(store.client, store.keys) and meta is not None:
+        store.set_fields(meta.scan_id, {"lock_released_by": "release-lock --force" if fresh else "release-lock",
+                                        "lock_released_at": clock.now()})
+    print("lock released")
+    return EXIT_OK
+
+
+def _server(settings: Settings, action: str) -> int:
+    if settings.redis_url:
+        print(f"REDIS_URL is set ({redis_conn.mask_url(settings.redis_url)}); there is no embedded server to {action}")
+        return EXIT_BAD_INPUT
+    if action == "start":
+        print(f"embedded Redis at {redis_conn.start_embedded(settings.data_dir)}")
+    elif action == "stop":
+        print("embedded Redis stopped" if redis_conn.stop_embedded(settings.data_dir) else "embedded Redis was not running")
+    else:
+        pid = redis_conn.embedded_pid(settings.data_dir)
+        print(f"embedded Redis {'running' if redis_conn.is_running(settings.data_dir) else 'stopped'}"
+              f" (pid {pid}, {redis_conn.embedded_url(settings.data_dir)})")
+    return EXIT_OK
+
+
+_COMMANDS = {
+    "scan": _scan, "run": _run, "status": _status, "history": _history, "export": _export,
+    "cancel": _cancel, "release-lock": _release_lock,
+}

@@ -1,0 +1,104 @@
+"""Settings from the environment (DESIGN "Command line"), validated once, with secrets kept out of repr."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Mapping
+
+PROVIDERS = ("demo", "marketdata", "yahoo", "snapshot")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable, never a secret value."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _datetime(env: Mapping[str, str], name: str) -> datetime | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an ISO date-time such as 2026-11-30T10:00-05:00, got {raw!r}") from None
+    if value.tzinfo is None:
+        raise ConfigError(f"{name} needs a UTC offset, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the engine reads from the environment."""
+
+    data_dir: Path
+    redis_url: str | None = field(default=None, repr=False)
+    prefix: str = "scanner"
+    provider: str = "demo"
+    md_api_key: str | None = field(default=None, repr=False)
+    md_url_base: str = "https://api.marketdata.app/v1"
+    snapshot_dir: Path | None = None
+    lock_ttl: int = 60
+    poll_seconds: int = 15
+    demo_delay_ms: int = 100
+    enforce_market_hours: bool | None = None  # None: only for live providers
+    concurrency: int = 8
+    retention: int = 30
+    now_override: datetime | None = None  # SCANNER_NOW: pretend time for market-hours checks and demos
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        md_api_key = env.get("MD_API_KEY", "").strip() or None
+        provider = env.get("SCANNER_PROVIDER", "").strip().lower() or ("marketdata" if md_api_key else "demo")
+        if provider not in PROVIDERS:
+            raise ConfigError(f"SCANNER_PROVIDER must be one of {', '.join(PROVIDERS)}, got {provider!r}")
+        prefix = env.get("SCANNER_PREFIX", "scanner").strip() or "scanner"
+        if not prefix.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"SCANNER_PREFIX may hold letters, digits, '-' and '_' only, got {prefix!r}")
+        snapshot = env.get("SCANNER_SNAPSHOT_DIR", "").strip()
+        return cls(
+            data_dir=Path(env.get("SCANNER_DATA_DIR", "").strip() or ".data").resolve(),
+            redis_url=env.get("REDIS_URL", "").strip() or None,
+            prefix=prefix,
+            provider=provider,
+            md_api_key=md_api_key,
+            md_url_base=env.get("MD_URL_BASE", "").strip() or cls.md_url_base,
+            snapshot_dir=Path(snapshot) if snapshot else None,
+            lock_ttl=_int(env, "SCANNER_LOCK_TTL", 60, 3, 3600),
+            poll_seconds=_int(env, "SCANNER_POLL_SECONDS", 15, 1, 600),
+            demo_delay_ms=_int(env, "SCANNER_DEMO_DELAY_MS", 300, 0, 60_000),
+            enforce_market_hours=_bool(env, "SCANNER_ENFORCE_MARKET_HOURS"),
+            concurrency=_int(env, "SCANNER_CONCURRENCY", 8, 1, 50),
+            retention=_int(env, "SCANNER_RETENTION", 30, 1, 10_000),
+            now_override=_datetime(env, "SCANNER_NOW"),
+        )

@@ -1,0 +1,54 @@
+"""Every Redis key the scanner uses, in one place.
+
+All keys share the hash tag ``{prefix}`` so multi-key pipelines and scripts stay valid on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+
+class Keys:
+    def __init__(self, prefix: str = "scanner") -> None:
+        self.root = "{" + prefix + "}"
+
+    @property
+    def lock(self) -> str:
+        """The SCAN_LOCK_KEY: a token with a TTL while a scan runs."""
+        return f"{self.root}:lock"
+
+    @property
+    def scans(self) -> str:
+        """Sorted set scan id → started_at: the history index (nothing calls KEYS)."""
+        return f"{self.root}:scans"
+
+    @property
+    def current(self) -> str:
+        """The most recently started scan."""
+        return f"{self.root}:current"
+
+    @property
+    def latest(self) -> str:
+        """The last completed scan."""
+        return f"{self.root}:latest"
+
+    @property
+    def watchlist(self) -> str:
+        return f"{self.root}:watchlist"
+
+    @property
+    def criteria(self) -> str:
+        return f"{self.root}:criteria"
+
+    def scan(self, scan_id: str) -> str:
+        """Hash of the scan's status and counters."""
+        return f"{self.root}:scan:{scan_id}"
+
+    def results(self, scan_id: str) -> str:
+        """Hash ticker → that ticker's screened rows (JSON)."""
+        return f"{self.root}:scan:{scan_id}:results"
+
+    def errors(self, scan_id: str) -> str:
+        """Hash ticker → error message."""
+        return f"{self.root}:scan:{scan_id}:errors"
+
+    def scan_keys(self, scan_id: str) -> tuple[str, str, str]:
+        return self.scan(scan_id), self.results(scan_id), self.errors(scan_id)

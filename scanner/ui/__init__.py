@@ -1,0 +1,1 @@
+"""Page pieces shared by ``dashboard.py`` and ``pages/``: the only package that imports streamlit."""

@@ -1,0 +1,55 @@
+"""Settings and the Redis-backed store for a page, with Redis failures turned into a banner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+import streamlit as st
+
+from scanner.config import ConfigError, Settings
+from scanner.keys import Keys
+from scanner.providers import provider_label
+from scanner.redis_conn import RedisUnavailable, connect, mask_url
+from scanner.store import ScanStore
+
+
+@dataclass(frozen=True)
+class PageContext:
+    settings: Settings
+    store: ScanStore
+
+
+@st.cache_resource(show_spinner=False)
+def _client(_settings: Settings, where_key: tuple[str | None, str]) -> redis.Redis:
+    """One client (and connection pool) per process and Redis location; it reconnects by itself."""
+    return connect(_settings)
+
+
+def where(settings: Settings) -> str:
+    return mask_url(settings.redis_url) if settings.redis_url else f"embedded server in {settings.data_dir}"
+
+
+def page_context() -> PageContext:
+    """The context, or a clear error banner and a stopped script (never a traceback)."""
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        st.error(f"Configuration error: {exc}")
+        st.stop()
+    try:
+        client = _client(settings, (settings.redis_url, str(settings.data_dir)))
+    except RedisUnavailable as exc:
+        st.error(f"Redis unavailable: {exc}. The page retries on the next refresh.")
+        st.stop()
+    store = ScanStore(client, Keys(settings.prefix), settings.lock_ttl, settings.retention)
+    with st.sidebar:
+        label = provider_label(settings.provider, settings)
+        st.caption(f"Data source: **{label}**")
+        st.caption(f"Redis: {where(settings)}")
+    return PageContext(settings=settings, store=store)
+
+
+def redis_down(exc: Exception, settings: Settings) -> None:
+    st.error(f"Redis unavailable ({where(settings)}: {type(exc).__name__}). "
+             "Nothing was changed; the page recovers by itself when Redis is back.")

@@ -1,0 +1,116 @@
+"""The main page: last scan line, the scan button, live progress while the lock is held, final results."""
+
+from __future__ import annotations
+
+import redis
+import streamlit as st
+from streamlit_autorefresh import st_autorefresh
+
+from scanner import clock
+from scanner.config import ConfigError
+from scanner.engine import AlreadyRunning, MarketClosed, ScanRefused, ScanRequest, start_background
+from scanner.store import ScanMeta, Snapshot
+from scanner.ui.context import PageContext, page_context, redis_down
+from scanner.ui.results import load_results, render_downloads, render_expanders
+
+NOTICE = "scan_notice"
+
+
+def _start_scan(ctx: PageContext) -> None:
+    """Button callback: runs before the rerun, so the page that follows already shows the new scan."""
+    try:
+        scan_id = start_background(ctx.settings, ctx.store, ScanRequest())
+        st.session_state[NOTICE] = ("success", f"Scan {scan_id} started.")
+    except AlreadyRunning:
+        st.session_state[NOTICE] = ("info", "A scan is already running; showing it below. Nothing new was started.")
+    except MarketClosed as exc:
+        st.session_state[NOTICE] = ("warning", str(exc))
+    except (ScanRefused, ConfigError) as exc:
+        st.session_state[NOTICE] = ("error", f"The scan was not started: {exc}")
+    except (redis.ConnectionError, redis.TimeoutError):
+        st.session_state[NOTICE] = ("error", "Redis unavailable: the scan was not started.")
+
+
+def _last_scan_line(latest: ScanMeta | None) -> None:
+    if latest is None:
+        st.caption("No completed scan yet.")
+        return
+    st.markdown(f"**Last scan:** {clock.fmt_ny(latest.finished_at or latest.started_at)} — "
+                f"{latest.tickers_total} tickers, {latest.matches} matches")
+
+
+def _notice() -> None:
+    kind, text = st.session_state.pop(NOTICE, (None, None))
+    if kind:
+        getattr(st, kind)(text)
+
+
+def _progress(ctx: PageContext, snap: Snapshot) -> None:
+    st_autorefresh(interval=ctx.settings.poll_seconds * 1000, key="scan-refresh")
+    meta = snap.current
+    if meta is None or not meta.active:
+        st.info("Scan in progress... (starting)")
+        return
+    st.info(f"Scan in progress... ({meta.pct:.0f}% complete)")
+    st.progress(min(meta.pct / 100, 1.0))
+    cols = st.columns(5)
+    cols[0].metric("Tickers", f"{meta.tickers_done}/{meta.tickers_total}")
+    cols[1].metric("Matches so far", meta.matches)
+    cols[2].metric("Errors", meta.errors)
+    cols[3].metric("Elapsed", clock.fmt_duration(meta.elapsed))
+    cols[4].metric("ETA", clock.fmt_duration(meta.eta_seconds))
+    frame, corrupt = load_results(ctx.store, ctx.store.keys.root, meta.scan_id, meta.version)
+    _warn_corrupt(corrupt)
+    if frame.empty or not frame["match"].any():
+        st.caption("No options found yet. Scanning...")
+        return
+    st.caption("Results updating in real-time")
+    render_expanders(meta, frame, "No options found yet. Scanning...")
+
+
+def _warn_corrupt(corrupt: tuple[str, ...]) -> None:
+    if corrupt:
+        st.warning(f"Stored results for {', '.join(corrupt)} could not be read and are not shown.")
+
+
+def _banner(meta: ScanMeta) -> None:
+    """The outcome of the newest scan when it did not complete."""
+    when = clock.fmt_ny(meta.started_at)
+    if meta.status == "cancelled":
+        st.warning(f"The scan started {when} was cancelled. {meta.message}")
+    elif meta.status in ("failed", "abandoned"):
+        st.error(f"The scan started {when} {meta.status}: {meta.message}")
+
+
+def _final(ctx: PageContext, snap: Snapshot) -> None:
+    current, latest = snap.current, snap.latest
+    if current is not None and current.status != "completed":
+        _banner(current)
+    if latest is None:
+        return
+    st.subheader(f"Results — scan of {clock.fmt_ny(latest.started_at)}")
+    frame, corrupt = load_results(ctx.store, ctx.store.keys.root, latest.scan_id, latest.version)
+    _warn_corrupt(corrupt)
+    render_expanders(latest, frame, "No options found.")
+    render_downloads(ctx.store, latest)
+
+
+def render() -> None:
+    st.title("Options Scanner")
+    ctx = page_context()
+    try:
+        snap = ctx.store.snapshot()
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        redis_down(exc, ctx.settings)
+        st_autorefresh(interval=ctx.settings.poll_seconds * 1000, key="redis-retry")
+        return
+    _last_scan_line(snap.latest)
+    st.button("Scan for options", type="primary", on_click=_start_scan, args=(ctx,))
+    _notice()
+    try:
+        if snap.lock.held or (snap.current is not None and snap.current.active):
+            _progress(ctx, snap)
+        else:
+            _final(ctx, snap)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        redis_down(exc, ctx.settings)

@@ -1,0 +1,81 @@
+"""Shared fixtures: fakeredis for unit tests, one real embedded Valkey server for whatever crosses processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import fakeredis
+import pytest
+
+from scanner.config import Settings
+from scanner.keys import Keys
+from scanner.redis_conn import start_embedded, stop_embedded
+from scanner.store import ScanStore
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def shared_file(relative: str) -> Path:
+    """A third-party data file from ../shared/data, or a skip when the folder is absent (a user's clone)."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"{path} is absent: ../shared/data holds the third-party test data")
+    return path
+
+
+@pytest.fixture
+def fake_store() -> ScanStore:
+    client = fakeredis.FakeRedis(decode_responses=True)
+    return ScanStore(client, Keys("t"), lock_ttl=6, retention=3)
+
+
+@pytest.fixture(scope="session")
+def embedded_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A real embedded server for the whole session, stopped at the end (no orphan left behind)."""
+    data_dir = tmp_path_factory.mktemp("data")
+    start_embedded(data_dir)
+    yield data_dir
+    stop_embedded(data_dir)
+
+
+@pytest.fixture
+def scanner_env(embedded_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment of a test against the real server: its own key prefix, demo data, fast scans.
+
+    Set in os.environ too, so AppTest pages and child processes see the same configuration.
+    """
+    values = {
+        "SCANNER_DATA_DIR": str(embedded_dir),
+        "SCANNER_PREFIX": "t" + uuid.uuid4().hex[:10],
+        "SCANNER_PROVIDER": "demo",
+        "SCANNER_DEMO_DELAY_MS": "0",
+        "SCANNER_LOCK_TTL": "6",
+        "SCANNER_POLL_SECONDS": "2",
+    }
+    for name in ("REDIS_URL", "MD_API_KEY", "SCANNER_ENFORCE_MARKET_HOURS", "SCANNER_NOW"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return dict(os.environ)
+
+
+@pytest.fixture
+def real_store(scanner_env: dict[str, str]) -> ScanStore:
+    from scanner.store import open_store
+
+    return open_store(Settings.from_env(scanner_env))
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scanner", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def spawn_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "scanner", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
