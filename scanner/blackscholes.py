@@ -35,10 +35,14 @@ def year_fraction(dte_days: ArrayLike) -> ArrayLike:
 
 
 def _is_call(side: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """(is_call, side_is_valid) for a scalar or array of "put"/"call" strings (any case)."""
-    sides = np.char.lower(np.char.strip(np.asarray(side, dtype=str)))
-    is_call = sides == "call"
-    return is_call, is_call | (sides == "put")
+    """(is_call, side_is_valid) for a scalar or array of "put"/"call" strings (any case, any padding)."""
+    sides = np.asarray(side, dtype=str)
+    is_call, is_put = np.array(sides == "call"), np.array(sides == "put")  # 0-d arrays stay assignable
+    odd = ~(is_call | is_put)
+    if odd.any():  # normalizing every string is slow, so only the odd ones are
+        cleaned = np.char.lower(np.char.strip(sides[odd]))
+        is_call[odd], is_put[odd] = cleaned == "call", cleaned == "put"
+    return is_call, is_call | is_put
 
 
 def _inputs(side: ArrayLike, spot: ArrayLike, strike: ArrayLike, t_years: ArrayLike, vol: ArrayLike,
@@ -96,7 +100,7 @@ def implied_vol(side: ArrayLike, price: ArrayLike, spot: ArrayLike, strike: Arra
     target = np.broadcast_to(np.asarray(price, dtype=float), s.shape)
     with np.errstate(all="ignore"):
         lo, hi = np.full(s.shape, IV_LOW), np.full(s.shape, IV_HIGH)
-        solvable = (valid & np.isfinite(target) & (_price(is_call, s, k, t, lo, r, q) <= target)
+        solvable = (valid & np.isfinite(target) & (_price(is_call, s, k, t, lo, r, q) < target)
                     & (target <= _price(is_call, s, k, t, hi, r, q)))
         for _ in range(_IV_ITERATIONS):
             mid = 0.5 * (lo + hi)

@@ -223,6 +223,9 @@ def _server(settings: Settings, action: str) -> int:
     if action == "start":
         print(f"embedded Redis at {redis_conn.start_embedded(settings.data_dir)}")
     elif action == "stop":
+        if redis_conn.is_running(settings.data_dir) and open_store(settings).lock().held:
+            print("a scan holds the lock; the embedded Redis server stays up (stop it when the scan ends)")
+            return EXIT_LOCKED
         print("embedded Redis stopped" if redis_conn.stop_embedded(settings.data_dir) else "embedded Redis was not running")
     else:
         pid = redis_conn.embedded_pid(settings.data_dir)

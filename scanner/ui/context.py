@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import redis
 import streamlit as st
+from streamlit_autorefresh import st_autorefresh
 
 from scanner.config import ConfigError, Settings
 from scanner.keys import Keys
@@ -40,7 +41,7 @@ def page_context() -> PageContext:
     try:
         client = _client(settings, (settings.redis_url, str(settings.data_dir)))
     except RedisUnavailable as exc:
-        st.error(f"Redis unavailable: {exc}. The page retries on the next refresh.")
+        redis_down(str(exc), settings)
         st.stop()
     store = ScanStore(client, Keys(settings.prefix), settings.lock_ttl, settings.retention)
     with st.sidebar:
@@ -50,6 +51,7 @@ def page_context() -> PageContext:
     return PageContext(settings=settings, store=store)
 
 
-def redis_down(exc: Exception, settings: Settings) -> None:
-    st.error(f"Redis unavailable ({where(settings)}: {type(exc).__name__}). "
-             "Nothing was changed; the page recovers by itself when Redis is back.")
+def redis_down(reason: str, settings: Settings) -> None:
+    """The banner, and a timer that reruns the page until Redis answers again."""
+    st.error(f"Redis unavailable: {reason}. Nothing was changed; the page recovers by itself when Redis is back.")
+    st_autorefresh(interval=settings.poll_seconds * 1000, key="redis-retry")

@@ -10,10 +10,11 @@ from scanner import clock
 from scanner.config import ConfigError
 from scanner.engine import AlreadyRunning, MarketClosed, ScanRefused, ScanRequest, start_background
 from scanner.store import ScanMeta, Snapshot
-from scanner.ui.context import PageContext, page_context, redis_down
+from scanner.ui.context import PageContext, page_context, redis_down, where
 from scanner.ui.results import load_results, render_downloads, render_expanders
 
 NOTICE = "scan_notice"
+LAST_VIEW = "last_completed_view"  # the last completed scan shown, kept readable while Redis is down
 
 
 def _start_scan(ctx: PageContext) -> None:
@@ -93,6 +94,17 @@ def _final(ctx: PageContext, snap: Snapshot) -> None:
     _warn_corrupt(corrupt)
     render_expanders(latest, frame, "No options found.")
     render_downloads(ctx.store, latest)
+    st.session_state[LAST_VIEW] = (latest, frame)
+
+
+def _offline(ctx: PageContext, exc: Exception) -> None:
+    """Redis is down: say so, keep showing what this session last saw, and retry on a timer."""
+    redis_down(f"{where(ctx.settings)} ({type(exc).__name__})", ctx.settings)
+    if LAST_VIEW in st.session_state:
+        latest, frame = st.session_state[LAST_VIEW]
+        st.caption(f"Showing the last completed scan loaded before Redis became unavailable "
+                   f"({clock.fmt_ny(latest.started_at)}).")
+        render_expanders(latest, frame, "No options found.")
 
 
 def render() -> None:
@@ -101,8 +113,7 @@ def render() -> None:
     try:
         snap = ctx.store.snapshot()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        redis_down(exc, ctx.settings)
-        st_autorefresh(interval=ctx.settings.poll_seconds * 1000, key="redis-retry")
+        _offline(ctx, exc)
         return
     _last_scan_line(snap.latest)
     st.button("Scan for options", type="primary", on_click=_start_scan, args=(ctx,))
@@ -113,4 +124,4 @@ def render() -> None:
         else:
             _final(ctx, snap)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        redis_down(exc, ctx.settings)
+        _offline(ctx, exc)

@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-dev bench stop
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+
+install-dev: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+
+## Install and start the dashboard on the embedded defaults (embedded Redis under .data/, demo market).
+run: install
+	scripts/run.sh
+
+## Install the test dependencies and run the whole suite (browser tests need Debian's chromium).
+test: install-dev
+	$(BIN)/python -m pytest
+
+## Print the benchmark figures (not part of the test run).
+bench: install-dev
+	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+## Stop the embedded Redis server (refused while a scan holds the lock).
+stop:
+	$(BIN)/python -m scanner server stop

@@ -1,0 +1,139 @@
+"""A simulated market: realistic enough to explore the app with no API key, labelled as simulated.
+
+Prices are Black-Scholes values with put skew and a mild term structure, quoted with tick-rounded
+bid/ask spreads on standard strike steps and weekly expirations that respect exchange holidays.
+Everything is a pure function of (ticker, quote date), so a scan is reproducible within a day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from datetime import date, datetime
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from scanner import blackscholes
+from scanner.market_hours import today_ny, weekly_expirations
+from scanner.providers.base import ChainRequest, ProviderError
+from scanner.schema import CHAIN_COLUMNS
+
+_SYMBOL = re.compile(r"[A-Z0-9.\-]{1,10}")
+_SPOT_RANGE = (15.0, 900.0)  # log-uniform over the ticker hash
+_VOL_RANGE = (0.22, 0.75)  # at-the-money implied vol
+_STRIKE_STEPS = ((25.0, 0.5), (100.0, 1.0), (200.0, 2.5), (500.0, 5.0), (np.inf, 10.0))  # (spot below, step)
+_SKEW = 0.8  # IV rises by ~8 % of ATM vol per 10 % the strike sits below spot
+_SMILE = 1.5  # and curves up again far from the money on both sides
+_TERM = 0.04  # longer expirations trade at slightly higher vol
+
+
+def _rng(*parts: object) -> np.random.Generator:
+    """A generator seeded by a stable hash of `parts` (Python's hash() is salted per process)."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:16], "little"))
+
+
+def _strike_step(spot: float) -> float:
+    return next(step for below, step in _STRIKE_STEPS if spot < below)
+
+
+def _tick_round(prices: np.ndarray, up: bool) -> np.ndarray:
+    """Round to the quoting tick: pennies under $3, nickels above."""
+    tick = np.where(prices < 3.0, 0.01, 0.05)
+    steps = np.ceil(prices / tick - 1e-9) if up else np.floor(prices / tick + 1e-9)
+    return np.round(steps * tick, 2)
+
+
+class DemoProvider:
+    """Deterministic simulated option chains (DESIGN "Data sources": demo)."""
+
+    name = "demo"
+    label = "Demo market (simulated data)"
+    simulated = True
+    live = False
+
+    def __init__(self, delay_ms: int = 0, now: Callable[[], datetime] | None = None) -> None:
+        self.delay_ms = delay_ms
+        self._now = now
+
+    def quote_date(self, request: ChainRequest) -> date:
+        return request.as_of or today_ny(self._now() if self._now else None)
+
+    def fetch(self, ticker: str, request: ChainRequest) -> pd.DataFrame:
+        symbol = str(ticker).strip().upper()
+        if not _SYMBOL.fullmatch(symbol):
+            raise ProviderError(f"unknown ticker {ticker!r}: expected 1-10 letters, digits, '.' or '-'")
+        quote_date = self.quote_date(request)
+        spot, atm_vol = self._underlying(symbol, quote_date)
+        frames = []
+        for expiration in weekly_expirations(quote_date, request.weeks):
+            if self.delay_ms:
+                time.sleep(self.delay_ms / 1000)  # one simulated request per (ticker, expiration)
+            frames += [self._chain(symbol, side, expiration, quote_date, spot, atm_vol, request.strike_limit)
+                       for side in sorted(request.sides)]
+        if not frames:
+            return pd.DataFrame(columns=list(CHAIN_COLUMNS))
+        return pd.concat(frames, ignore_index=True).sort_values(
+            ["side", "expiration", "strike"], ignore_index=True, kind="stable")
+
+    @staticmethod
+    def _underlying(symbol: str, quote_date: date) -> tuple[float, float]:
+        """(spot, ATM vol): fixed per ticker, plus a smooth drift over days and a little daily noise."""
+        u_spot, u_vol, phase_slow, phase_fast = _rng("demo-ticker", symbol).random(4)
+        daily_noise, vol_noise = _rng("demo-day", symbol, quote_date.isoformat()).standard_normal(2)
+        day = quote_date.toordinal()
+        low, high = np.log(_SPOT_RANGE)
+        drift = (0.12 * np.sin(2 * np.pi * (day / 180 + phase_slow)) + 0.04 * np.sin(2 * np.pi * (day / 23 + phase_fast))
+                 + 0.01 * daily_noise)
+        spot = float(np.round(np.exp(low + u_spot * (high - low) + drift), 2))
+        vol = _VOL_RANGE[0] + (_VOL_RANGE[1] - _VOL_RANGE[0]) * u_vol ** 2  # most names are not meme stocks
+        return spot, float(vol * np.exp(0.05 * vol_noise))
+
+    @staticmethod
+    def _chain(symbol: str, side: str, expiration: date, quote_date: date, spot: float, atm_vol: float,
+               strike_limit: int) -> pd.DataFrame:
+        """`strike_limit` OTM contracts of one side and expiration, strikes ascending."""
+        step = _strike_step(spot)
+        offsets = np.arange(strike_limit)
+        if side == "put":  # strictly below spot, going down
+            strikes = (np.ceil(spot / step) - 1 - offsets[::-1]) * step
+            strikes = strikes[strikes > 0]
+        else:  # strictly above spot, going up
+            strikes = (np.floor(spot / step) + 1 + offsets) * step
+        strikes = np.round(strikes, 2)
+        dte = (expiration - quote_date).days
+        t_years = blackscholes.year_fraction(dte)
+        rng = _rng("demo-chain", symbol, side, expiration.isoformat(), quote_date.isoformat())
+
+        moneyness = np.log(strikes / spot)
+        term = 1 + _TERM * np.log((dte + 1) / 30)
+        iv = np.maximum(atm_vol * term * (1 - _SKEW * moneyness + _SMILE * moneyness**2), 0.5 * atm_vol)
+        fair = blackscholes.price(side, spot, strikes, t_years, iv)
+        half_spread = 0.5 * (0.01 + 0.06 * fair + 0.03 * np.sqrt(fair)) * rng.uniform(0.8, 1.3, strikes.size)
+        bid = np.maximum(_tick_round(fair - half_spread, up=False), 0.0)
+        ask = np.maximum(_tick_round(fair + half_spread, up=True), bid + 0.01)
+        last = np.maximum(_tick_round(fair * rng.uniform(0.97, 1.03, strikes.size), up=False), 0.01)
+        open_interest = np.floor(rng.uniform(200, 6000) * np.exp(-12 * np.abs(moneyness)) * rng.uniform(0.5, 1.5, strikes.size))
+        volume = np.floor(open_interest * rng.uniform(0.02, 0.4, strikes.size))
+
+        root = re.sub(r"[.\-]", "", symbol)[:6].ljust(6)
+        prefix = f"{root}{expiration:%y%m%d}{side[0].upper()}"
+        return pd.DataFrame({
+            "ticker": symbol,
+            "side": side,
+            "expiration": expiration,
+            "strike": strikes,
+            "bid": bid,
+            "ask": ask,
+            "last": last,
+            "volume": volume.astype(np.int64),
+            "open_interest": open_interest.astype(np.int64),
+            "iv": np.round(iv, 4),
+            "delta": np.round(blackscholes.delta(side, spot, strikes, t_years, iv), 4),
+            "underlying_price": spot,
+            "quote_date": quote_date,
+            "option_symbol": np.char.add(prefix, np.char.mod("%08d", np.round(strikes * 1000).astype(np.int64))),
+        }, columns=list(CHAIN_COLUMNS))

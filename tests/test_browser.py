@@ -1,0 +1,111 @@
+"""A real ``streamlit run`` driven by a real headless Chromium (Debian's) through Playwright."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scanner.config import Settings
+from scanner.store import open_store
+from tests.conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+PROGRESS = re.compile(r"Scan in progress\.\.\. \((\d+)% complete\)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(scanner_env: dict[str, str], tmp_path: Path):
+    """The dashboard on a free port; a scan of 12 tickers takes about 10 s so progress is visible."""
+    port = _free_port()
+    env = {**scanner_env, "SCANNER_POLL_SECONDS": "2", "SCANNER_DEMO_DELAY_MS": "200", "SCANNER_CONCURRENCY": "1"}
+    store = open_store(Settings.from_env(env))
+    store.set_json(store.keys.watchlist, [{"symbol": s, "active": True} for s in
+                                          "AAPL MSFT NVDA AMZN META GOOGL NFLX UBER V MA JPM CRM".split()])
+    log = open(tmp_path / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text())
+    yield url, store
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(accept_downloads=True)
+        yield context.new_page()
+        browser.close()
+
+
+def test_scan_progress_results_and_csv(server, page, tmp_path: Path) -> None:
+    url, store = server
+    page.goto(url)
+    page.get_by_text("Options Scanner").first.wait_for(timeout=60_000)
+    page.get_by_text("Demo market (simulated data)").first.wait_for()
+    page.get_by_role("button", name="Scan for options").click()
+
+    seen: list[int] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # no user action from here: only autorefresh reruns the page
+        match = PROGRESS.search(page.inner_text("body"))
+        if match:
+            if not seen or int(match.group(1)) != seen[-1]:
+                seen.append(int(match.group(1)))
+        elif seen and page.get_by_text(re.compile(r"last scan \d\d:\d\d")).count():
+            break
+        time.sleep(0.25)
+    assert len(seen) >= 2 and seen == sorted(seen) and seen[-1] > seen[0], seen
+
+    latest = store.get(store.latest_id())
+    assert latest is not None and latest.status == "completed"
+    titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan \d\d:\d\d$"))
+    titles.first.wait_for(timeout=30_000)
+    frame = store.results(latest.scan_id).frame
+    assert titles.count() == frame.loc[frame["match"], "ticker"].nunique()
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV", exact=True).click()
+    path = tmp_path / "matches.csv"
+    download_info.value.save_as(path)
+    exported = pd.read_csv(path)
+    assert len(exported) == latest.matches == int(frame["match"].sum())
+    assert set(exported["ticker"]) == set(frame.loc[frame["match"], "ticker"])
+    assert exported["match"].all()
+    page.screenshot(path=str(tmp_path / "final.png"), full_page=True)
