@@ -21,8 +21,9 @@ from scanner.launcher import spawn_scan
 from scanner.lock import Heartbeat, ScanLock
 from scanner.providers import ChainRequest, Provider, ProviderError, ProviderFatal, get_provider
 from scanner.screening import Criteria, screen
+from scanner.settings_store import stored_criteria, stored_tickers
 from scanner.store import ScanMeta, ScanStore, counters, new_scan_id
-from scanner.watchlist import DEFAULT_TICKERS, parse_symbols
+from scanner.watchlist import parse_symbols
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,23 +80,6 @@ class _Tally:
     errors: int = 0
     fatal: str | None = None
     stopped: str | None = field(default=None)
-
-
-def stored_criteria(store: ScanStore) -> Criteria:
-    raw = store.get_json(store.keys.criteria)
-    try:
-        return Criteria.from_dict(raw) if raw else Criteria()
-    except ValueError:
-        log.warning("stored criteria are invalid; using the defaults")
-        return Criteria()
-
-
-def stored_tickers(store: ScanStore) -> list[str]:
-    """Active symbols of the stored watch-list, or the default 26."""
-    raw = store.get_json(store.keys.watchlist)
-    if not isinstance(raw, list):
-        return list(DEFAULT_TICKERS)
-    return [entry["symbol"] for entry in raw if isinstance(entry, dict) and entry.get("active", True)]
 
 
 def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> Started:
