@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from dataclasses import asdict
@@ -18,11 +19,14 @@ from pathlib import Path
 
 from scanner import clock, redis_conn
 from scanner.config import ConfigError, Settings
+from scanner.control import ControlRefused, cancel_scan, release_lock
 from scanner.engine import ScanRefused, ScanRequest, begin_scan, run_scan
 from scanner.export import FORMATS, export_frame, file_name, to_bytes
 from scanner.launcher import TOKEN_ENV
-from scanner.lock import force_release
 from scanner.redis_conn import RedisUnavailable
+from scanner.settings_store import (SettingsError, add_symbols, edit_watchlist, export_csv, format_delta_table,
+                                    import_csv, load_watchlist, parse_assignments, reset_criteria, save_criteria,
+                                    stored_criteria)
 from scanner.store import ScanMeta, ScanStore, open_store
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_MARKET_CLOSED, EXIT_CANCELLED = range(6)
@@ -59,6 +63,24 @@ def _parser() -> argparse.ArgumentParser:
     release = commands.add_parser("release-lock", help="free the lock of a scan whose process died")
     release.add_argument("--force", action="store_true", help="even while the holder's heartbeat is fresh")
 
+    watchlist = commands.add_parser("watchlist", help="the stored watch-list").add_subparsers(dest="action",
+                                                                                                 required=True)
+    watchlist.add_parser("list", help="every symbol and whether it is active").add_argument("--json", action="store_true")
+    for name, text in (("add", "add symbols (active)"), ("remove", "remove symbols"),
+                       ("activate", "scan these symbols again"), ("deactivate", "keep listed, do not scan")):
+        watchlist.add_parser(name, help=text).add_argument("symbols", nargs="+", help="symbols, or comma-separated lists")
+    imported = watchlist.add_parser("import", help="rows symbol[,active] from a CSV file (- for standard input)")
+    imported.add_argument("path")
+    imported.add_argument("--replace", action="store_true", help="replace the list instead of merging into it")
+    watchlist.add_parser("export", help="the list as CSV").add_argument("--output", default="-", help="file path or -")
+
+    criteria = commands.add_parser("criteria", help="the stored screening criteria").add_subparsers(dest="action",
+                                                                                                    required=True)
+    criteria.add_parser("show", help="the criteria scans use").add_argument("--json", action="store_true")
+    criteria.add_parser("set", help="change some, e.g. side=both weeks=6 call_delta_table=7:0.2,14:0.24").add_argument(
+        "assignments", nargs="+", metavar="NAME=VALUE")
+    criteria.add_parser("reset", help="back to the defaults")
+
     server = commands.add_parser("server", help="the embedded Redis server (when REDIS_URL is unset)")
     server.add_argument("action", choices=("start", "stop", "status"))
     return parser
@@ -74,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             return _server(settings, args.action)
         store = open_store(settings)
         return _COMMANDS[args.command](settings, store, args)
-    except (ConfigError, ScanRefused) as exc:
+    except (ConfigError, ScanRefused, ControlRefused, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_BAD_INPUT)
     except RedisUnavailable as exc:
@@ -190,29 +212,68 @@ def _export(settings: Settings, store: ScanStore, args: argparse.Namespace) -> i
 
 
 def _cancel(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
-    scan_id = store.current_id()
-    if not store.request_cancel(scan_id or ""):
-        print("no scan is running")
-        return EXIT_BAD_INPUT
-    print(f"cancel requested for scan {scan_id}; it stops after its current ticker")
+    print(cancel_scan(store))
     return EXIT_OK
 
 
 def _release_lock(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
-    snap = store.snapshot()
-    meta = snap.current
-    if not snap.lock.held:
-        print("the lock is free")
+    by = f"cli release-lock{' --force' if args.force else ''} on {socket.gethostname()}"
+    print(release_lock(settings, store, force=args.force, by=by))
+    return EXIT_OK
+
+
+def _watchlist(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
+    symbols = " ".join(getattr(args, "symbols", ()))
+    if args.action == "add":
+        outcome = add_symbols(store, symbols)
+        print(f"added {', '.join(outcome.added) or 'nothing'}"
+              + (f"; already listed (now active): {', '.join(outcome.already)}" if outcome.already else ""))
+    elif args.action in ("remove", "activate", "deactivate"):
+        entries = edit_watchlist(store, **{args.action: symbols})
+        print(f"{args.action}: done; {sum(e.active for e in entries)} of {len(entries)} symbols active")
+    elif args.action == "import":
+        data = sys.stdin.buffer.read() if args.path == "-" else _read_file(args.path)
+        entries = import_csv(store, data, replace=args.replace)
+        print(f"imported; the watch-list has {len(entries)} symbols, {sum(e.active for e in entries)} active")
+    elif args.action == "export":
+        _write_text(export_csv(store), args.output)
+    else:
+        entries = load_watchlist(store)
+        if args.json:
+            print(json.dumps([e.to_dict() for e in entries], indent=2))
+        for entry in entries if not args.json else ():
+            print(f"{entry.symbol:<10} {'active' if entry.active else 'inactive'}")
+    return EXIT_OK
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _write_text(text: str, output: str) -> None:
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text)
+        print(f"wrote {output}", file=sys.stderr)
+
+
+def _criteria(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
+    if args.action == "set":
+        criteria = save_criteria(store, parse_assignments(args.assignments))
+    elif args.action == "reset":
+        criteria = reset_criteria(store)
+    else:
+        criteria = stored_criteria(store)
+    if getattr(args, "json", False):
+        print(json.dumps(criteria.to_dict(), indent=2))
         return EXIT_OK
-    fresh = meta is not None and meta.heartbeat_at is not None and clock.now() - meta.heartbeat_at < settings.lock_ttl
-    if fresh and not args.force:
-        print(f"scan {meta.scan_id} still beats (heartbeat {clock.now() - meta.heartbeat_at:.0f} s ago);"
-              " use --force to release anyway", file=sys.stderr)
-        return EXIT_LOCKED
-    if force_release(store.client, store.keys) and meta is not None:
-        store.set_fields(meta.scan_id, {"lock_released_by": "release-lock --force" if fresh else "release-lock",
-                                        "lock_released_at": clock.now()})
-    print("lock released")
+    for name, value in criteria.to_dict().items():
+        shown = format_delta_table(criteria) if name == "call_delta_table" else value
+        print(f"{name:<20} {shown}")
     return EXIT_OK
 
 
@@ -236,5 +297,5 @@ def _server(settings: Settings, action: str) -> int:
 
 _COMMANDS = {
     "scan": _scan, "run": _run, "status": _status, "history": _history, "export": _export,
-    "cancel": _cancel, "release-lock": _release_lock,
+    "cancel": _cancel, "release-lock": _release_lock, "watchlist": _watchlist, "criteria": _criteria,
 }

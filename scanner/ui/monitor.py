@@ -1,0 +1,129 @@
+"""The monitor page: the lock and its holder, the running scan's progress, errors and log, cancel and release."""
+
+from __future__ import annotations
+
+import pandas as pd
+import redis
+import streamlit as st
+from streamlit_autorefresh import st_autorefresh
+
+from scanner import clock
+from scanner.control import ControlRefused, MonitorState, cancel_scan, monitor_state, release_lock
+from scanner.store import ScanMeta
+from scanner.ui.auth import Access, admin_gate, guard_page
+from scanner.ui.context import PageContext, page_context, redis_down, where
+
+NOTICE = "monitor_notice"
+CONFIRM = "monitor_confirm_force"
+
+
+def _act(action, *args, **kwargs) -> None:
+    """Button callback: run a control action and leave its outcome for the page that follows."""
+    try:
+        st.session_state[NOTICE] = ("success", action(*args, **kwargs))
+    except ControlRefused as exc:
+        st.session_state[NOTICE] = ("warning", f"Nothing was done: {exc}.")
+    except (redis.ConnectionError, redis.TimeoutError):
+        st.session_state[NOTICE] = ("error", "Redis unavailable: nothing was done.")
+    st.session_state[CONFIRM] = False
+
+
+def _lock_section(state: MonitorState) -> None:
+    st.subheader("Lock")
+    if not state.lock.held:
+        st.markdown("**Free**: no scan holds the lock.")
+        return
+    holder = state.holder
+    ttl = f"{state.lock.ttl_seconds:.0f} s" if state.lock.ttl_seconds is not None else "no expiry"
+    st.markdown(f"**Held** by scan `{holder.scan_id}`, pid {holder.pid or '?'} on {holder.host or '?'}"
+                f" — TTL left {ttl}" if holder else f"**Held**, but no running scan claims it — TTL left {ttl}")
+    if state.heartbeat_age is not None and holder is not None:
+        age = f"Heartbeat {state.heartbeat_age:.0f} s ago"
+        st.markdown(f":red[{age}: older than the lock TTL ({state.lock_ttl} s)]" if state.heartbeat_stale
+                    else f"{age} (lock TTL {state.lock_ttl} s)")
+    if state.process_gone:
+        st.markdown(f":red[Process {holder.pid} no longer runs on {holder.host}.]")
+
+
+def _scan_section(meta: ScanMeta) -> None:
+    st.subheader(f"Scan {meta.scan_id}")
+    st.markdown(f"Status **{meta.status}** — {meta.pct:.0f}% ({meta.tickers_done}/{meta.tickers_total} tickers)"
+                f"{f', now {meta.current_ticker}' if meta.active and meta.current_ticker else ''}; "
+                f"{meta.matches} matches, {meta.errors} errors; started {clock.fmt_ny(meta.started_at)}, "
+                f"elapsed {clock.fmt_duration(meta.elapsed)}")
+    st.progress(min(meta.pct / 100, 1.0))
+    if meta.message:
+        st.caption(meta.message)
+    if meta.cancel_requested and meta.active:
+        st.warning("Cancel requested: the scan stops after its current ticker.")
+    if "lock_released_by" in meta.extra:
+        forced = " (forced while it was still beating)" if meta.extra.get("lock_release_forced") == "1" else ""
+        when = clock.fmt_ny(float(meta.extra.get("lock_released_at") or 0) or None)
+        st.caption(f"Lock released by {meta.extra['lock_released_by']} at {when}{forced}.")
+    with st.expander("Watch-list and criteria this scan ran with"):
+        st.markdown(", ".join(meta.tickers) or "no tickers")
+        st.json(meta.criteria, expanded=True)
+
+
+def _errors_section(errors: dict[str, str]) -> None:
+    st.subheader("Errors")
+    if not errors:
+        st.caption("No ticker failed.")
+        return
+    frame = pd.DataFrame(sorted(errors.items()), columns=["ticker", "message"])
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def _log_section(state: MonitorState) -> None:
+    st.subheader("Log")
+    if state.log_tail is None:
+        st.caption("No log file: this scan ran in the foreground (command line), which printed its own output.")
+    else:
+        st.caption(f"Last lines of {state.log_file.name}")
+        st.code(state.log_tail or "(empty)", language=None)
+
+
+def _actions(ctx: PageContext, state: MonitorState, access: Access) -> None:
+    st.subheader("Actions")
+    if not admin_gate("cancel a scan or release the lock"):
+        return
+    meta = state.current
+    running = meta is not None and meta.active
+    st.button("Cancel scan", on_click=_act, args=(cancel_scan, ctx.store), key="cancel",
+              disabled=not running or (meta is not None and meta.cancel_requested),
+              help="The scan stops after its current ticker and keeps its partial results.")
+    if not state.lock.held:
+        return
+    by = f"monitor page ({access.actor})"
+    if state.holder_dead:
+        st.button("Release lock", key="release", on_click=_act, args=(release_lock, ctx.settings, ctx.store),
+                  kwargs={"force": False, "by": by}, help="The holder looks dead; frees the lock for a new scan.")
+        return
+    confirmed = st.checkbox("The holder is still beating: release its lock anyway (it stops at its next "
+                            "heartbeat; the release is recorded on the scan)", key=CONFIRM)
+    st.button("Force release lock", key="force-release", disabled=not confirmed, on_click=_act,
+              args=(release_lock, ctx.settings, ctx.store), kwargs={"force": True, "by": by})
+
+
+def render() -> None:
+    st.title("Scan monitor")
+    access = guard_page()
+    ctx = page_context()
+    kind, text = st.session_state.pop(NOTICE, (None, None))
+    if kind:
+        getattr(st, kind)(text)
+    try:
+        state = monitor_state(ctx.settings, ctx.store)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        redis_down(f"{where(ctx.settings)} ({type(exc).__name__})", ctx.settings)
+        return
+    if state.lock.held or (state.current is not None and state.current.active):
+        st_autorefresh(interval=ctx.settings.poll_seconds * 1000, key="monitor-refresh")
+    _lock_section(state)
+    if state.current is None:
+        st.info("No scan has run yet.")
+    else:
+        _scan_section(state.current)
+        _errors_section(state.errors)
+        _log_section(state)
+    _actions(ctx, state, access)

@@ -1,0 +1,152 @@
+"""The watch-list and criteria page: everyone sees them; admins add, remove, switch, import and edit.
+
+Every change goes through ``settings_store``, which validates first: a refused input is reported with the
+offending entries and nothing is saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable
+
+import pandas as pd
+import redis
+import streamlit as st
+
+from scanner.screening import SIDE_CHOICES, Criteria
+from scanner.settings_store import (ANNUALIZED_RANGE, SettingsError, add_symbols, edit_watchlist, format_delta_table,
+                                    import_csv, load_watchlist, reset_criteria, save_criteria, stored_criteria)
+from scanner.ui.auth import admin_gate, guard_page
+from scanner.ui.context import PageContext, page_context, redis_down, where
+from scanner.watchlist import Entry, to_csv
+
+NOTICE = "settings_notice"
+ADD, PICK, FILE, MODE = "wl-add", "wl-pick", "wl-file", "wl-mode"
+
+
+def _apply(section: str, action: Callable[[], str], clear: tuple[str, ...] = ()) -> None:
+    """Callback: run one change; on success clear its inputs, on refusal keep them for correction."""
+    try:
+        notice = ("success", action())
+        for key in clear:
+            st.session_state.pop(key, None)
+    except SettingsError as exc:
+        notice = ("error", f"Nothing was saved: {exc}")
+    except (redis.ConnectionError, redis.TimeoutError):
+        notice = ("error", "Redis unavailable: nothing was saved.")
+    st.session_state[NOTICE] = (section, *notice)
+
+
+def _notice(section: str) -> None:
+    if st.session_state.get(NOTICE, (None,))[0] == section:
+        _, kind, text = st.session_state.pop(NOTICE)
+        getattr(st, kind)(text)
+
+
+# ---- watch-list ----
+def _add(ctx: PageContext) -> str:
+    outcome = add_symbols(ctx.store, st.session_state.get(ADD, ""))
+    already = f"; already listed: {', '.join(outcome.already)}" if outcome.already else ""
+    return f"Added {', '.join(outcome.added) or 'nothing new'}{already}."
+
+
+def _edit(ctx: PageContext, how: str) -> str:
+    picked = st.session_state.get(PICK) or []
+    edit_watchlist(ctx.store, **{how: picked})
+    return f"{how.capitalize()}: {', '.join(picked)}."
+
+
+def _import(ctx: PageContext) -> str:
+    upload = st.session_state.get(FILE)
+    if upload is None:
+        raise SettingsError("choose a CSV file first")
+    replace = st.session_state.get(MODE) == "Replace the list"
+    entries = import_csv(ctx.store, upload.getvalue(), replace=replace)
+    return f"Imported {upload.name}: {len(entries)} symbols, {sum(e.active for e in entries)} active."
+
+
+def _watchlist(ctx: PageContext, entries: list[Entry], can_edit: bool) -> None:
+    st.subheader("Watch-list")
+    _notice("watchlist")
+    active = sum(entry.active for entry in entries)
+    st.caption(f"{len(entries)} tickers, {active} active: scans run on the active ones.")
+    frame = pd.DataFrame([entry.to_dict() for entry in entries], columns=["symbol", "active"])
+    st.dataframe(frame, hide_index=True, width="content", height=min(35 * (len(entries) + 1) + 3, 400))
+    st.download_button("Export CSV", to_csv(entries), file_name="watchlist.csv", mime="text/csv",
+                       on_click="ignore", key="wl-export")
+    if not can_edit:
+        return
+    st.text_area("Add tickers: one, or a pasted list (spaces, commas or new lines)", key=ADD, height=80)
+    st.button("Add", on_click=_apply, args=("watchlist", lambda: _add(ctx), (ADD,)), key="wl-add-button")
+    st.multiselect("Tickers to switch or remove", [entry.symbol for entry in entries], key=PICK)
+    columns = st.columns(3)
+    for column, how in zip(columns, ("activate", "deactivate", "remove")):
+        column.button(how.capitalize(), key=f"wl-{how}", on_click=_apply,
+                      args=("watchlist", lambda how=how: _edit(ctx, how), (PICK,)))
+    st.file_uploader("Import a CSV (rows symbol[,active]; a header row is optional)", type=["csv", "txt"], key=FILE)
+    st.radio("Import mode", ("Merge into the list", "Replace the list"), key=MODE, horizontal=True)
+    st.button("Import", on_click=_apply, args=("watchlist", lambda: _import(ctx)), key="wl-import")
+
+
+# ---- criteria ----
+def _criteria_values(generation: str) -> dict[str, Any]:
+    return {name: st.session_state.get(f"crit-{name}-{generation}") for name in Criteria.__dataclass_fields__}
+
+
+def _save(ctx: PageContext, generation: str) -> str:
+    save_criteria(ctx.store, _criteria_values(generation))
+    return "Criteria saved; the next scan uses them."
+
+
+def _reset(ctx: PageContext) -> str:
+    reset_criteria(ctx.store)
+    return "Criteria reset to the defaults."
+
+
+def _criteria(ctx: PageContext, criteria: Criteria, can_edit: bool) -> None:
+    st.subheader("Criteria")
+    _notice("criteria")
+    # Widget keys carry a digest of the stored criteria, so the form re-reads them after a save or reset here or
+    # elsewhere, and keeps a refused entry on screen for correction.
+    generation = hashlib.sha1(json.dumps(criteria.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+
+    def key(name: str) -> str:
+        return f"crit-{name}-{generation}"
+
+    low, high = ANNUALIZED_RANGE
+    with st.form("criteria"):
+        st.selectbox("Side", SIDE_CHOICES, index=SIDE_CHOICES.index(criteria.side), key=key("side"),
+                     disabled=not can_edit)
+        left, right = st.columns(2)
+        left.number_input("Weeks ahead", 1, 52, criteria.weeks, key=key("weeks"), disabled=not can_edit)
+        right.number_input("Strikes per expiration", 1, 50, criteria.strike_limit, key=key("strike_limit"),
+                           disabled=not can_edit)
+        left.number_input("Minimum annualized % (puts)", low, high, criteria.min_put_annualized, step=1.0,
+                          key=key("min_put_annualized"), disabled=not can_edit)
+        right.number_input("Minimum annualized % (calls)", low, high, criteria.min_call_annualized, step=1.0,
+                           key=key("min_call_annualized"), disabled=not can_edit)
+        left.number_input("Put delta floor (puts match at delta ≥ this)", -1.0, 0.0, criteria.put_delta_floor,
+                          step=0.01, key=key("put_delta_floor"), disabled=not can_edit)
+        right.number_input("Call max delta beyond the table", 0.0, 1.0, criteria.call_delta_beyond, step=0.01,
+                           key=key("call_delta_beyond"), disabled=not can_edit)
+        st.text_input("Call delta table: DTE up to : max delta, …", format_delta_table(criteria),
+                      key=key("call_delta_table"), disabled=not can_edit)
+        st.form_submit_button("Save criteria", disabled=not can_edit, on_click=_apply,
+                              args=("criteria", lambda: _save(ctx, generation)))
+    if can_edit:
+        st.button("Reset to defaults", key="crit-reset", on_click=_apply, args=("criteria", lambda: _reset(ctx)))
+
+
+def render() -> None:
+    st.title("Watch-list and criteria")
+    guard_page()
+    ctx = page_context()
+    try:
+        entries, criteria = load_watchlist(ctx.store), stored_criteria(ctx.store)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        redis_down(f"{where(ctx.settings)} ({type(exc).__name__})", ctx.settings)
+        return
+    can_edit = admin_gate("edit the watch-list or criteria")
+    _watchlist(ctx, entries, can_edit)
+    _criteria(ctx, criteria, can_edit)
