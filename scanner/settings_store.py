@@ -100,22 +100,19 @@ def add_symbols(store: ScanStore, entries: str | Iterable[str]) -> Added:
     return outcome
 
 
-def edit_watchlist(store: ScanStore, *, active: Mapping[str, bool] | None = None,
+def edit_watchlist(store: ScanStore, *, activate: str | Iterable[str] = (), deactivate: str | Iterable[str] = (),
                    remove: str | Iterable[str] = ()) -> list[Entry]:
-    """Switch symbols active/inactive and remove others in one write; unknown symbols refuse the whole edit."""
-    switch: dict[str, bool] = {}
-    if active:
-        _symbols(list(active))  # refuses the edit, listing every bad symbol
-        switch = {str(raw).strip().upper(): bool(flag) for raw, flag in active.items() if str(raw).strip()}
-    removed = set(_symbols(remove)) if remove else set()
-    if not switch and not removed:
+    """Switch symbols active/inactive and remove others in one write; an unknown symbol refuses the whole edit."""
+    on, off, gone = (set(_symbols(group)) if group else set() for group in (activate, deactivate, remove))
+    if not on | off | gone:
         raise SettingsError("no symbols given")
 
     def change(current: list[Entry]) -> list[Entry]:
-        unknown = sorted((set(switch) | removed) - {entry.symbol for entry in current})
+        unknown = sorted((on | off | gone) - {entry.symbol for entry in current})
         if unknown:
             raise SettingsError(f"not on the watch-list: {', '.join(unknown)}")
-        return [Entry(e.symbol, switch.get(e.symbol, e.active)) for e in current if e.symbol not in removed]
+        return [Entry(e.symbol, e.symbol in on or (e.active and e.symbol not in off))
+                for e in current if e.symbol not in gone]
 
     return _update(store, change)
 
