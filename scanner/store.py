@@ -13,12 +13,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import redis
 
 from scanner import clock
 from scanner.config import Settings
 from scanner.keys import Keys
 from scanner.lock import LockState, lock_state
+from scanner.schema import RESULT_COLUMNS
 
 ACTIVE = ("starting", "running")
 FINISHED = ("completed", "failed", "cancelled", "abandoned")
@@ -153,51 +155,52 @@ class Results:
     corrupt_tickers: tuple[str, ...] = ()
 
 
-def encode_rows(frame: pd.DataFrame) -> str:
-    """One ticker's rows as JSON columns (dates as ISO strings, NaN as null)."""
-    columns: dict[str, list[Any]] = {}
-    for name in frame.columns:
-        series = frame[name]
-        if name in DATE_COLUMNS:
-            values = pd.to_datetime(series, errors="coerce").dt.strftime("%Y-%m-%d")
-            columns[name] = [v if isinstance(v, str) else None for v in values]
-        elif pd.api.types.is_bool_dtype(series):
-            columns[name] = series.astype(bool).tolist()
-        elif pd.api.types.is_numeric_dtype(series):
-            as_float = series.astype("float64")
-            columns[name] = [None if math.isnan(v) else v for v in as_float.tolist()]
-        else:
-            columns[name] = [None if pd.isna(v) else str(v) for v in series.tolist()]
-    return json.dumps(columns, separators=(",", ":"))
+def _arrow_type(column: str) -> pa.DataType:
+    if column in DATE_COLUMNS:
+        return pa.timestamp("s")
+    if column in ("ticker", "side", "option_symbol"):
+        return pa.string()
+    if column in ("volume", "open_interest", "dte"):
+        return pa.int64()
+    return pa.bool_() if column == "match" else pa.float64()
 
 
-def decode_rows(payloads: dict[str, str]) -> Results:
-    """All tickers' rows as one DataFrame; an entry that is not valid JSON columns is skipped and named."""
-    merged: dict[str, list[Any]] = {}
+# Every ticker's rows share this schema, so each is stored as one bare Arrow record batch (no schema, no
+# per-ticker metadata) and a 500-ticker scan reads back as one concatenation.
+ROWS_SCHEMA = pa.schema([pa.field(name, _arrow_type(name)) for name in RESULT_COLUMNS])
+
+
+def encode_rows(frame: pd.DataFrame) -> bytes:
+    """One ticker's screened rows as an Arrow record batch of ``ROWS_SCHEMA`` (missing columns are null)."""
+    frame = frame.reindex(columns=list(RESULT_COLUMNS))
+    for name in DATE_COLUMNS:
+        frame[name] = pd.to_datetime(frame[name], errors="coerce")
+    table = pa.Table.from_pandas(frame, schema=ROWS_SCHEMA, preserve_index=False).combine_chunks()
+    batches = table.to_batches() or [pa.RecordBatch.from_pylist([], schema=ROWS_SCHEMA)]
+    return batches[0].serialize().to_pybytes()
+
+
+def decode_rows(payloads: dict[str, bytes]) -> Results:
+    """All tickers' rows as one DataFrame; an entry that does not decode is skipped and named."""
+    batches: list[pa.RecordBatch] = []
     corrupt: list[str] = []
-    total = 0
     for ticker, payload in sorted(payloads.items()):
         try:
-            columns = json.loads(payload)
-            lengths = {len(values) for values in columns.values()}
-            if len(lengths) > 1:
-                raise ValueError("columns of different lengths")
-        except (ValueError, TypeError, AttributeError):
-            corrupt.append(ticker)
-            continue
-        count = lengths.pop() if lengths else 0
-        for name in columns.keys() - merged.keys():
-            merged[name] = [None] * total
-        for name, values in merged.items():
-            values.extend(columns.get(name) or [None] * count)
-        total += count
-    frame = pd.DataFrame(merged)
-    for name in DATE_COLUMNS:
-        if name in frame:
-            frame[name] = pd.to_datetime(frame[name], errors="coerce")
-    if "match" in frame:
-        frame["match"] = frame["match"].fillna(False).astype(bool)
+            batch = pa.ipc.read_record_batch(pa.py_buffer(payload), ROWS_SCHEMA)
+            batch.validate(full=True)
+            batches.append(batch)
+        except (pa.ArrowException, ValueError, OSError, EOFError):
+            corrupt.append(ticker.decode() if isinstance(ticker, bytes) else ticker)
+    frame = pa.Table.from_batches(batches, ROWS_SCHEMA).to_pandas(date_as_object=False)
+    frame["match"] = frame["match"].fillna(False).astype(bool)
     return Results(frame=frame, corrupt_tickers=tuple(corrupt))
+
+
+def _binary_twin(client: redis.Redis) -> redis.Redis:
+    """A client on the same server that returns bytes (Arrow payloads are not text)."""
+    pool = client.connection_pool
+    kwargs = {**pool.connection_kwargs, "decode_responses": False}
+    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
 
 
 class ScanStore:
@@ -205,6 +208,7 @@ class ScanStore:
 
     def __init__(self, client: redis.Redis, keys: Keys, lock_ttl: int = 60, retention: int = 30) -> None:
         self.client = client
+        self.binary = _binary_twin(client)
         self.keys = keys
         self.lock_ttl = lock_ttl
         self.retention = retention
@@ -319,7 +323,7 @@ class ScanStore:
         return lock_state(self.client, self.keys)
 
     def results(self, scan_id: str) -> Results:
-        return decode_rows(self.client.hgetall(self.keys.results(scan_id)))
+        return decode_rows(self.binary.hgetall(self.keys.results(scan_id)))
 
     def errors(self, scan_id: str) -> dict[str, str]:
         return self.client.hgetall(self.keys.errors(scan_id))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
 from scanner import clock
 from scanner.keys import Keys
 from scanner.lock import ScanLock, force_release
+from scanner.schema import RESULT_COLUMNS
 from scanner.store import ScanStore, counters, decode_rows, encode_rows
 
 
@@ -135,15 +134,19 @@ def test_cancel_flag_only_for_active_scans(fake_store: ScanStore) -> None:
 
 def test_corrupt_results_entries_are_skipped_and_named() -> None:
     good = encode_rows(_rows("AAPL", 1))
-    results = decode_rows({"AAPL": good, "BAD": "{not json", "RAG": json.dumps({"a": [1], "b": [1, 2]})})
-    assert results.corrupt_tickers == ("BAD", "RAG")
+    truncated = good[: len(good) // 2]
+    results = decode_rows({"AAPL": good, "BAD": b"{not arrow", "CUT": truncated, "NUL": b"\0" * len(good)})
+    assert results.corrupt_tickers == ("BAD", "CUT", "NUL")
     assert len(results.frame) == 3
+    assert decode_rows({}).frame.empty
 
 
-def test_rows_with_different_columns_merge() -> None:
-    first = encode_rows(pd.DataFrame({"ticker": ["A"], "bid": [1.0]}))
-    second = encode_rows(pd.DataFrame({"ticker": ["B", "B"], "ask": [2.0, 3.0]}))
+def test_rows_with_missing_columns_read_back_as_nulls() -> None:
+    first = encode_rows(pd.DataFrame({"ticker": ["A"], "bid": [1.0], "volume": [3]}))
+    second = encode_rows(pd.DataFrame({"ticker": ["B", "B"], "ask": [2.0, 3.0], "match": [True, False]}))
     frame = decode_rows({"A": first, "B": second}).frame
     assert frame["ticker"].tolist() == ["A", "B", "B"]
     assert frame["bid"].isna().tolist() == [False, True, True]
     assert frame["ask"].isna().tolist() == [True, False, False]
+    assert frame["match"].tolist() == [False, True, False]
+    assert list(frame.columns) == list(RESULT_COLUMNS)

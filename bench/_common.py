@@ -1,0 +1,33 @@
+"""Shared set-up for the benchmarks: a throw-away embedded server and synthetic watch-lists."""
+
+from __future__ import annotations
+
+import itertools
+import string
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scanner.redis_conn import start_embedded, stop_embedded  # noqa: E402
+
+
+def symbols(count: int) -> list[str]:
+    """Distinct valid three-letter symbols (the demo market prices any valid symbol)."""
+    letters = string.ascii_uppercase
+    return ["".join(chars) for chars in itertools.islice(itertools.product(letters, repeat=3), count)]
+
+
+@contextmanager
+def embedded_server() -> Iterator[tuple[Path, str]]:
+    """(data dir, URL) of a fresh embedded Valkey server, stopped afterwards."""
+    with tempfile.TemporaryDirectory(prefix="scanner-bench-") as tmp:
+        data_dir = Path(tmp)
+        url = start_embedded(data_dir)
+        try:
+            yield data_dir, url
+        finally:
+            stop_embedded(data_dir)
