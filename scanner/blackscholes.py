@@ -13,6 +13,7 @@ import numpy as np
 from scipy.special import ndtr
 
 DEFAULT_RATE = 0.04
+MAX_TRUSTED_IV = 5.0  # 500 %: a quoted IV above this is junk (or in percent); no delta is derived from it
 IV_LOW, IV_HIGH = 1e-4, 10.0  # implied-vol search bracket (0.01 % .. 1000 %)
 _IV_ITERATIONS = 64  # bisection halves the bracket each time: 10 / 2**64 is far below any quote tick
 

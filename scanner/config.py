@@ -28,6 +28,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:  # also refuses NaN
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str) -> bool | None:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -70,6 +83,10 @@ class Settings:
     concurrency: int = 8
     retention: int = 30
     now_override: datetime | None = None  # SCANNER_NOW: pretend time for market-hours checks and demos
+    risk_free_rate: float = 0.04  # for deltas computed from IV (yahoo, snapshots, null MarketData deltas)
+    dividend_yield: float = 0.0
+    requests_per_second: float = 0.0  # 0: no limit beyond the concurrency bound
+    http_timeout: float = 15.0  # seconds to wait for a response before retrying
 
     @property
     def log_dir(self) -> Path:
@@ -101,4 +118,8 @@ class Settings:
             concurrency=_int(env, "SCANNER_CONCURRENCY", 8, 1, 50),
             retention=_int(env, "SCANNER_RETENTION", 30, 1, 10_000),
             now_override=_datetime(env, "SCANNER_NOW"),
+            risk_free_rate=_float(env, "SCANNER_RISK_FREE_RATE", 0.04, -0.05, 0.25),
+            dividend_yield=_float(env, "SCANNER_DIVIDEND_YIELD", 0.0, 0.0, 0.25),
+            requests_per_second=_float(env, "SCANNER_REQUESTS_PER_SECOND", 0.0, 0.0, 1000.0),
+            http_timeout=_float(env, "SCANNER_HTTP_TIMEOUT", 15.0, 0.1, 300.0),
         )

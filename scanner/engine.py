@@ -236,20 +236,26 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, heartbea
             for future in finished:
                 ticker = pending.pop(future)
                 rows, error, fatal = future.result()
-                _record(store, meta.scan_id, ticker, rows, error, tally)
+                _record(store, meta.scan_id, ticker, rows, error, tally, _usage(provider))
                 if fatal:
                     tally.fatal = error
                 if on_progress:
                     on_progress(store.get(meta.scan_id) or meta)
 
 
+def _usage(provider: Provider) -> dict[str, int]:
+    """Scan-hash fields a metered source reports (``credits_used``, ``credits_remaining``); {} for others."""
+    usage = getattr(provider, "usage", None)
+    return usage() if callable(usage) else {}
+
+
 def _record(store: ScanStore, scan_id: str, ticker: str, rows: pd.DataFrame | None, error: str | None,
-            tally: _Tally) -> None:
+            tally: _Tally, usage: dict[str, int]) -> None:
     tally.done += 1
     if rows is not None:
         tally.contracts += len(rows)
         tally.matches += int(rows["match"].sum()) if "match" in rows else 0
     if error:
         tally.errors += 1
-    progress = counters(tally.done, tally.total, tally.contracts, tally.matches, tally.errors, ticker)
+    progress = {**counters(tally.done, tally.total, tally.contracts, tally.matches, tally.errors, ticker), **usage}
     _retrying(lambda: store.record_ticker(scan_id, ticker, rows, error, progress))

@@ -1,4 +1,7 @@
-"""Data sources behind one interface (``base.Provider``); ``get_provider`` picks one by name."""
+"""Data sources behind one interface (``base.Provider``); ``get_provider`` picks one by name.
+
+Each source's module is imported only when it is picked, so the demo never loads yfinance or requests.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,19 @@ def get_provider(name: str, settings: Settings) -> Provider:
         from scanner.providers.demo import DemoProvider
 
         return DemoProvider(delay_ms=settings.demo_delay_ms)
-    raise ConfigError(f"the {name!r} data source is not available in this version; use SCANNER_PROVIDER=demo")
+    if name == "marketdata":
+        from scanner.providers.marketdata import MarketDataProvider
+
+        return MarketDataProvider(settings)
+    if name == "yahoo":
+        from scanner.providers.yahoo import YahooProvider
+
+        return YahooProvider(settings)
+    if name == "snapshot":
+        from scanner.providers.snapshot import SnapshotProvider
+
+        return SnapshotProvider(settings)
+    raise ConfigError(f"unknown data source {name!r}; use one of demo, marketdata, yahoo, snapshot")
 
 
 def provider_label(name: str, settings: Settings) -> str:

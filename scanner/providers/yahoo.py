@@ -1,0 +1,114 @@
+"""Yahoo Finance through yfinance: whole chains per expiration, no greeks, so delta comes from IV.
+
+Yahoo's quotes outside market hours are unreliable: bids of 0 and IVs like 2.0 or 1e-5 come from its
+model, not from the market. A quote with bid 0, no IV or an IV outside (0, MAX_TRUSTED_IV] therefore
+gets neither IV nor delta (screening would otherwise derive a delta from the junk IV) and never matches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, datetime
+from typing import Any, Callable, TypeVar
+
+import numpy as np
+import pandas as pd
+import yfinance
+from yfinance.exceptions import YFRateLimitError
+
+from scanner import blackscholes
+from scanner.config import Settings
+from scanner.market_hours import today_ny, weekly_expirations
+from scanner.providers.base import ChainRequest, ProviderError
+from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
+from scanner.providers.httpclient import RetryPolicy
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_FIELDS = {  # normalized column <- yfinance option_chain column
+    "option_symbol": "contractSymbol", "strike": "strike", "last": "lastPrice", "bid": "bid", "ask": "ask",
+    "volume": "volume", "open_interest": "openInterest", "iv": "impliedVolatility",
+}
+_YAHOO_RETRY = RetryPolicy(attempts=4, backoff_base=2.0, backoff_cap=30.0)  # Yahoo's throttle lasts longer
+
+
+class YahooProvider:
+    """Delayed chains from Yahoo Finance (DESIGN "Data sources": yahoo)."""
+
+    name = "yahoo"
+    label = "Yahoo Finance (yfinance, delayed quotes)"
+    simulated = False
+    live = True
+
+    def __init__(self, settings: Settings, ticker_factory: Callable[[str], Any] = yfinance.Ticker,
+                 retry: RetryPolicy = _YAHOO_RETRY, sleep: Callable[[float], None] = time.sleep,
+                 now: Callable[[], datetime] | None = None) -> None:
+        self._ticker_factory = ticker_factory
+        self._retry, self._sleep, self._now = retry, sleep, now
+        self._rate, self._dividend_yield = settings.risk_free_rate, settings.dividend_yield
+
+    def quote_date(self, request: ChainRequest) -> date:
+        return request.as_of or today_ny(self._now() if self._now else None)
+
+    def fetch(self, ticker: str, request: ChainRequest) -> pd.DataFrame:
+        symbol = str(ticker).strip().upper()
+        quote_date = self.quote_date(request)
+        handle = self._ticker_factory(symbol)
+        listed = set(self._call(symbol, lambda: tuple(handle.options)))
+        wanted = [d.isoformat() for d in weekly_expirations(quote_date, request.weeks) if d.isoformat() in listed]
+        frames = [self._expiration(symbol, handle, expiration, request.sides, quote_date) for expiration in wanted]
+        frames = [frame for frame in frames if len(frame)]
+        if not frames:
+            return empty_chain()
+        chain = nearest_otm(pd.concat(frames, ignore_index=True), request.sides, request.strike_limit)
+        return fill_delta(chain, quote_date, self._rate, self._dividend_yield, iv_from_mid=False)
+
+    def _expiration(self, symbol: str, handle: Any, expiration: str, sides: tuple[str, ...],
+                    quote_date: date) -> pd.DataFrame:
+        chain = self._call(symbol, lambda: handle.option_chain(expiration))
+        spot = _positive((chain.underlying or {}).get("regularMarketPrice"))
+        if spot is None:  # the chain's quote lacks a price: ask the ticker itself
+            spot = _positive(self._call(symbol, lambda: handle.fast_info["lastPrice"]))
+        if spot is None:
+            raise ProviderError(f"{symbol}: Yahoo Finance gave no underlying price")
+        frames = []
+        for side in sides:
+            quotes = getattr(chain, "calls" if side == "call" else "puts")
+            if quotes is None or quotes.empty:
+                continue
+            frame = pd.DataFrame({name: quotes[source] if source in quotes else np.nan for name, source in _FIELDS.items()})
+            frame = frame.assign(ticker=symbol, side=side, expiration=date.fromisoformat(expiration),
+                                 underlying_price=spot, quote_date=quote_date, delta=np.nan)
+            frames.append(frame)
+        if not frames:
+            return empty_chain()
+        rows = normalized(pd.concat(frames, ignore_index=True))
+        junk = ~((rows["bid"] > 0) & (rows["iv"] > 0) & (rows["iv"] <= blackscholes.MAX_TRUSTED_IV))
+        rows.loc[junk, "iv"] = np.nan
+        return rows
+
+    def _call(self, symbol: str, action: Callable[[], T]) -> T:
+        """`action`, retried with backoff while Yahoo throttles; other failures are this ticker's error."""
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                return action()
+            except YFRateLimitError:
+                if attempt == self._retry.attempts:
+                    raise ProviderError(f"{symbol}: Yahoo Finance is rate limiting ({attempt} attempts)") from None
+                delay = self._retry.backoff(attempt)
+                log.warning("Yahoo Finance rate limit on %s; retry %d in %.1f s", symbol, attempt, delay)
+                self._sleep(delay)
+            except Exception as exc:  # yfinance raises anything from KeyError to JSON errors for odd symbols
+                raise ProviderError(f"{symbol}: Yahoo Finance failed ({type(exc).__name__}: {exc})") from None
+        raise AssertionError("unreachable")
+
+
+def _positive(value: Any) -> float | None:
+    """`value` as a positive float, else None (Yahoo sends None, 0 or strings for missing prices)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None

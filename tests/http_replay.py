@@ -1,0 +1,100 @@
+"""A real HTTP server on 127.0.0.1 that replays scripted answers, for the HTTP client and MarketData tests.
+
+Each path has a queue of answers served in order (the last one repeats); every request is recorded
+with its query and headers so tests can check what the client asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int = 200
+    body: Any = None  # dict/list: sent as JSON; str/bytes: sent as is; None: no body
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering
+
+
+@dataclass(frozen=True)
+class Seen:
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    at: float
+
+
+class ReplayServer:
+    def __init__(self) -> None:
+        self.answers: list[tuple[str, dict[str, str], list[Answer]]] = []  # (path, query subset, queue)
+        self.default = Answer(404, {"s": "no_data"})
+        self.seen: list[Seen] = []
+        self.in_flight = self.max_in_flight = 0
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                parts = urlsplit(self.path)
+                with server._lock:
+                    server.seen.append(Seen(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
+                                            dict(self.headers), time.monotonic()))
+                    query = server.seen[-1].query
+                    queue = next((q for path, when, q in server.answers
+                                  if path == parts.path and when.items() <= query.items()), None)
+                    answer = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else server.default
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                time.sleep(answer.delay)
+                with server._lock:
+                    server.in_flight -= 1
+                body = answer.body
+                data = (json.dumps(body).encode() if isinstance(body, (dict, list)) else
+                        body.encode() if isinstance(body, str) else body or b"")
+                try:
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
+                    pass
+
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def script(self, path: str, *answers: Answer, when: dict[str, str] | None = None) -> None:
+        """Serve `answers` in order to GETs of `path` whose query holds every item of `when`
+        (the first matching script wins, so script specific queries before general ones)."""
+        with self._lock:
+            self.answers.append((path, dict(when or {}), list(answers)))
+
+    def requests_to(self, path: str) -> list[Seen]:
+        with self._lock:
+            return [seen for seen in self.seen if seen.path == path]
+
+    def __enter__(self) -> "ReplayServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
