@@ -205,7 +205,7 @@ def _export(settings: Settings, store: ScanStore, args: argparse.Namespace) -> i
         sys.stdout.buffer.write(payload)
         sys.stdout.flush()
     else:
-        path = Path(args.output or file_name(meta, not args.all, args.format))
+        path = Path(args.output or file_name(meta, "all" if args.all else "matches", args.format))
         path.write_bytes(payload)
         print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK

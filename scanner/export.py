@@ -46,8 +46,7 @@ def to_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def file_name(meta: ScanMeta, matches_only: bool, fmt: str) -> str:
-    """Carries the scan id and its start time (ET)."""
+def file_name(meta: ScanMeta, kind: str, fmt: str) -> str:
+    """Carries the scan id and its start time (ET); ``kind`` says what rows: matches, all, view."""
     when = clock.fmt_ny(meta.started_at, "%Y%m%d-%H%M") if meta.started_at else "unknown"
-    kind = "matches" if matches_only else "all"
     return f"options-scan-{when}ET-{meta.scan_id}-{kind}.{fmt}"

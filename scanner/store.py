@@ -336,6 +336,19 @@ class ScanStore:
             pipe.hgetall(self.keys.scan(scan_id))
         return [ScanMeta.from_hash(i, raw) for i, raw in zip(ids, pipe.execute()) if raw]
 
+    def previous_completed(self, scan_id: str) -> str | None:
+        """The completed scan that started before ``scan_id`` (what it is compared with)."""
+        score = self.client.zscore(self.keys.scans, scan_id)
+        if score is None:
+            return None
+        earlier = self.client.zrevrangebyscore(self.keys.scans, f"({score}", "-inf")
+        if not earlier:
+            return None
+        pipe = self.client.pipeline(transaction=False)
+        for candidate in earlier:
+            pipe.hget(self.keys.scan(candidate), "status")
+        return next((c for c, status in zip(earlier, pipe.execute()) if status == "completed"), None)
+
     # ---- retention ----
     def apply_retention(self) -> list[str]:
         """Keep the newest ``retention`` completed scans and as many others; delete the rest."""

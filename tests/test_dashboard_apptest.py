@@ -115,7 +115,7 @@ def test_running_scan_shows_progress_and_only_its_own_results(scanner_env, real_
 def test_running_scan_without_matches_yet(scanner_env, real_store: ScanStore) -> None:
     _running_scan(real_store, [False])
     at = _page()
-    assert "No options found yet. Scanning..." in _texts(at, "caption")
+    assert "No options found yet. Scanning..." in _texts(at, "caption") + _texts(at, "info")
     assert not at.expander
 
 

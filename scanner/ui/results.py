@@ -1,16 +1,23 @@
-"""The results view: one expander per ticker with its matching contracts, and the CSV downloads."""
+"""The results view shared by the main page and the history page: filters, summary, charts, expanders,
+exports. Reruns with the same scan version and filters reuse cached DataFrames."""
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
 from scanner import clock
+from scanner.compare import mark_new
 from scanner.export import export_frame, file_name, to_bytes
+from scanner.filters import Filters
 from scanner.store import ScanMeta, ScanStore
+from scanner.ui.filters_panel import render_filters
 
+PAGE_SIZE = 25
+CHART_POINTS = 2_000
 SHOWN_COLUMNS = (
-    "side", "expiration", "dte", "strike", "bid", "ask", "mid", "annualized_return_pct", "delta", "prob_otm",
+    "new", "side", "expiration", "dte", "strike", "bid", "ask", "mid", "annualized_return_pct", "delta", "prob_otm",
     "iv", "change_pct", "underlying_price", "break_even", "premium", "collateral", "spread_pct", "volume",
     "open_interest", "option_symbol",
 )
@@ -25,6 +32,7 @@ def _percent(label: str) -> st.column_config.NumberColumn:
 
 
 COLUMN_CONFIG = {
+    "new": st.column_config.CheckboxColumn("New", help="Not in the previous completed scan"),
     "side": st.column_config.TextColumn("Side"),
     "expiration": st.column_config.DateColumn("Expiration", format="YYYY-MM-DD"),
     "dte": st.column_config.NumberColumn("DTE", format="%d"),
@@ -46,6 +54,16 @@ COLUMN_CONFIG = {
     "open_interest": st.column_config.NumberColumn("Open int.", format="%d"),
     "option_symbol": st.column_config.TextColumn("Contract"),
 }
+SUMMARY_CONFIG = {
+    "ticker": st.column_config.TextColumn("Ticker"),
+    "underlying_price": _money("Underlying"),
+    "passing": st.column_config.NumberColumn("Contracts", format="%d"),
+    "best_annualized": _percent("Best annualized"),
+    "best_strike": _money("Its strike"),
+    "best_expiration": st.column_config.DateColumn("Its expiration", format="YYYY-MM-DD"),
+    "nearest_expiration": st.column_config.DateColumn("Nearest expiration", format="YYYY-MM-DD"),
+    "last_scan": st.column_config.TextColumn("Last scan (ET)"),
+}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -55,37 +73,155 @@ def load_results(_store: ScanStore, prefix: str, scan_id: str, version: int) -> 
     return results.frame, results.corrupt_tickers
 
 
-def matches_by_ticker(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Matching rows per ticker, ordered by expiration then strike."""
-    if frame.empty or "match" not in frame:
-        return {}
-    matching = frame[frame["match"]].sort_values(["ticker", "expiration", "strike"])
-    return {ticker: rows for ticker, rows in matching.groupby("ticker", sort=True)}
+@st.cache_data(max_entries=64, show_spinner=False)
+def previous_completed(_store: ScanStore, prefix: str, scan_id: str) -> ScanMeta | None:
+    """The completed scan before ``scan_id``; fixed once that scan exists, so cached by its id."""
+    return _store.get(_store.previous_completed(scan_id))
 
 
-def render_expanders(meta: ScanMeta, frame: pd.DataFrame, empty_text: str) -> None:
-    groups = matches_by_ticker(frame)
-    if not groups:
+@st.cache_data(max_entries=32, show_spinner=False)
+def _view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, scan_key: tuple[str, str, int], previous_key: tuple,
+          filters: Filters) -> pd.DataFrame:
+    """The filtered rows with the "new since last scan" mark, ordered like the expanders."""
+    shown = filters.apply(_frame)
+    shown = shown.assign(new=mark_new(shown, _previous).to_numpy())
+    return shown.sort_values(["ticker", "expiration", "strike"], kind="stable")
+
+
+def summary(view: pd.DataFrame, stamp: str) -> pd.DataFrame:
+    """One row per ticker: price, contracts passing, the best return with its strike and expiration."""
+    if view.empty:
+        return pd.DataFrame(columns=list(SUMMARY_CONFIG))
+    grouped = view.groupby("ticker", sort=True)
+    best = view.loc[grouped["annualized_return_pct"].idxmax().dropna()].set_index("ticker")
+    table = pd.DataFrame({
+        "underlying_price": grouped["underlying_price"].first(),
+        "passing": grouped.size(),
+        "best_annualized": best["annualized_return_pct"],
+        "best_strike": best["strike"],
+        "best_expiration": best["expiration"],
+        "nearest_expiration": grouped["expiration"].min(),
+    })
+    table["last_scan"] = stamp
+    return table.reset_index()
+
+
+def _scatter(view: pd.DataFrame) -> alt.Chart:
+    points = view.nlargest(CHART_POINTS, "annualized_return_pct") if len(view) > CHART_POINTS else view
+    return alt.Chart(points[["ticker", "side", "expiration", "strike", "bid", "delta", "annualized_return_pct",
+                             "option_symbol"]]).mark_circle(size=40).encode(
+        x=alt.X("delta:Q", title="Delta"),
+        y=alt.Y("annualized_return_pct:Q", title="Annualized return %"),
+        color=alt.Color("ticker:N", legend=None),
+        tooltip=["option_symbol", "ticker", "side", alt.Tooltip("expiration:T", format="%Y-%m-%d"),
+                 alt.Tooltip("strike:Q", format="$.2f"), alt.Tooltip("bid:Q", format="$.2f"),
+                 alt.Tooltip("delta:Q", format=".3f"), alt.Tooltip("annualized_return_pct:Q", format=".2f")],
+    ).interactive()
+
+
+def _by_strike(rows: pd.DataFrame, measure: str) -> alt.Chart:
+    title = {"annualized_return_pct": "Annualized return %", "premium": "Premium $"}[measure]
+    return alt.Chart(rows.assign(exp=rows["expiration"].dt.strftime("%Y-%m-%d"))).mark_line(point=True).encode(
+        x=alt.X("strike:Q", title="Strike", scale=alt.Scale(zero=False)),
+        y=alt.Y(f"{measure}:Q", title=title),
+        color=alt.Color("exp:N", title="Expiration"),
+        tooltip=["option_symbol", alt.Tooltip("strike:Q", format="$.2f"), alt.Tooltip(f"{measure}:Q", format=".2f")],
+    )
+
+
+def _charts(view: pd.DataFrame, all_rows: pd.DataFrame, focus: str | None, key: str) -> None:
+    st.altair_chart(_scatter(view), width="stretch")
+    tickers = sorted(view["ticker"].unique())
+    left, right = st.columns(2)
+    ticker = left.selectbox("Ticker", tickers, index=tickers.index(focus) if focus in tickers else 0,
+                            key=f"{key}-chart-ticker")
+    measure = right.radio("Show", ("annualized_return_pct", "premium"), horizontal=True, key=f"{key}-measure",
+                          format_func=lambda m: "Annualized return" if m != "premium" else "Premium")
+    rows = all_rows[(all_rows["ticker"] == ticker) & all_rows["side"].isin(view["side"].unique())]
+    st.altair_chart(_by_strike(rows, measure), width="stretch")
+
+
+def _expanders(meta: ScanMeta, view: pd.DataFrame, focus: str | None, key: str, empty_text: str) -> None:
+    if view.empty:
         st.info(empty_text)
         return
     stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%H:%M")
-    for ticker, rows in groups.items():
+    groups = dict(tuple(view.groupby("ticker", sort=True)))
+    order = sorted(groups, key=lambda t: t != focus)
+    limit_key = f"{key}-shown"
+    limit = st.session_state.get(limit_key, PAGE_SIZE)
+    shown = [c for c in SHOWN_COLUMNS if c in view.columns]
+    for ticker in order[:limit]:
+        rows = groups[ticker]
         count = len(rows)
-        with st.expander(f"{ticker} — {count} option{'s' if count != 1 else ''} — last scan {stamp}"):
-            shown = [c for c in SHOWN_COLUMNS if c in rows.columns]
+        fresh = int(rows["new"].sum())
+        label = f"{ticker} — {count} option{'s' if count != 1 else ''} — last scan {stamp}"
+        with st.expander(label + (f" — {fresh} new" if fresh else ""), expanded=ticker == focus):
             st.dataframe(rows[shown], hide_index=True, column_config=COLUMN_CONFIG, width="stretch")
+    if len(order) > limit:
+        st.caption(f"Showing {limit} of {len(order)} tickers.")
+        st.button("Show more", key=f"{key}-more", on_click=lambda: st.session_state.update({limit_key: limit + PAGE_SIZE}))
 
 
-def render_downloads(store: ScanStore, meta: ScanMeta) -> None:
-    """CSV of the matches or of every screened contract; built only when clicked."""
-    def payload(matches_only: bool):
-        def build() -> bytes:
+def render_expanders_offline(meta: ScanMeta, frame: pd.DataFrame) -> None:
+    """The matches of a scan kept in this session, drawn without Redis (no filters, no exports)."""
+    rows = frame[frame["match"]] if not frame.empty else frame
+    _expanders(meta, rows.assign(new=False), None, "offline", "No options found.")
+
+
+def _downloads(store: ScanStore, meta: ScanMeta, view: pd.DataFrame) -> None:
+    """Built only when clicked (deferred callables), so a rerun costs nothing."""
+    def build(matches_only: bool | None, fmt: str):
+        def payload() -> bytes:
+            if matches_only is None:
+                return to_bytes(export_frame(view, matches_only=False), fmt)
             frame, _ = load_results(store, store.keys.root, meta.scan_id, meta.version)
-            return to_bytes(export_frame(frame, matches_only), "csv")
-        return build
+            return to_bytes(export_frame(frame, matches_only=matches_only), fmt)
+        return payload
 
-    left, right = st.columns(2)
-    left.download_button("Download CSV", payload(True), file_name=file_name(meta, True, "csv"),
-                         mime="text/csv", key=f"dl-matches-{meta.scan_id}", on_click="ignore")
-    right.download_button("Download CSV (all contracts)", payload(False), file_name=file_name(meta, False, "csv"),
-                          mime="text/csv", key=f"dl-all-{meta.scan_id}", on_click="ignore")
+    cols = st.columns(3)
+    cols[0].download_button("Download CSV", build(None, "csv"), file_name=file_name(meta, "view", "csv"),
+                            mime="text/csv", on_click="ignore", help="The rows shown, as filtered")
+    cols[1].download_button("Download CSV (all contracts)", build(False, "csv"), file_name=file_name(meta, "all", "csv"),
+                            mime="text/csv", on_click="ignore")
+    cols[2].download_button("Download Parquet (all contracts)", build(False, "parquet"),
+                            file_name=file_name(meta, "all", "parquet"), mime="application/vnd.apache.parquet",
+                            on_click="ignore")
+
+
+def warn_corrupt(corrupt: tuple[str, ...]) -> None:
+    if corrupt:
+        st.warning(f"Stored results for {', '.join(corrupt)} could not be read and are not shown.")
+
+
+def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None, *, key: str,
+                     empty_text: str, exportable: bool) -> pd.DataFrame:
+    """Everything below the status: filters (sidebar), summary, charts, expanders and, for a finished
+    scan, the exports. Returns the scan's rows (for callers that keep the last view)."""
+    frame, corrupt = load_results(store, store.keys.root, meta.scan_id, meta.version)
+    warn_corrupt(corrupt)
+    prev_frame = load_results(store, store.keys.root, previous.scan_id, previous.version)[0] if previous else None
+    tickers = sorted(frame["ticker"].dropna().unique()) if not frame.empty else []
+    filters = render_filters(Filters.for_criteria(meta.criteria), tickers)
+    root = store.keys.root
+    view = _view(frame, prev_frame, (root, meta.scan_id, meta.version),
+                 (previous.scan_id, previous.version) if previous else (), filters)
+    if view.empty:
+        st.info(empty_text)
+        return frame
+    stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%Y-%m-%d %H:%M")
+    table = summary(view, stamp)
+    st.caption(f"{len(view):,} contracts on {len(table)} tickers"
+               + (f", {int(view['new'].sum())} new since the previous scan" if previous else ""))
+    event = st.dataframe(table, hide_index=True, column_config=SUMMARY_CONFIG, width="stretch",
+                         on_select="rerun", selection_mode="single-row", key=f"{key}-summary")
+    rows = event.selection.rows if event is not None else []
+    focus = table["ticker"].iloc[rows[0]] if rows else None
+    by_ticker, charts = st.tabs(["By ticker", "Charts"])
+    with by_ticker:
+        _expanders(meta, view, focus, key, empty_text)
+    with charts:
+        _charts(view, frame, focus, key)
+    if exportable:
+        _downloads(store, meta, view)
+    return frame

@@ -11,7 +11,7 @@ from scanner.config import ConfigError
 from scanner.engine import AlreadyRunning, MarketClosed, ScanRefused, ScanRequest, start_background
 from scanner.store import ScanMeta, Snapshot
 from scanner.ui.context import PageContext, page_context, redis_down, where
-from scanner.ui.results import load_results, render_downloads, render_expanders
+from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view
 
 NOTICE = "scan_notice"
 LAST_VIEW = "last_completed_view"  # the last completed scan shown, kept readable while Redis is down
@@ -60,18 +60,9 @@ def _progress(ctx: PageContext, snap: Snapshot) -> None:
     cols[2].metric("Errors", meta.errors)
     cols[3].metric("Elapsed", clock.fmt_duration(meta.elapsed))
     cols[4].metric("ETA", clock.fmt_duration(meta.eta_seconds))
-    frame, corrupt = load_results(ctx.store, ctx.store.keys.root, meta.scan_id, meta.version)
-    _warn_corrupt(corrupt)
-    if frame.empty or not frame["match"].any():
-        st.caption("No options found yet. Scanning...")
-        return
-    st.caption("Results updating in real-time")
-    render_expanders(meta, frame, "No options found yet. Scanning...")
-
-
-def _warn_corrupt(corrupt: tuple[str, ...]) -> None:
-    if corrupt:
-        st.warning(f"Stored results for {', '.join(corrupt)} could not be read and are not shown.")
+    st.caption("Results updating in real-time" if meta.matches else "No options found yet. Scanning...")
+    render_scan_view(ctx.store, meta, snap.latest, key="main", empty_text="No options found yet. Scanning...",
+                     exportable=False)
 
 
 def _banner(meta: ScanMeta) -> None:
@@ -90,10 +81,9 @@ def _final(ctx: PageContext, snap: Snapshot) -> None:
     if latest is None:
         return
     st.subheader(f"Results — scan of {clock.fmt_ny(latest.started_at)}")
-    frame, corrupt = load_results(ctx.store, ctx.store.keys.root, latest.scan_id, latest.version)
-    _warn_corrupt(corrupt)
-    render_expanders(latest, frame, "No options found.")
-    render_downloads(ctx.store, latest)
+    previous = previous_completed(ctx.store, ctx.store.keys.root, latest.scan_id)
+    frame = render_scan_view(ctx.store, latest, previous, key="main", empty_text="No options found.",
+                             exportable=True)
     st.session_state[LAST_VIEW] = (latest, frame)
 
 
@@ -104,7 +94,7 @@ def _offline(ctx: PageContext, exc: Exception) -> None:
         latest, frame = st.session_state[LAST_VIEW]
         st.caption(f"Showing the last completed scan loaded before Redis became unavailable "
                    f"({clock.fmt_ny(latest.started_at)}).")
-        render_expanders(latest, frame, "No options found.")
+        render_expanders_offline(latest, frame)
 
 
 def render() -> None:

@@ -1,0 +1,85 @@
+"""The sidebar filters, kept in ``st.query_params`` so a filtered view is a URL to bookmark or share."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+import streamlit as st
+
+from scanner.filters import COUNT_LIMITS, DELTA_LIMITS, DTE_LIMITS, PERCENT_LIMITS, QUERY_NAMES, SIDE_OPTIONS, Filters
+
+_KEY = "filter_"  # widget keys: filter_<field>
+
+
+def _reset() -> None:
+    for spec in fields(Filters):
+        st.session_state.pop(_KEY + spec.name, None)
+    for name in QUERY_NAMES.values():
+        st.query_params.pop(name, None)
+
+
+def _seed(current: Filters, tickers: list[str]) -> None:
+    """Widgets start from the URL's filters the first time they are drawn in this session."""
+    for spec in fields(Filters):
+        key = _KEY + spec.name
+        if key not in st.session_state:
+            value = getattr(current, spec.name)
+            st.session_state[key] = [t for t in value if t in tickers] if spec.name == "tickers" else value
+    st.session_state[_KEY + "tickers"] = [t for t in st.session_state[_KEY + "tickers"] if t in tickers]
+
+
+def render_filters(defaults: Filters, tickers: list[str]) -> Filters:
+    """Draw the filters; returns what they say and writes the non-default ones back to the URL."""
+    from_url, notes = Filters.from_query(st.query_params.to_dict(), defaults)
+    unknown = [t for t in from_url.tickers if t not in tickers]
+    if unknown:
+        notes.append(f"Ignored tickers not in this scan: {', '.join(unknown)}.")
+    _seed(from_url, tickers)
+    with st.sidebar:
+        st.header("Filters")
+        for note in notes:
+            st.warning(note)
+        k = _KEY
+        st.checkbox("Only rows that pass the scan's rules", key=k + "only_matches")
+        st.selectbox("Side", SIDE_OPTIONS, key=k + "side")
+        st.number_input("Min annualized return %", *PERCENT_LIMITS, value=None, step=5.0, key=k + "min_annualized")
+        left, right = st.columns(2)
+        left.number_input("Delta from", *DELTA_LIMITS, value=None, step=0.05, format="%.2f", key=k + "delta_min")
+        right.number_input("Delta to", *DELTA_LIMITS, value=None, step=0.05, format="%.2f", key=k + "delta_max")
+        left.number_input("DTE from", *DTE_LIMITS, value=None, step=1, key=k + "dte_min")
+        right.number_input("DTE to", *DTE_LIMITS, value=None, step=1, key=k + "dte_max")
+        left.number_input("Min open interest", *COUNT_LIMITS, value=None, step=10, key=k + "min_open_interest")
+        right.number_input("Min volume", *COUNT_LIMITS, value=None, step=10, key=k + "min_volume")
+        left.number_input("Max spread %", 0.0, PERCENT_LIMITS[1], value=None, step=5.0, key=k + "max_spread_pct")
+        right.number_input("Min % below price", *PERCENT_LIMITS, value=None, step=1.0, key=k + "min_below_pct")
+        st.multiselect("Tickers", tickers, key=k + "tickers")
+        st.text_input("Search (ticker or contract)", max_chars=40, key=k + "search")
+        st.button("Reset filters", on_click=_reset)
+    chosen = _from_widgets()
+    for low, high, label in (("delta_min", "delta_max", "Delta"), ("dte_min", "dte_max", "DTE")):
+        lo, hi = getattr(chosen, low), getattr(chosen, high)
+        if lo is not None and hi is not None and lo > hi:
+            st.sidebar.warning(f"{label} from is above {label} to: that range is not applied.")
+            chosen = replace(chosen, **{low: None, high: None})
+    _write_url(chosen.to_query(defaults))
+    return chosen
+
+
+def _from_widgets() -> Filters:
+    values = {spec.name: st.session_state[_KEY + spec.name] for spec in fields(Filters)}
+    values["tickers"] = tuple(values["tickers"])
+    values["search"] = values["search"].strip()
+    for name in ("dte_min", "dte_max", "min_open_interest", "min_volume"):
+        if values[name] is not None:
+            values[name] = int(values[name])
+    return Filters(**values)
+
+
+def _write_url(params: dict[str, str]) -> None:
+    """Filter parameters mirror the widgets; other parameters (such as ``scan``) are left alone."""
+    for name in QUERY_NAMES.values():
+        if name in params:
+            if st.query_params.get(name) != params[name]:
+                st.query_params[name] = params[name]
+        elif name in st.query_params:
+            del st.query_params[name]
