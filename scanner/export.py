@@ -38,7 +38,8 @@ def export_frame(frame: pd.DataFrame, matches_only: bool) -> pd.DataFrame:
 
 def to_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     if fmt == "csv":
-        return neutralize_formulas(frame).to_csv(index=False, date_format="%Y-%m-%d").encode()
+        # CRLF rows (RFC 4180) also make the writer quote a cell holding a bare carriage return.
+        return neutralize_formulas(frame).to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\r\n").encode()
     if fmt == "parquet":
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)

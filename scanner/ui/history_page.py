@@ -1,0 +1,100 @@
+"""The history page: every finished scan; pick one to see it with the main page's view, its comparison
+with the completed scan before it, and its exports."""
+
+from __future__ import annotations
+
+import pandas as pd
+import redis
+import streamlit as st
+
+from scanner import clock
+from scanner.compare import compare
+from scanner.store import FINISHED, ScanMeta
+from scanner.ui.context import PageContext, page_context, redis_down, where
+from scanner.ui.results import load_results, previous_completed, render_scan_view
+
+HISTORY_CONFIG = {
+    "started": st.column_config.TextColumn("Started (ET)"),
+    "duration": st.column_config.TextColumn("Duration"),
+    "status": st.column_config.TextColumn("Status"),
+    "provider": st.column_config.TextColumn("Source"),
+    "side": st.column_config.TextColumn("Side"),
+    "tickers": st.column_config.TextColumn("Tickers"),
+    "contracts": st.column_config.NumberColumn("Contracts", format="%d"),
+    "matches": st.column_config.NumberColumn("Matches", format="%d"),
+    "errors": st.column_config.NumberColumn("Errors", format="%d"),
+    "scan_id": st.column_config.TextColumn("Scan id"),
+}
+
+
+def history_table(scans: list[ScanMeta]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "started": clock.fmt_ny(m.started_at, "%Y-%m-%d %H:%M"), "duration": clock.fmt_duration(m.elapsed),
+        "status": m.status, "provider": m.provider, "side": m.side, "tickers": f"{m.tickers_done}/{m.tickers_total}",
+        "contracts": m.contracts, "matches": m.matches, "errors": m.errors, "scan_id": m.scan_id,
+    } for m in scans], columns=list(HISTORY_CONFIG))
+
+
+def _selected(table: pd.DataFrame) -> str | None:
+    """The picked row, else the scan named in the URL (``?scan=ID``), else the newest."""
+    event = st.dataframe(table, hide_index=True, column_config=HISTORY_CONFIG, width="stretch",
+                         on_select="rerun", selection_mode="single-row", key="history-table")
+    rows = event.selection.rows if event is not None else []
+    if rows:
+        chosen = table["scan_id"].iloc[rows[0]]
+        st.query_params["scan"] = chosen
+        return chosen
+    wanted = st.query_params.get("scan")
+    if wanted and wanted in set(table["scan_id"]):
+        return wanted
+    if wanted:
+        st.warning(f"Scan {wanted[:40]!r} is not in the history (it may have been removed by retention).")
+    return table["scan_id"].iloc[0] if len(table) else None
+
+
+def _run_with(meta: ScanMeta) -> None:
+    st.caption(f"Ran with {len(meta.tickers)} tickers: {', '.join(meta.tickers[:40])}"
+               f"{' …' if len(meta.tickers) > 40 else ''}")
+    st.caption("Criteria: " + ", ".join(f"{k}={v}" for k, v in meta.criteria.items()))
+    if meta.message:
+        (st.info if meta.status == "completed" else st.warning)(meta.message)
+
+
+def _comparison(ctx: PageContext, meta: ScanMeta, previous: ScanMeta | None) -> None:
+    st.subheader("Compared with the previous completed scan")
+    if previous is None:
+        st.caption("No earlier completed scan to compare with.")
+        return
+    root = ctx.store.keys.root
+    now, _ = load_results(ctx.store, root, meta.scan_id, meta.version)
+    before, _ = load_results(ctx.store, root, previous.scan_id, previous.version)
+    if now.empty or before.empty:
+        st.caption("One of the two scans has no stored contracts.")
+        return
+    result = compare(now, before)
+    st.caption(f"Previous: {previous.scan_id} started {clock.fmt_ny(previous.started_at)}")
+    new, dropped, changed = st.tabs([f"New ({len(result.new)})", f"Dropped ({len(result.dropped)})",
+                                     f"Changed ({len(result.changed)})"])
+    for tab, frame in ((new, result.new), (dropped, result.dropped), (changed, result.changed)):
+        with tab:
+            st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def render() -> None:
+    st.title("Scan history")
+    ctx = page_context()
+    try:
+        scans = [m for m in ctx.store.history(200) if m.status in FINISHED]
+        if not scans:
+            st.info("No finished scans yet.")
+            return
+        scan_id = _selected(history_table(scans))
+        meta = next(m for m in scans if m.scan_id == scan_id)
+        st.subheader(f"Scan {meta.scan_id} — {meta.status} — started {clock.fmt_ny(meta.started_at)}")
+        _run_with(meta)
+        previous = previous_completed(ctx.store, ctx.store.keys.root, meta.scan_id)
+        render_scan_view(ctx.store, meta, previous, key="history", empty_text="No options found.",
+                         exportable=meta.status == "completed")
+        _comparison(ctx, meta, previous)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        redis_down(f"{where(ctx.settings)} ({type(exc).__name__})", ctx.settings)
