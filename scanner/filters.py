@@ -84,14 +84,15 @@ class Filters:
         at_least("volume", self.min_volume)
         at_most("spread_pct", self.max_spread_pct)
         at_least("change_pct", self.min_below_pct)
+        kept = frame[mask]  # the text tests run on what the numeric ones kept
         if self.tickers:
-            mask &= frame["ticker"].isin(self.tickers).to_numpy(dtype=bool)
+            kept = kept[kept["ticker"].isin(self.tickers).to_numpy(dtype=bool)]
         if self.search:
             needle = self.search.upper()
-            found = frame["ticker"].str.contains(needle, regex=False) | frame["option_symbol"].str.upper().str.contains(
+            found = kept["ticker"].str.contains(needle, regex=False) | kept["option_symbol"].str.upper().str.contains(
                 needle, regex=False)
-            mask &= found.to_numpy(dtype=bool, na_value=False)
-        return frame[mask]
+            kept = kept[found.to_numpy(dtype=bool, na_value=False)]
+        return kept
 
     # ---- URL round trip ----
     def to_query(self, defaults: "Filters") -> dict[str, str]:

@@ -3,6 +3,8 @@ exports. Reruns with the same scan version and filters reuse cached DataFrames."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -66,9 +68,13 @@ SUMMARY_CONFIG = {
 }
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def load_results(_store: ScanStore, prefix: str, scan_id: str, version: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Every screened row of a scan; re-read only when the scan's ``version`` moves."""
+    """Every screened row of a scan; re-read only when the scan's ``version`` moves.
+
+    A resource cache, not cache_data: the frames are never mutated, and cache_data would unpickle a copy
+    of a 30,000-row frame on every rerun of every viewer.
+    """
     results = _store.results(scan_id)
     return results.frame, results.corrupt_tickers
 
@@ -79,13 +85,35 @@ def previous_completed(_store: ScanStore, prefix: str, scan_id: str) -> ScanMeta
     return _store.get(_store.previous_completed(scan_id))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@dataclass(frozen=True)
+class View:
+    """The filtered rows and everything drawn from them, computed once per scan version and filters."""
+
+    rows: pd.DataFrame  # with the "new since the previous scan" mark
+    groups: dict[str, pd.DataFrame]  # ticker → its rows, display columns, by expiration then strike
+    fresh: dict[str, int]  # ticker → how many of its rows are new
+    summary: pd.DataFrame
+    points: pd.DataFrame  # the scatter chart's data
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, scan_key: tuple[str, str, int], previous_key: tuple,
-          filters: Filters) -> pd.DataFrame:
-    """The filtered rows with the "new since last scan" mark, ordered like the expanders."""
-    shown = filters.apply(_frame)
-    shown = shown.assign(new=mark_new(shown, _previous).to_numpy())
-    return shown.sort_values(["ticker", "expiration", "strike"], kind="stable")
+          filters: Filters, stamp: str) -> View:
+    rows = filters.apply(_frame)
+    rows = rows.assign(new=mark_new(rows, _previous).to_numpy()).sort_values(
+        ["ticker", "expiration", "strike"], kind="stable")
+    shown = [c for c in SHOWN_COLUMNS if c in rows.columns]
+    groups = {ticker: group[shown] for ticker, group in rows.groupby("ticker", sort=True)}
+    fresh = rows.groupby("ticker")["new"].sum().astype(int).to_dict() if not rows.empty else {}
+    top = rows.nlargest(CHART_POINTS, "annualized_return_pct") if len(rows) > CHART_POINTS else rows
+    points = top[["ticker", "side", "expiration", "strike", "bid", "delta", "annualized_return_pct", "option_symbol"]]
+    return View(rows=rows, groups=groups, fresh=fresh, summary=summary(rows, stamp), points=points)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _strike_rows(_frame: pd.DataFrame, scan_key: tuple[str, str, int], ticker: str, sides: tuple[str, ...]) -> pd.DataFrame:
+    rows = _frame[(_frame["ticker"] == ticker) & _frame["side"].isin(sides)]
+    return rows.assign(exp=rows["expiration"].dt.strftime("%Y-%m-%d"))
 
 
 def summary(view: pd.DataFrame, stamp: str) -> pd.DataFrame:
@@ -106,10 +134,8 @@ def summary(view: pd.DataFrame, stamp: str) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _scatter(view: pd.DataFrame) -> alt.Chart:
-    points = view.nlargest(CHART_POINTS, "annualized_return_pct") if len(view) > CHART_POINTS else view
-    return alt.Chart(points[["ticker", "side", "expiration", "strike", "bid", "delta", "annualized_return_pct",
-                             "option_symbol"]]).mark_circle(size=40).encode(
+def _scatter(points: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(points).mark_circle(size=40).encode(
         x=alt.X("delta:Q", title="Delta"),
         y=alt.Y("annualized_return_pct:Q", title="Annualized return %"),
         color=alt.Color("ticker:N", legend=None),
@@ -121,7 +147,7 @@ def _scatter(view: pd.DataFrame) -> alt.Chart:
 
 def _by_strike(rows: pd.DataFrame, measure: str) -> alt.Chart:
     title = {"annualized_return_pct": "Annualized return %", "premium": "Premium $"}[measure]
-    return alt.Chart(rows.assign(exp=rows["expiration"].dt.strftime("%Y-%m-%d"))).mark_line(point=True).encode(
+    return alt.Chart(rows[["strike", "exp", "option_symbol", measure]]).mark_line(point=True).encode(
         x=alt.X("strike:Q", title="Strike", scale=alt.Scale(zero=False)),
         y=alt.Y(f"{measure}:Q", title=title),
         color=alt.Color("exp:N", title="Expiration"),
@@ -129,35 +155,29 @@ def _by_strike(rows: pd.DataFrame, measure: str) -> alt.Chart:
     )
 
 
-def _charts(view: pd.DataFrame, all_rows: pd.DataFrame, focus: str | None, key: str) -> None:
-    st.altair_chart(_scatter(view), width="stretch")
-    tickers = sorted(view["ticker"].unique())
+def _charts(view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int], focus: str | None, key: str) -> None:
+    st.altair_chart(_scatter(view.points), width="stretch")
+    tickers = list(view.groups)
     left, right = st.columns(2)
     ticker = left.selectbox("Ticker", tickers, index=tickers.index(focus) if focus in tickers else 0,
                             key=f"{key}-chart-ticker")
     measure = right.radio("Show", ("annualized_return_pct", "premium"), horizontal=True, key=f"{key}-measure",
                           format_func=lambda m: "Annualized return" if m != "premium" else "Premium")
-    rows = all_rows[(all_rows["ticker"] == ticker) & all_rows["side"].isin(view["side"].unique())]
-    st.altair_chart(_by_strike(rows, measure), width="stretch")
+    sides = tuple(sorted(view.groups[ticker]["side"].unique()))
+    st.altair_chart(_by_strike(_strike_rows(frame, scan_key, ticker, sides), measure), width="stretch")
 
 
-def _expanders(meta: ScanMeta, view: pd.DataFrame, focus: str | None, key: str, empty_text: str) -> None:
-    if view.empty:
-        st.info(empty_text)
-        return
+def _expanders(meta: ScanMeta, view: View, focus: str | None, key: str) -> None:
     stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%H:%M")
-    groups = dict(tuple(view.groupby("ticker", sort=True)))
-    order = sorted(groups, key=lambda t: t != focus)
+    order = sorted(view.groups, key=lambda t: t != focus)
     limit_key = f"{key}-shown"
     limit = st.session_state.get(limit_key, PAGE_SIZE)
-    shown = [c for c in SHOWN_COLUMNS if c in view.columns]
     for ticker in order[:limit]:
-        rows = groups[ticker]
-        count = len(rows)
-        fresh = int(rows["new"].sum())
+        rows = view.groups[ticker]
+        count, fresh = len(rows), view.fresh.get(ticker, 0)
         label = f"{ticker} — {count} option{'s' if count != 1 else ''} — last scan {stamp}"
         with st.expander(label + (f" — {fresh} new" if fresh else ""), expanded=ticker == focus):
-            st.dataframe(rows[shown], hide_index=True, column_config=COLUMN_CONFIG, width="stretch")
+            st.dataframe(rows, hide_index=True, column_config=COLUMN_CONFIG, width="stretch")
     if len(order) > limit:
         st.caption(f"Showing {limit} of {len(order)} tickers.")
         st.button("Show more", key=f"{key}-more", on_click=lambda: st.session_state.update({limit_key: limit + PAGE_SIZE}))
@@ -165,8 +185,11 @@ def _expanders(meta: ScanMeta, view: pd.DataFrame, focus: str | None, key: str, 
 
 def render_expanders_offline(meta: ScanMeta, frame: pd.DataFrame) -> None:
     """The matches of a scan kept in this session, drawn without Redis (no filters, no exports)."""
-    rows = frame[frame["match"]] if not frame.empty else frame
-    _expanders(meta, rows.assign(new=False), None, "offline", "No options found.")
+    view = _view(frame, None, ("offline", meta.scan_id, meta.version), (), Filters(), "")
+    if view.rows.empty:
+        st.info("No options found.")
+    else:
+        _expanders(meta, view, None, "offline")
 
 
 def _downloads(store: ScanStore, meta: ScanMeta, view: pd.DataFrame) -> None:
@@ -198,30 +221,29 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
                      empty_text: str, exportable: bool) -> pd.DataFrame:
     """Everything below the status: filters (sidebar), summary, charts, expanders and, for a finished
     scan, the exports. Returns the scan's rows (for callers that keep the last view)."""
-    frame, corrupt = load_results(store, store.keys.root, meta.scan_id, meta.version)
+    root = store.keys.root
+    frame, corrupt = load_results(store, root, meta.scan_id, meta.version)
     warn_corrupt(corrupt)
-    prev_frame = load_results(store, store.keys.root, previous.scan_id, previous.version)[0] if previous else None
+    prev_frame = load_results(store, root, previous.scan_id, previous.version)[0] if previous else None
     tickers = sorted(frame["ticker"].dropna().unique()) if not frame.empty else []
     filters = render_filters(Filters.for_criteria(meta.criteria), tickers)
-    root = store.keys.root
-    view = _view(frame, prev_frame, (root, meta.scan_id, meta.version),
-                 (previous.scan_id, previous.version) if previous else (), filters)
-    if view.empty:
+    scan_key = (root, meta.scan_id, meta.version)
+    stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%Y-%m-%d %H:%M")
+    view = _view(frame, prev_frame, scan_key, (previous.scan_id, previous.version) if previous else (), filters, stamp)
+    if view.rows.empty:
         st.info(empty_text)
         return frame
-    stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%Y-%m-%d %H:%M")
-    table = summary(view, stamp)
-    st.caption(f"{len(view):,} contracts on {len(table)} tickers"
-               + (f", {int(view['new'].sum())} new since the previous scan" if previous else ""))
-    event = st.dataframe(table, hide_index=True, column_config=SUMMARY_CONFIG, width="stretch",
+    st.caption(f"{len(view.rows):,} contracts on {len(view.groups)} tickers"
+               + (f", {sum(view.fresh.values())} new since the previous scan" if previous else ""))
+    event = st.dataframe(view.summary, hide_index=True, column_config=SUMMARY_CONFIG, width="stretch",
                          on_select="rerun", selection_mode="single-row", key=f"{key}-summary")
-    rows = event.selection.rows if event is not None else []
-    focus = table["ticker"].iloc[rows[0]] if rows else None
+    picked = event.selection.rows if event is not None else []
+    focus = view.summary["ticker"].iloc[picked[0]] if picked else None
     by_ticker, charts = st.tabs(["By ticker", "Charts"])
     with by_ticker:
-        _expanders(meta, view, focus, key, empty_text)
+        _expanders(meta, view, focus, key)
     with charts:
-        _charts(view, frame, focus, key)
+        _charts(view, frame, scan_key, focus, key)
     if exportable:
-        _downloads(store, meta, view)
+        _downloads(store, meta, view.rows)
     return frame
