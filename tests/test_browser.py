@@ -109,3 +109,47 @@ def test_scan_progress_results_and_csv(server, page, tmp_path: Path) -> None:
     assert set(exported["ticker"]) == set(frame.loc[frame["match"], "ticker"])
     assert exported["match"].all()
     page.screenshot(path=str(tmp_path / "final.png"), full_page=True)
+
+
+def test_filter_history_page_and_export(server, page, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from scanner.engine import ScanRequest, begin_scan, run_scan
+    from scanner.filters import Filters
+
+    url, store = server
+    settings = replace(Settings.from_env(), demo_delay_ms=0)
+    started = begin_scan(settings, store, ScanRequest(tickers=["AAPL", "MSFT", "NVDA", "AMZN", "META", "TSLA"]))
+    meta = run_scan(settings, store, started.scan_id, started.token)
+    frame = store.results(meta.scan_id).frame
+
+    page.goto(url)
+    titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan"))
+    titles.first.wait_for(timeout=60_000)
+    wanted = Filters(only_matches=False, side="all", min_annualized=60.0)
+    expected = wanted.apply(frame)["ticker"].nunique()
+    page.get_by_label("Only rows that pass the scan's rules").uncheck(force=True)
+    page.wait_for_url(re.compile(r"rules=0"))
+    page.get_by_role("combobox", name="Side").click()
+    page.get_by_role("option", name="all", exact=True).click()
+    annual = page.get_by_label("Min annualized return %")
+    annual.fill("60")
+    annual.press("Enter")
+    page.wait_for_url(re.compile(r"min_ann=60"))
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('[data-testid=stExpander] summary')].length === n", arg=expected,
+        timeout=30_000)
+    assert titles.count() == expected
+
+    page.get_by_role("link", name=re.compile("history", re.I)).first.click()
+    page.get_by_text("Scan history").first.wait_for(timeout=60_000)
+    page.get_by_text(f"Scan {meta.scan_id} — completed").first.wait_for(timeout=30_000)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV (all contracts)").click()
+    assert meta.scan_id in download_info.value.suggested_filename
+    path = tmp_path / "all.csv"
+    download_info.value.save_as(path)
+    exported = pd.read_csv(path)
+    assert len(exported) == meta.contracts == len(frame)
+    assert sorted(exported["option_symbol"]) == sorted(frame["option_symbol"])
+    page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
