@@ -154,3 +154,14 @@ def test_redis_down_is_a_banner_not_a_traceback(scanner_env, monkeypatch: pytest
     assert not at.exception
     errors = _texts(at, "error")
     assert errors and "Redis unavailable" in errors[0] and "hunter2" not in errors[0]
+
+
+def test_corrupted_results_entry_shows_the_rest_and_a_warning(scanner_env, real_store: ScanStore) -> None:
+    scan_id = _completed_scan(real_store, ["AAPL", "MSFT", "NVDA", "AMZN"])
+    frame = real_store.results(scan_id).frame
+    with_matches = sorted(frame.loc[frame["match"], "ticker"].unique())
+    real_store.client.hset(real_store.keys.results(scan_id), with_matches[0], "not an arrow batch")
+    at = _page()
+    assert not at.exception
+    assert any(with_matches[0] in w and "could not be read" in w for w in _texts(at, "warning"))
+    assert [e.label.split(" — ")[0] for e in at.expander] == with_matches[1:]

@@ -131,3 +131,24 @@ def test_csv_cells_that_spreadsheets_would_run_are_neutralized(cell: str) -> Non
     assert back["option_symbol"][1] == "AAPL  261204P00200000"
     assert back["bid"].tolist() == [-1.5, 2.0]  # numbers are untouched, negative ones included
     assert neutralize_formulas(frame)["option_symbol"][0] == "'" + cell
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from scanner.filters import QUERY_NAMES  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(QUERY_NAMES.values()) + ["scan", "x"]), st.text(max_size=60), max_size=8))
+def test_any_query_string_gives_valid_filters_or_notes(params: dict[str, str]) -> None:
+    defaults = Filters.for_criteria({"side": "put"})
+    filters, notes = Filters.from_query(params, defaults)
+    assert all(isinstance(note, str) and note for note in notes)
+    for low, high in (("delta_min", "delta_max"), ("dte_min", "dte_max")):
+        lo, hi = getattr(filters, low), getattr(filters, high)
+        assert lo is None or hi is None or lo <= hi
+    assert filters.side in ("all", "put", "call")
+    filters.apply(known_rows())  # whatever survived parsing filters without raising
+    again, again_notes = Filters.from_query(filters.to_query(defaults), defaults)
+    assert again == filters and again_notes == []
