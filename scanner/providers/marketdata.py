@@ -16,12 +16,14 @@ from datetime import date, datetime
 from typing import Any, Callable, Mapping
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from scanner.config import ConfigError, Settings
 from scanner.market_hours import NY, today_ny, weekly_expirations
 from scanner.providers.base import ChainRequest, ProviderError, ProviderFatal
-from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
+from scanner.providers.chains import NUMERIC_COLUMNS, empty_chain, fill_delta, nearest_otm
+from scanner.schema import CHAIN_COLUMNS, SIDES
 from scanner.providers.httpclient import HttpClient, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -33,13 +35,47 @@ _FIELDS = {  # normalized column <- MarketData chain field
 }
 
 
-def _ny_dates(epochs: pd.Series) -> pd.Series:
-    """Unix seconds as New York calendar dates (NaT where missing or junk)."""
-    stamps = pd.to_datetime(pd.to_numeric(epochs, errors="coerce"), unit="s", utc=True)
-    return stamps.dt.tz_convert(NY).dt.date
-
-
 _OCC = r"^(?P<root>[A-Z0-9.]+?)(?P<expiration>\d{6})(?P<side>[CP])(?P<strike>\d{8})$"
+
+
+_SOURCES = {**_FIELDS, "quote_date": "updated"}
+
+
+def _aligned(payload: Mapping[str, Any], source: str) -> list[Any]:
+    """The field's list, or all None when it is absent or does not hold one entry per contract (logged)."""
+    symbols = payload.get("optionSymbol")
+    if not isinstance(symbols, list):
+        raise ProviderError("malformed MarketData chain: no optionSymbol list")
+    values, n = payload.get(source), len(symbols)
+    if values is None:
+        return [None] * n
+    if not isinstance(values, list) or len(values) != n:
+        log.warning("MarketData chain field %r holds %s entries for %d contracts; ignored", source,
+                    len(values) if isinstance(values, list) else "no list of", n)
+        return [None] * n
+    return values
+
+
+def merge_chains(payloads: list[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Several chain responses as one, so a ticker's expirations become one frame (pandas costs per call,
+    not per row: one frame per response made parsing slower than the requests)."""
+    return {source: [value for payload in payloads for value in _aligned(payload, source)]
+            for source in _SOURCES.values()}
+
+
+def _numbers(values: list[Any]) -> np.ndarray:
+    """Floats with None as NaN, in one C pass; junk entries (strings) only then go through pandas."""
+    try:
+        return np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+
+
+def _epoch_dates(values: list[Any]) -> np.ndarray:
+    """Unix seconds as New York dates; converted once per distinct value (a chain has a few expirations)."""
+    codes, uniques = pd.factorize(_numbers(values))
+    days = [datetime.fromtimestamp(u, NY).date() if np.isfinite(u) else None for u in uniques] + [None]
+    return np.array(days, dtype=object)[codes]
 
 
 def chain_frame(payload: Mapping[str, Any], ticker: str | None = None) -> pd.DataFrame:
@@ -47,30 +83,27 @@ def chain_frame(payload: Mapping[str, Any], ticker: str | None = None) -> pd.Dat
 
     Null entries become NaN. A field whose list does not hold one entry per contract cannot be
     aligned and is dropped (logged); side, strike, expiration and underlying then come from the OCC
-    option symbol, which is authoritative for side (the API's own documented example has 96 `side`
-    entries for 92 contracts). `ticker` fills a missing underlying; `quote_date` is the date of `updated`.
+    option symbol (the API's own documented example has 96 `side` entries for 92 contracts).
+    `ticker` fills a missing underlying; `quote_date` is the New York date of `updated`. Built column
+    by column with numpy: pandas costs per call, and a scan parses hundreds of small chains.
     """
-    symbols = payload.get("optionSymbol")
-    if not isinstance(symbols, list):
-        raise ProviderError("malformed MarketData chain: no optionSymbol list")
-    n = len(symbols)
-    columns: dict[str, Any] = {}
-    for name, source in (*_FIELDS.items(), ("quote_date", "updated")):
-        values = payload.get(source)
-        if values is not None and (not isinstance(values, list) or len(values) != n):
-            log.warning("MarketData chain field %r holds %s entries for %d contracts; ignored", source,
-                        len(values) if isinstance(values, list) else "no list of", n)
-            values = None
-        columns[name] = [None] * n if values is None else values
-    frame = pd.DataFrame(columns)
-    occ = frame["option_symbol"].astype("string").str.strip().str.extract(_OCC)
-    frame["side"] = occ["side"].map({"C": "call", "P": "put"}).fillna(frame["side"])
-    frame["strike"] = pd.to_numeric(frame["strike"], errors="coerce").fillna(pd.to_numeric(occ["strike"]) / 1000)
-    frame["ticker"] = frame["ticker"].fillna(ticker if ticker is not None else occ["root"])
-    expiration = _ny_dates(frame["expiration"])
-    frame["expiration"] = expiration.fillna(pd.to_datetime(occ["expiration"], format="%y%m%d", errors="coerce").dt.date)
-    frame["quote_date"] = _ny_dates(frame["quote_date"])
-    return normalized(frame)
+    raw = {name: _aligned(payload, source) for name, source in _SOURCES.items()}
+    columns: dict[str, Any] = {name: _numbers(raw[name]) for name in NUMERIC_COLUMNS}
+    columns["expiration"] = _epoch_dates(raw["expiration"])
+    columns["quote_date"] = _epoch_dates(raw["quote_date"])
+    columns["ticker"] = pd.Series(raw["ticker"], dtype="string").str.upper()
+    columns["side"] = pd.Series(raw["side"], dtype="string").str.lower()
+    columns["option_symbol"] = pd.Series(raw["option_symbol"], dtype="string")
+    frame = pd.DataFrame(columns, columns=list(CHAIN_COLUMNS))
+    gaps = frame[["side", "strike", "expiration", "ticker"]].isna().any()
+    if gaps.any():  # read what is missing from the OCC symbol
+        occ = frame["option_symbol"].str.strip().str.extract(_OCC)
+        frame["side"] = frame["side"].where(frame["side"].isin(SIDES), occ["side"].map({"C": "call", "P": "put"}))
+        frame["strike"] = frame["strike"].fillna(pd.to_numeric(occ["strike"]) / 1000)
+        frame["ticker"] = frame["ticker"].fillna(ticker if ticker is not None else occ["root"])
+        frame["expiration"] = frame["expiration"].fillna(
+            pd.to_datetime(occ["expiration"], format="%y%m%d", errors="coerce").dt.date)
+    return frame
 
 
 class MarketDataProvider:
@@ -115,37 +148,36 @@ class MarketDataProvider:
             params["date"] = request.as_of.isoformat()
         futures = [self._pool.submit(self._chain, symbol, expiration, params)
                    for expiration in weekly_expirations(quote_date, request.weeks)]
-        frames = _results(futures)
-        frames = [frame for frame in frames if len(frame)]
-        if not frames:
+        payloads = [payload for payload in _results(futures) if payload is not None]
+        if not payloads:
             return empty_chain()
-        chain = nearest_otm(pd.concat(frames, ignore_index=True), request.sides, request.strike_limit)
+        chain = nearest_otm(chain_frame(merge_chains(payloads), symbol), request.sides, request.strike_limit)
         chain["quote_date"] = chain["quote_date"].fillna(quote_date)
         return fill_delta(chain, quote_date, self._rate, self._dividend_yield)
 
-    def _chain(self, symbol: str, expiration: date, params: Mapping[str, str | int]) -> pd.DataFrame:
-        """One expiration's chain; no contracts (204, `no_data`) is an empty frame, not an error."""
+    def _chain(self, symbol: str, expiration: date, params: Mapping[str, str | int]) -> dict[str, Any] | None:
+        """One expiration's `s: ok` payload; None for no contracts (204, `no_data`), which is not an error."""
         reply = self.client.get(f"options/chain/{quote(symbol, safe='')}/", {**params, "expiration": expiration.isoformat()})
         if reply.status == 401:
             raise ProviderFatal("MarketData refused the API key (HTTP 401): check MD_API_KEY")
         if reply.status == 204:
-            return empty_chain()
+            return None
         payload = reply.payload
         status = payload.get("s") if isinstance(payload, dict) else None
         if status == "no_data":
-            return empty_chain()
+            return None
         if status == "error":
             message = f"MarketData error (HTTP {reply.status}): {payload.get('errmsg') or 'no message'}"
         elif reply.status not in (200, 203) or status != "ok":
             message = f"unexpected MarketData answer (HTTP {reply.status}, " + (
                 "no JSON body)" if payload is None else f"status {status!r})")
         else:
-            return chain_frame(payload, symbol)
+            return payload
         raise ProviderError(self.client.redact(f"{symbol}: {message}"))
 
 
-def _results(futures: list[Future]) -> list[pd.DataFrame]:
-    """Every future's frame; a ProviderFatal wins over a ProviderError, which wins over success."""
+def _results(futures: list[Future]) -> list[dict[str, Any] | None]:
+    """Every future's payload; a ProviderFatal wins over a ProviderError, which wins over success."""
     frames, errors = [], []
     for future in futures:
         try:
