@@ -17,6 +17,8 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
+import redis
+
 from scanner import clock, redis_conn
 from scanner.config import ConfigError, Settings
 from scanner.control import ControlRefused, cancel_scan, release_lock
@@ -101,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         return getattr(exc, "exit_code", EXIT_BAD_INPUT)
     except RedisUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        print(f"error: Redis became unavailable ({type(exc).__name__}); what was written before is kept",
+              file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -85,21 +85,29 @@ def test_two_scans_at_once_exactly_one_runs(scanner_env: dict[str, str]) -> None
     assert len(json.loads(run_cli(["history", "--json"], env).stdout)) == 1
 
 
-def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("kill_at_pct", [10, 50, 90])
+def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: dict[str, str], real_store: ScanStore,
+                                                                kill_at_pct: int) -> None:
     assert run_cli(["scan", "--tickers", "AAPL,MSFT"], scanner_env).returncode == 0
     before = _status(scanner_env)["latest"]
     before_rows = run_cli(["export", "--all", "--output", "-"], scanner_env).stdout
-    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "400", "SCANNER_CONCURRENCY": "1"}
-    holder = spawn_cli(["scan", "--tickers", "AAPL,MSFT,NVDA,AMZN,META,GOOGL,NFLX,UBER"], env)
-    _wait_for(lambda: (_status(env)["current"] or {}).get("tickers_done", 0) >= 1, timeout=60)
+    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "150", "SCANNER_CONCURRENCY": "1"}
+    tickers = [f"K{i:02d}" for i in range(20)]
+    holder = spawn_cli(["scan", "--tickers", ",".join(tickers)], env)
+
+    def progress() -> float:
+        current = real_store.get(real_store.current_id())
+        return current.pct if current is not None and current.scan_id != before["scan_id"] else 0.0
+
+    _wait_for(lambda: progress() >= kill_at_pct, timeout=60, interval=0.02)
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=10)
     killed_at = time.monotonic()
     ttl = int(env["SCANNER_LOCK_TTL"])
-    _status_when(env, lambda s: not s["lock"]["held"], timeout=ttl + 5)
+    _wait_for(lambda: not real_store.lock().held, timeout=ttl + 5)
     assert time.monotonic() - killed_at <= ttl + 1
     status = _status_when(env, lambda s: s["current"]["status"] == "abandoned", timeout=ttl)
-    assert status["current"]["tickers_done"] >= 1  # its progress is kept
+    assert kill_at_pct <= status["current"]["pct"] < 100  # its progress is kept
     assert status["latest"]["scan_id"] == before["scan_id"]
     assert run_cli(["export", "--all", "--output", "-"], scanner_env).stdout == before_rows
     assert run_cli(["scan", "--tickers", "AAPL"], scanner_env).returncode == 0  # and a new scan can start
