@@ -10,7 +10,7 @@ from streamlit_autorefresh import st_autorefresh
 from scanner import clock
 from scanner.control import ControlRefused, MonitorState, cancel_scan, monitor_state, release_lock
 from scanner.store import ScanMeta
-from scanner.ui.auth import Access, admin_gate, guard_page
+from scanner.ui.auth import Access, admin_gate, current_access, guard_page
 from scanner.ui.context import PageContext, page_context, redis_down, where
 
 NOTICE = "monitor_notice"
@@ -19,6 +19,9 @@ CONFIRM = "monitor_confirm_force"
 
 def _act(action, *args, **kwargs) -> None:
     """Button callback: run a control action and leave its outcome for the page that follows."""
+    if not current_access().admin:  # the button is drawn for admins only; a stale or forged event does nothing
+        st.session_state[NOTICE] = ("error", "Only admins may do that; nothing was done.")
+        return
     try:
         st.session_state[NOTICE] = ("success", action(*args, **kwargs))
     except ControlRefused as exc:

@@ -17,7 +17,7 @@ import streamlit as st
 from scanner.screening import SIDE_CHOICES, Criteria
 from scanner.settings_store import (ANNUALIZED_RANGE, SettingsError, add_symbols, edit_watchlist, format_delta_table,
                                     import_csv, load_watchlist, reset_criteria, save_criteria, stored_criteria)
-from scanner.ui.auth import admin_gate, guard_page
+from scanner.ui.auth import admin_gate, current_access, guard_page
 from scanner.ui.context import PageContext, page_context, redis_down, where
 from scanner.watchlist import Entry, to_csv
 
@@ -27,6 +27,9 @@ ADD, PICK, FILE, MODE = "wl-add", "wl-pick", "wl-file", "wl-mode"
 
 def _apply(section: str, action: Callable[[], str], clear: tuple[str, ...] = ()) -> None:
     """Callback: run one change; on success clear its inputs, on refusal keep them for correction."""
+    if not current_access().admin:  # the controls are drawn for admins only; a stale or forged event saves nothing
+        st.session_state[NOTICE] = (section, "error", "Only admins may change these; nothing was saved.")
+        return
     try:
         notice = ("success", action())
         for key in clear:
