@@ -15,6 +15,7 @@ OIDC = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
         "client_id": "scanner", "client_secret": "oidc-client-secret",
         "server_metadata_url": "https://login.example.com/.well-known/openid-configuration"}
 PAGES = ("pages/watchlist_and_criteria.py", "pages/monitor.py")
+ALL_PAGES = PAGES + ("dashboard.py", "pages/history.py")
 
 
 def _page(path: str = PAGES[0], secrets: dict | None = None, user: dict | None = None) -> AppTest:
@@ -74,7 +75,7 @@ def test_password_gate_on_the_monitor(scanner_env) -> None:
     assert "Cancel scan" in _labels(at) and PASSWORD not in _all_text(at)
 
 
-@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("path", ALL_PAGES)
 def test_oidc_logged_out_sees_only_the_login(scanner_env, path: str) -> None:
     at = _page(path, secrets={"auth": OIDC, "admin": {"emails": ["boss@example.com"]}},
                user={"is_logged_in": False})
@@ -117,7 +118,7 @@ def test_oidc_admin_may_edit_and_unverified_email_may_not(scanner_env, real_stor
 
 def test_no_secret_reaches_the_page(scanner_env) -> None:
     secrets = {"auth": OIDC, "admin": {"emails": ["boss@example.com"], "password": PASSWORD}}
-    for path in PAGES:
+    for path in ALL_PAGES:
         text = _all_text(_page(path, secrets=secrets, user={"is_logged_in": True, "email": "boss@example.com"}))
         for secret in (PASSWORD, OIDC["client_secret"], OIDC["cookie_secret"]):
             assert secret not in text

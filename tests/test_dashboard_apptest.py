@@ -165,3 +165,18 @@ def test_corrupted_results_entry_shows_the_rest_and_a_warning(scanner_env, real_
     assert not at.exception
     assert any(with_matches[0] in w and "could not be read" in w for w in _texts(at, "warning"))
     assert [e.label.split(" — ")[0] for e in at.expander] == with_matches[1:]
+
+
+def test_scan_button_behind_the_admin_password(scanner_env, real_store: ScanStore) -> None:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.secrets = {"admin": {"password": "s3cret-admin"}}
+    at.run()
+    assert "Scan for options" not in [b.label for b in at.button]
+    prompt = next(t for t in at.text_input if t.label.startswith("Admin password"))
+    prompt.input("wrong").run()
+    assert "Wrong admin password." in _texts(at, "error")
+    assert "Scan for options" not in [b.label for b in at.button]
+    next(t for t in at.text_input if t.label.startswith("Admin password")).input("s3cret-admin").run()
+    next(b for b in at.button if b.label == "Scan for options").click().run()
+    assert any(text.endswith(" started.") for text in _texts(at, "success"))
+    assert real_store.current_id() is not None

@@ -10,6 +10,7 @@ import streamlit as st
 from scanner import clock
 from scanner.compare import compare
 from scanner.store import FINISHED, ScanMeta
+from scanner.ui.auth import guard_page
 from scanner.ui.context import PageContext, page_context, redis_down, where
 from scanner.ui.results import load_results, previous_completed, render_scan_view
 
@@ -82,6 +83,7 @@ def _comparison(ctx: PageContext, meta: ScanMeta, previous: ScanMeta | None) -> 
 
 def render() -> None:
     st.title("Scan history")
+    guard_page()
     ctx = page_context()
     try:
         scans = [m for m in ctx.store.history(200) if m.status in FINISHED]

@@ -10,6 +10,7 @@ from scanner import clock
 from scanner.config import ConfigError
 from scanner.engine import AlreadyRunning, MarketClosed, ScanRefused, ScanRequest, start_background
 from scanner.store import ScanMeta, Snapshot
+from scanner.ui.auth import admin_gate, current_access, guard_page
 from scanner.ui.context import PageContext, page_context, redis_down, where
 from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view
 
@@ -19,6 +20,9 @@ LAST_VIEW = "last_completed_view"  # the last completed scan shown, kept readabl
 
 def _start_scan(ctx: PageContext) -> None:
     """Button callback: runs before the rerun, so the page that follows already shows the new scan."""
+    if not current_access().admin:
+        st.session_state[NOTICE] = ("error", "Starting a scan is limited to admins.")
+        return
     try:
         scan_id = start_background(ctx.settings, ctx.store, ScanRequest())
         st.session_state[NOTICE] = ("success", f"Scan {scan_id} started.")
@@ -99,6 +103,7 @@ def _offline(ctx: PageContext, exc: Exception) -> None:
 
 def render() -> None:
     st.title("Options Scanner")
+    guard_page()
     ctx = page_context()
     try:
         snap = ctx.store.snapshot()
@@ -106,7 +111,8 @@ def render() -> None:
         _offline(ctx, exc)
         return
     _last_scan_line(snap.latest)
-    st.button("Scan for options", type="primary", on_click=_start_scan, args=(ctx,))
+    if admin_gate("start a scan"):
+        st.button("Scan for options", type="primary", on_click=_start_scan, args=(ctx,))
     _notice()
     try:
         if snap.lock.held or (snap.current is not None and snap.current.active):
