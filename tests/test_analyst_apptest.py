@@ -113,7 +113,7 @@ def test_new_contracts_are_marked_on_the_main_page(two_scans) -> None:
 
 
 def _history(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "pages" / "1_History.py"), default_timeout=60)
     for name, value in (query or {}).items():
         at.query_params[name] = value
     return at.run()

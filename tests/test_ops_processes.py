@@ -39,7 +39,7 @@ def test_cancel_from_the_monitor_page_mid_scan(scanner_env, real_store: ScanStor
     monkeypatch.setenv("SCANNER_CONCURRENCY", "1")
     scan_id = start_background(Settings.from_env(), real_store, ScanRequest(tickers=TICKERS))
     _wait_for(lambda: real_store.get(scan_id).tickers_done >= 1, timeout=60)
-    at = AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "pages" / "2_Monitor.py"), default_timeout=60).run()
     at.button(key="cancel").click().run()
     assert any(f"Cancel requested for scan {scan_id}" in s.value for s in at.success)
     meta = _wait_for(lambda: (lambda m: m if m.status == "cancelled" else None)(real_store.get(scan_id)), timeout=30)
