@@ -102,18 +102,23 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        interval = self.lock.ttl / 3
-        while not self._stop.wait(interval):
-            try:
-                self.lock.extend()
-            except (LockNotOwnedError, LockError):
-                log.warning("the scan lock was lost; stopping")
-                self.lost.set()
-                return
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                log.warning("could not extend the scan lock (%s); retrying", type(exc).__name__)
-                continue
-            try:
-                self._on_beat()
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                log.warning("could not stamp the heartbeat (%s)", type(exc).__name__)
+        """Beats at once (the process may have taken a while to start), then every TTL/3."""
+        while self._beat() and not self._stop.wait(self.lock.ttl / 3):
+            pass
+
+    def _beat(self) -> bool:
+        """Extend and stamp; False once the lock is lost (Redis errors are retried at the next beat)."""
+        try:
+            self.lock.extend()
+        except (LockNotOwnedError, LockError):
+            log.warning("the scan lock was lost; stopping")
+            self.lost.set()
+            return False
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("could not extend the scan lock (%s); retrying", type(exc).__name__)
+            return True
+        try:
+            self._on_beat()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("could not stamp the heartbeat (%s)", type(exc).__name__)
+        return True

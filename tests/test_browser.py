@@ -30,48 +30,70 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def server(scanner_env: dict[str, str], tmp_path: Path):
-    """The dashboard on a free port; a scan of 12 tickers takes about 10 s so progress is visible."""
+def _dashboard(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    """A real ``streamlit run`` of the dashboard on a free port, ready to serve."""
     port = _free_port()
-    env = {**scanner_env, "SCANNER_POLL_SECONDS": "2", "SCANNER_DEMO_DELAY_MS": "200", "SCANNER_CONCURRENCY": "1"}
-    store = open_store(Settings.from_env(env))
-    store.set_json(store.keys.watchlist, [{"symbol": s, "active": True} for s in
-                                          "AAPL MSFT NVDA AMZN META GOOGL NFLX UBER V MA JPM CRM".split()])
-    log = open(tmp_path / "streamlit.log", "w")
+    log = open(log_path, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
+                return proc, url
         except OSError:
             time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text())
-    yield url, store
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    proc.kill()
+    pytest.fail("streamlit did not start: " + log_path.read_text())
 
 
 @pytest.fixture
-def page():
+def dashboards(scanner_env: dict[str, str], tmp_path: Path):
+    """Start dashboards on one Redis (replicas); a scan of 12 tickers takes about 10 s so progress shows."""
+    env = {**scanner_env, "SCANNER_POLL_SECONDS": "2", "SCANNER_DEMO_DELAY_MS": "200", "SCANNER_CONCURRENCY": "1",
+           "SCANNER_LOCK_TTL": "20"}
+    store = open_store(Settings.from_env(env))
+    store.set_json(store.keys.watchlist, [{"symbol": s, "active": True} for s in
+                                          "AAPL MSFT NVDA AMZN META GOOGL NFLX UBER V MA JPM CRM".split()])
+    started: list[subprocess.Popen] = []
+
+    def start() -> str:
+        proc, url = _dashboard(env, tmp_path / f"streamlit-{len(started)}.log")
+        started.append(proc)
+        return url
+
+    yield start, store
+    for proc in started:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def server(dashboards):
+    start, store = dashboards
+    return start(), store
+
+
+@pytest.fixture
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(accept_downloads=True)
-        yield context.new_page()
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    return browser.new_context(accept_downloads=True).new_page()
 
 
 def test_scan_progress_results_and_csv(server, page, tmp_path: Path) -> None:
@@ -126,7 +148,7 @@ def test_filter_history_page_and_export(server, page, tmp_path: Path) -> None:
     page.goto(url)
     titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan"))
     titles.first.wait_for(timeout=60_000)
-    wanted = Filters(only_matches=False, side="all", min_annualized=60.0)
+    wanted = replace(Filters.for_criteria(meta.criteria), only_matches=False, side="all", min_annualized=60.0)
     expected = wanted.apply(frame)["ticker"].nunique()
     page.get_by_label("Only rows that pass the scan's rules").uncheck(force=True)
     page.wait_for_url(re.compile(r"rules=0"))
@@ -153,3 +175,24 @@ def test_filter_history_page_and_export(server, page, tmp_path: Path) -> None:
     assert len(exported) == meta.contracts == len(frame)
     assert sorted(exported["option_symbol"]) == sorted(frame["option_symbol"])
     page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
+
+
+def test_two_replicas_on_one_redis_run_one_scan_and_show_the_same(dashboards, browser) -> None:
+    start, store = dashboards
+    first, second = browser.new_page(), browser.new_page()
+    first.goto(start())
+    second.goto(start())
+    for tab in (first, second):
+        tab.get_by_role("button", name="Scan for options").wait_for(timeout=60_000)
+    first.get_by_role("button", name="Scan for options").click()
+    first.get_by_text(PROGRESS).first.wait_for(timeout=30_000)
+    second.get_by_role("button", name="Scan for options").click()
+    second.get_by_text("A scan is already running").first.wait_for(timeout=30_000)
+    second.get_by_text(PROGRESS).first.wait_for(timeout=30_000)  # the other replica shows the same scan
+    shown = {tab: int(PROGRESS.search(tab.inner_text("body")).group(1)) for tab in (first, second)}
+    assert all(0 <= pct < 100 for pct in shown.values())
+    title = re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan \d\d:\d\d$")
+    for tab in (first, second):  # exports are offered only once the scan is complete
+        tab.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=90_000)
+    assert first.get_by_text(title).all_inner_texts() == second.get_by_text(title).all_inner_texts()
+    assert [m.status for m in store.history()] == ["completed"]
