@@ -30,18 +30,34 @@ from scanner.settings_store import (SettingsError, add_symbols, edit_watchlist, 
                                     import_csv, load_watchlist, parse_assignments, reset_criteria, save_criteria,
                                     stored_criteria)
 from scanner.store import ScanMeta, ScanStore, open_store
+from scanner.watchlist import InvalidSymbols, parse_symbols
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_MARKET_CLOSED, EXIT_CANCELLED = range(6)
 _EXIT_BY_STATUS = {"completed": EXIT_OK, "cancelled": EXIT_CANCELLED}
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments get one line and exit 2 (``--help`` still shows the usage)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message}\n")
+
+
+def _symbols(text: str) -> list[str]:
+    """Checked while parsing, so bad symbols are refused before anything connects or writes."""
+    try:
+        return parse_symbols(text.split(","))
+    except InvalidSymbols as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m scanner", description="Options scanner for the wheel.")
+    parser = _Parser(prog="python -m scanner", description="Options scanner for the wheel.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     scan = commands.add_parser("scan", help="run one whole scan in the foreground")
     scan.add_argument("--provider", choices=("demo", "marketdata", "yahoo", "snapshot"))
-    scan.add_argument("--tickers", help="comma-separated symbols (default: the stored watch-list)")
+    scan.add_argument("--tickers", type=_symbols, help="comma-separated symbols (default: the stored watch-list)")
     scan.add_argument("--side", choices=("put", "call", "both"))
     scan.add_argument("--weeks", type=int, help="weekly expirations ahead (1-52)")
     scan.add_argument("--as-of", type=date.fromisoformat, help="quote date DTE counts from (YYYY-MM-DD)")
@@ -139,8 +155,7 @@ def _finish_line(meta: ScanMeta) -> int:
 
 
 def _scan(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
-    tickers = args.tickers.split(",") if args.tickers is not None else None
-    request = ScanRequest(tickers=tickers, provider=args.provider, side=args.side, weeks=args.weeks,
+    request = ScanRequest(tickers=args.tickers, provider=args.provider, side=args.side, weeks=args.weeks,
                           ignore_market_hours=args.ignore_market_hours, as_of=args.as_of)
     started = begin_scan(settings, store, request)
     meta = run_scan(settings, store, started.scan_id, started.token, on_progress=_progress_printer(),

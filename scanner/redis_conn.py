@@ -162,7 +162,8 @@ def connect(settings: Settings) -> redis.Redis:
     try:
         client.ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        raise RedisUnavailable(f"Redis at {mask_url(url)} is unreachable ({type(exc).__name__})") from None
+        raise RedisUnavailable(f"Redis at {mask_url(url)} is unreachable ({type(exc).__name__}); check that the "
+                               "server is running and that REDIS_URL names it") from None
     except redis.AuthenticationError:
         raise RedisUnavailable(f"Redis at {mask_url(url)} refused the credentials") from None
     return client

@@ -64,9 +64,19 @@ def test_bad_input_exits_2_and_changes_nothing(scanner_env: dict[str, str]) -> N
     assert "'$$$'" in done.stderr and "TOOLONGSYMBOL1" in done.stderr
     assert _status(scanner_env)["current"] is None
     assert run_cli(["export"], scanner_env).returncode == 2  # nothing completed yet
-    bad_env = {**scanner_env, "SCANNER_LOCK_TTL": "soon"}
-    done = run_cli(["status"], bad_env)
-    assert done.returncode == 2 and "SCANNER_LOCK_TTL" in done.stderr
+    for args, extra, named in (
+        (["scan", "--tickers", "AAPL,,$$$"], {}, "'$$$'"),
+        (["scan", "--provider", "foo"], {}, "'foo'"),
+        (["scan"], {"SCANNER_PROVIDER": "bogus"}, "SCANNER_PROVIDER"),
+        (["scan"], {"SCANNER_LOCK_TTL": "abc"}, "SCANNER_LOCK_TTL"),
+        (["scan"], {"SCANNER_LOCK_TTL": "0"}, "SCANNER_LOCK_TTL"),
+        (["scan", "--weeks", "0"], {}, "weeks"),
+    ):
+        done = run_cli(args, {**scanner_env, **extra})
+        assert done.returncode == 2, (args, extra, done.stderr)
+        assert named in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "Traceback" not in done.stderr
+    assert _status(scanner_env)["current"] is None  # nothing was written
 
 
 def test_market_closed_exits_4(scanner_env: dict[str, str]) -> None:
