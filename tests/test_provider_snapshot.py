@@ -102,8 +102,12 @@ def test_normalized_csv_and_parquet_round_trip(tmp_path: Path) -> None:
 def test_missing_delta_column_is_computed_with_the_configured_rate(tmp_path: Path) -> None:
     chain = DemoProvider().fetch("KO", ChainRequest(as_of=date(2026, 11, 30)))
     chain.drop(columns=["delta"]).to_csv(tmp_path / "ko.csv", index=False)
-    rows = snapshot(tmp_path, risk_free_rate=0.04).fetch("KO", ChainRequest())
-    assert rows.delta.to_numpy() == pytest.approx(chain.delta.to_numpy(), abs=1e-4)  # the demo's own deltas
+    rows = snapshot(tmp_path, risk_free_rate=0.05, dividend_yield=0.01).fetch("KO", ChainRequest())
+    dte = np.array([(d - date(2026, 11, 30)).days for d in rows.expiration])
+    expected = blackscholes.delta("put", rows.underlying_price.to_numpy(), rows.strike.to_numpy(),
+                                  blackscholes.year_fraction(dte), rows.iv.to_numpy(), 0.05, 0.01)
+    assert rows.delta.to_numpy() == pytest.approx(expected, abs=1e-12)
+    assert rows.delta.to_numpy() == pytest.approx(chain.delta.to_numpy(), abs=0.01)  # near the demo's own
 
 
 def test_junk_files_are_skipped_and_unknown_tickers_are_ticker_errors(tmp_path: Path,
