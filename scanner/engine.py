@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, TypeVar
 
-import pandas as pd
 import redis
 
 from scanner import market_hours
@@ -22,7 +21,7 @@ from scanner.lock import Heartbeat, ScanLock
 from scanner.providers import ChainRequest, Provider, ProviderError, ProviderFatal, get_provider
 from scanner.screening import Criteria, screen
 from scanner.settings_store import stored_criteria, stored_tickers
-from scanner.store import ScanMeta, ScanStore, counters, new_scan_id
+from scanner.store import ScanMeta, ScanStore, counters, encode_rows, new_scan_id
 from scanner.watchlist import parse_symbols
 
 log = logging.getLogger(__name__)
@@ -146,19 +145,28 @@ def _retrying(action: Callable[[], T], attempts: int = 6, first_delay: float = 0
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class _TickerResult:
+    payload: bytes | None = None  # the screened rows, encoded for the store
+    contracts: int = 0
+    matches: int = 0
+    error: str | None = None
+    fatal: bool = False
+
+
 def _fetch_and_screen(provider: Provider, ticker: str, request: ChainRequest, criteria: Criteria,
-                      as_of: date) -> tuple[pd.DataFrame | None, str | None, bool]:
-    """(rows, error, fatal) for one ticker; never raises."""
+                      as_of: date) -> _TickerResult:
+    """One ticker fetched, screened and encoded in a worker thread (so it overlaps other fetches); never raises."""
     try:
-        chain = provider.fetch(ticker, request)
-        return screen(chain, criteria, as_of), None, False
+        rows = screen(provider.fetch(ticker, request), criteria, as_of)
+        return _TickerResult(payload=encode_rows(rows), contracts=len(rows), matches=int(rows["match"].sum()))
     except ProviderFatal as exc:
-        return None, str(exc), True
+        return _TickerResult(error=str(exc), fatal=True)
     except ProviderError as exc:
-        return None, str(exc), False
+        return _TickerResult(error=str(exc))
     except Exception as exc:  # a provider bug must not end the scan: record it for this ticker
         log.exception("unexpected error for %s", ticker)
-        return None, f"unexpected error ({type(exc).__name__})", False
+        return _TickerResult(error=f"unexpected error ({type(exc).__name__})")
 
 
 def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
@@ -235,10 +243,10 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, heartbea
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 ticker = pending.pop(future)
-                rows, error, fatal = future.result()
-                _record(store, meta.scan_id, ticker, rows, error, tally, _usage(provider))
-                if fatal:
-                    tally.fatal = error
+                result = future.result()
+                _record(store, meta.scan_id, ticker, result, tally, _usage(provider))
+                if result.fatal:
+                    tally.fatal = result.error
                 if on_progress:
                     on_progress(store.get(meta.scan_id) or meta)
 
@@ -249,13 +257,11 @@ def _usage(provider: Provider) -> dict[str, int]:
     return usage() if callable(usage) else {}
 
 
-def _record(store: ScanStore, scan_id: str, ticker: str, rows: pd.DataFrame | None, error: str | None,
-            tally: _Tally, usage: dict[str, int]) -> None:
+def _record(store: ScanStore, scan_id: str, ticker: str, result: _TickerResult, tally: _Tally,
+            usage: dict[str, int]) -> None:
     tally.done += 1
-    if rows is not None:
-        tally.contracts += len(rows)
-        tally.matches += int(rows["match"].sum()) if "match" in rows else 0
-    if error:
-        tally.errors += 1
+    tally.contracts += result.contracts
+    tally.matches += result.matches
+    tally.errors += result.error is not None
     progress = {**counters(tally.done, tally.total, tally.contracts, tally.matches, tally.errors, ticker), **usage}
-    _retrying(lambda: store.record_ticker(scan_id, ticker, rows, error, progress))
+    _retrying(lambda: store.record_ticker(scan_id, ticker, result.payload, result.error, progress))

@@ -238,12 +238,14 @@ class ScanStore:
     def heartbeat(self, scan_id: str) -> None:
         self.client.hset(self.keys.scan(scan_id), "heartbeat_at", clock.now())
 
-    def record_ticker(self, scan_id: str, ticker: str, rows: pd.DataFrame | None, error: str | None,
+    def record_ticker(self, scan_id: str, ticker: str, rows: pd.DataFrame | bytes | None, error: str | None,
                       progress: dict[str, int | float | str]) -> None:
-        """One ticker's rows, error and the scan's new counters, atomically, bumping ``version``."""
+        """One ticker's rows (a frame, or already encoded), error and the scan's new counters, atomically,
+        bumping ``version``."""
         pipe = self.client.pipeline(transaction=True)
         if rows is not None:
-            pipe.hset(self.keys.results(scan_id), ticker, encode_rows(rows))
+            payload = encode_rows(rows) if isinstance(rows, pd.DataFrame) else rows
+            pipe.hset(self.keys.results(scan_id), ticker, payload)
         if error:
             pipe.hset(self.keys.errors(scan_id), ticker, error)
         pipe.hset(self.keys.scan(scan_id), mapping={**progress, "heartbeat_at": clock.now()})
