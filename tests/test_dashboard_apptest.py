@@ -180,3 +180,10 @@ def test_scan_button_behind_the_admin_password(scanner_env, real_store: ScanStor
     next(b for b in at.button if b.label == "Scan for options").click().run()
     assert any(text.endswith(" started.") for text in _texts(at, "success"))
     assert real_store.current_id() is not None
+
+
+def test_credits_of_a_metered_source_are_shown(scanner_env, real_store: ScanStore) -> None:
+    _finished_scan(real_store, "s1", "AAPL", [True], "completed")
+    real_store.set_fields("s1", {"credits_used": 184, "credits_remaining": 9816})
+    at = _page()
+    assert "API credits used by this scan: 184 · remaining today: 9816" in _texts(at, "caption")

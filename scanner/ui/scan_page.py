@@ -64,9 +64,17 @@ def _progress(ctx: PageContext, snap: Snapshot) -> None:
     cols[2].metric("Errors", meta.errors)
     cols[3].metric("Elapsed", clock.fmt_duration(meta.elapsed))
     cols[4].metric("ETA", clock.fmt_duration(meta.eta_seconds))
+    _credits(meta)
     st.caption("Results updating in real-time" if meta.matches else "No options found yet. Scanning...")
     render_scan_view(ctx.store, meta, snap.latest, key="main", empty_text="No options found yet. Scanning...",
                      exportable=False)
+
+
+def _credits(meta: ScanMeta) -> None:
+    """What a metered source (MarketData) charged for this scan, and what the plan has left."""
+    used, left = meta.extra.get("credits_used"), meta.extra.get("credits_remaining")
+    if used is not None:
+        st.caption(f"API credits used by this scan: {used}" + (f" · remaining today: {left}" if left else ""))
 
 
 def _banner(meta: ScanMeta) -> None:
@@ -85,6 +93,7 @@ def _final(ctx: PageContext, snap: Snapshot) -> None:
     if latest is None:
         return
     st.subheader(f"Results — scan of {clock.fmt_ny(latest.started_at)}")
+    _credits(latest)
     previous = previous_completed(ctx.store, ctx.store.keys.root, latest.scan_id)
     frame = render_scan_view(ctx.store, latest, previous, key="main", empty_text="No options found.",
                              exportable=True)
