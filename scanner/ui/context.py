@@ -33,6 +33,9 @@ def where(settings: Settings) -> str:
 
 def page_context() -> PageContext:
     """The context, or a clear error banner and a stopped script (never a traceback)."""
+    # Streamlit copies secrets.toml's top-level keys (MD_API_KEY) into the environment, where the engine and
+    # the scan subprocess read them; for those keys secrets.toml wins over a variable set outside.
+    st.secrets.load_if_toml_exists()
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
