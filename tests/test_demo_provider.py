@@ -41,6 +41,19 @@ def test_deterministic_per_ticker_and_day() -> None:
     assert fetch("AAPL").underlying_price.iloc[0] != fetch("MSFT").underlying_price.iloc[0]
 
 
+@pytest.mark.parametrize(("ticker", "low", "high"), [("AAPL", 180, 290), ("MSFT", 330, 530), ("NVDA", 110, 180),
+                                                     ("SPY", 450, 720), ("KO", 50, 85)])
+def test_familiar_symbols_trade_near_a_plausible_level(ticker: str, low: float, high: float) -> None:
+    for day in (DAY, date(2027, 2, 16), date(2027, 6, 1)):
+        assert low < fetch(ticker, day).underlying_price.iloc[0] < high
+
+
+def test_other_symbols_get_a_hashed_level_that_drifts_daily() -> None:
+    spots = [fetch("ZZZQ", date.fromordinal(DAY.toordinal() + i)).underlying_price.iloc[0] for i in range(5)]
+    assert all(15 * 0.8 < s < 900 * 1.2 for s in spots)
+    assert len(set(spots)) == 5 and max(spots) / min(spots) < 1.2  # moves a little every day
+
+
 def test_now_is_used_when_no_as_of() -> None:
     provider = DemoProvider(now=lambda: datetime(2026, 11, 30, 12, 0, tzinfo=NY))
     pd.testing.assert_frame_equal(provider.fetch("KO", ChainRequest()), fetch("KO"))
@@ -127,3 +140,13 @@ def test_default_scan_finds_a_modest_number_of_matches() -> None:
     matches = [int(screen(provider.fetch(t, criteria.chain_request(DAY)), criteria, DAY).match.sum()) for t in tickers]
     assert 0.5 <= np.mean(matches) <= 5
     assert 0 in matches
+
+
+def test_default_watch_list_finds_a_few_puts() -> None:
+    tickers = ("AAPL ADBE AMZN ANET ASML AVGO CRM CRWD DDOG DUOL GOOGL JPM MA META MSFT NFLX NOW NVDA PANW PLTR PYPL "
+               "SHOP SPGI SPOT UBER V").split()
+    criteria = Criteria()
+    provider = DemoProvider()
+    matches = [int(screen(provider.fetch(t, criteria.chain_request(DAY)), criteria, DAY).match.sum()) for t in tickers]
+    assert 0.5 <= np.mean(matches) <= 4  # a few candidates, not a wall of them
+    assert 0 in matches and max(matches) > 0

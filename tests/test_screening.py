@@ -148,7 +148,11 @@ def test_input_is_neither_changed_nor_shared(strikes: list) -> None:
     result = screen(frame, Criteria(), AS_OF)
     for column in result.columns:
         result.loc[0, column] = result.loc[1, column]  # every column is writable
-    result.loc[0, ["bid", "ticker", "side"]] = [99.0, "ZZZ", "call"]
+    different = {"ticker": "ZZZ", "side": "call", "expiration": pd.Timestamp("2027-01-15"), "strike": 1.0, "bid": 99.0,
+                 "ask": 98.0, "last": 97.0, "volume": 7, "open_interest": 8, "iv": 0.9, "delta": -0.9,
+                 "underlying_price": 1.0, "quote_date": pd.Timestamp("2027-01-04"), "option_symbol": "Z"}
+    for position in (0, 1):
+        result.loc[position, list(different)] = list(different.values())
     pd.testing.assert_frame_equal(frame, before)
 
 

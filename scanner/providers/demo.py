@@ -22,7 +22,21 @@ from scanner.providers.base import ChainRequest, ProviderError
 from scanner.schema import CHAIN_COLUMNS
 
 _SYMBOL = re.compile(r"[A-Z0-9.\-]{1,10}")
-_SPOT_RANGE = (15.0, 900.0)  # log-uniform over the ticker hash
+_SPOT_RANGE = (15.0, 900.0)  # log-uniform over the ticker hash, for symbols without a reference level
+# Rough reference levels (spot, ATM implied vol) for familiar symbols, round numbers of a plausible
+# late-2026 magnitude so AAPL does not show up at $20; simulated, not market data. Other symbols
+# get a level derived from a hash of the name. Either way the daily drift below is applied.
+_REFERENCE = {
+    "AAPL": (230.0, 0.25), "ADBE": (480.0, 0.32), "AMZN": (200.0, 0.30), "ANET": (100.0, 0.46),
+    "ASML": (750.0, 0.34), "AVGO": (170.0, 0.46), "CRM": (290.0, 0.32), "CRWD": (350.0, 0.48),
+    "DDOG": (130.0, 0.50), "DUOL": (300.0, 0.55), "GOOGL": (170.0, 0.28), "JPM": (220.0, 0.22),
+    "MA": (500.0, 0.20), "META": (580.0, 0.35), "MSFT": (420.0, 0.24), "NFLX": (700.0, 0.33),
+    "NOW": (900.0, 0.32), "NVDA": (140.0, 0.52), "PANW": (180.0, 0.38), "PLTR": (40.0, 0.65),
+    "PYPL": (70.0, 0.40), "SHOP": (80.0, 0.55), "SPGI": (500.0, 0.20), "SPOT": (400.0, 0.45),
+    "UBER": (70.0, 0.42), "V": (280.0, 0.19),
+    "SPY": (570.0, 0.14), "QQQ": (490.0, 0.18), "IWM": (220.0, 0.21), "TSLA": (250.0, 0.58),
+    "AMD": (150.0, 0.48), "INTC": (22.0, 0.50), "KO": (65.0, 0.16), "DIS": (95.0, 0.27),
+}
 _VOL_RANGE = (0.22, 0.75)  # at-the-money implied vol
 _STRIKE_STEPS = ((25.0, 0.5), (100.0, 1.0), (200.0, 2.5), (500.0, 5.0), (np.inf, 10.0))  # (spot below, step)
 _SKEW = 0.8  # IV rises by ~8 % of ATM vol per 10 % the strike sits below spot
@@ -85,11 +99,15 @@ class DemoProvider:
         u_spot, u_vol, phase_slow, phase_fast = _rng("demo-ticker", symbol).random(4)
         daily_noise, vol_noise = _rng("demo-day", symbol, quote_date.isoformat()).standard_normal(2)
         day = quote_date.toordinal()
-        low, high = np.log(_SPOT_RANGE)
         drift = (0.12 * np.sin(2 * np.pi * (day / 180 + phase_slow)) + 0.04 * np.sin(2 * np.pi * (day / 23 + phase_fast))
                  + 0.01 * daily_noise)
-        spot = float(np.round(np.exp(low + u_spot * (high - low) + drift), 2))
-        vol = _VOL_RANGE[0] + (_VOL_RANGE[1] - _VOL_RANGE[0]) * u_vol ** 2  # most names are not meme stocks
+        if symbol in _REFERENCE:
+            level, vol = _REFERENCE[symbol]
+        else:
+            low, high = np.log(_SPOT_RANGE)
+            level = np.exp(low + u_spot * (high - low))
+            vol = _VOL_RANGE[0] + (_VOL_RANGE[1] - _VOL_RANGE[0]) * u_vol ** 2  # most names are not meme stocks
+        spot = float(np.round(level * np.exp(drift), 2))
         return spot, float(vol * np.exp(0.05 * vol_noise))
 
     @staticmethod
