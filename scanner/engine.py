@@ -19,7 +19,7 @@ from scanner.config import ConfigError, Settings
 from scanner.launcher import spawn_scan
 from scanner.lock import Heartbeat, ScanLock
 from scanner.providers import ChainRequest, Provider, ProviderError, ProviderFatal, get_provider
-from scanner.screening import Criteria, screen
+from scanner.screening import Criteria, screen, unusable
 from scanner.settings_store import stored_criteria, stored_tickers
 from scanner.store import ScanMeta, ScanStore, counters, encode_rows, new_scan_id
 from scanner.watchlist import parse_symbols
@@ -77,6 +77,7 @@ class _Tally:
     contracts: int = 0
     matches: int = 0
     errors: int = 0
+    invalid: int = 0
     fatal: str | None = None
     stopped: str | None = field(default=None)
 
@@ -150,6 +151,7 @@ class _TickerResult:
     payload: bytes | None = None  # the screened rows, encoded for the store
     contracts: int = 0
     matches: int = 0
+    invalid: int = 0  # unusable rows the source sent, dropped
     error: str | None = None
     fatal: bool = False
 
@@ -159,7 +161,10 @@ def _fetch_and_screen(provider: Provider, ticker: str, request: ChainRequest, cr
     """One ticker fetched, screened and encoded in a worker thread (so it overlaps other fetches); never raises."""
     try:
         rows = screen(provider.fetch(ticker, request), criteria, as_of)
-        return _TickerResult(payload=encode_rows(rows), contracts=len(rows), matches=int(rows["match"].sum()))
+        bad = unusable(rows)
+        rows = rows[~bad]
+        return _TickerResult(payload=encode_rows(rows), contracts=len(rows), matches=int(rows["match"].sum()),
+                             invalid=int(bad.sum()))
     except ProviderFatal as exc:
         return _TickerResult(error=str(exc), fatal=True)
     except ProviderError as exc:
@@ -203,6 +208,8 @@ def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
 
 def _outcome(tally: _Tally) -> tuple[str, str]:
     summary = f"{tally.done}/{tally.total} tickers, {tally.contracts} contracts, {tally.matches} matches, {tally.errors} errors"
+    if tally.invalid:
+        summary += f", {tally.invalid} unusable rows dropped"
     if tally.fatal:
         return "failed", f"{tally.fatal} (partial results kept: {summary})"
     if tally.stopped == "cancelled":
@@ -263,5 +270,7 @@ def _record(store: ScanStore, scan_id: str, ticker: str, result: _TickerResult, 
     tally.contracts += result.contracts
     tally.matches += result.matches
     tally.errors += result.error is not None
-    progress = {**counters(tally.done, tally.total, tally.contracts, tally.matches, tally.errors, ticker), **usage}
+    tally.invalid += result.invalid
+    progress = {**counters(tally.done, tally.total, tally.contracts, tally.matches, tally.errors, ticker),
+                "invalid_rows": tally.invalid, **usage}
     _retrying(lambda: store.record_ticker(scan_id, ticker, result.payload, result.error, progress))

@@ -516,3 +516,18 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date) -> pd.DataFrame
         source = {name: source[name].reset_index(drop=True) for name in shared}
     return pd.DataFrame({name: source[name] if name in shared else columns[name] for name in RESULT_COLUMNS},
                         copy=False)
+
+
+def unusable(screened: pd.DataFrame) -> np.ndarray:
+    """Rows no analyst can act on: no side, no expiration, no positive strike, or a missing or negative bid.
+
+    The scan drops them before storing and counts them on the scan (``invalid_rows``).
+    """
+    if screened.empty:
+        return np.zeros(0, dtype=bool)
+    side = screened["side"].isin(SIDES).to_numpy(dtype=bool)
+    dated = screened["expiration"].notna().to_numpy(dtype=bool)
+    strike = screened["strike"].to_numpy(dtype="float64", na_value=np.nan)
+    bid = screened["bid"].to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return ~(side & dated & (strike > 0) & (bid >= 0))

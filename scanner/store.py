@@ -72,6 +72,7 @@ class ScanMeta:
     contracts: int = 0
     matches: int = 0
     errors: int = 0
+    invalid_rows: int = 0  # unusable rows from the source, dropped and counted
     current_ticker: str = ""
     started_at: float | None = None
     heartbeat_at: float | None = None
@@ -125,6 +126,7 @@ class ScanMeta:
             contracts=_int(raw.get("contracts")),
             matches=_int(raw.get("matches")),
             errors=_int(raw.get("errors")),
+            invalid_rows=_int(raw.get("invalid_rows")),
             current_ticker=raw.get("current_ticker", ""),
             started_at=_float(raw.get("started_at")),
             heartbeat_at=_float(raw.get("heartbeat_at")),
