@@ -24,6 +24,8 @@ HISTORY_CONFIG = {
     "contracts": st.column_config.NumberColumn("Contracts", format="%d"),
     "matches": st.column_config.NumberColumn("Matches", format="%d"),
     "errors": st.column_config.NumberColumn("Errors", format="%d"),
+    "invalid_rows": st.column_config.NumberColumn("Unusable rows", format="%d",
+                                                  help="Rows the source sent that could not be screened, dropped"),
     "scan_id": st.column_config.TextColumn("Scan id"),
 }
 
@@ -32,7 +34,8 @@ def history_table(scans: list[ScanMeta]) -> pd.DataFrame:
     return pd.DataFrame([{
         "started": clock.fmt_ny(m.started_at, "%Y-%m-%d %H:%M"), "duration": clock.fmt_duration(m.elapsed),
         "status": m.status, "provider": m.provider, "side": m.side, "tickers": f"{m.tickers_done}/{m.tickers_total}",
-        "contracts": m.contracts, "matches": m.matches, "errors": m.errors, "scan_id": m.scan_id,
+        "contracts": m.contracts, "matches": m.matches, "errors": m.errors, "invalid_rows": m.invalid_rows,
+        "scan_id": m.scan_id,
     } for m in scans], columns=list(HISTORY_CONFIG))
 
 
