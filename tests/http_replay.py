@@ -1,7 +1,9 @@
 """A real HTTP server on 127.0.0.1 that replays scripted answers, for the HTTP client and MarketData tests.
 
 Each path has a queue of answers served in order (the last one repeats); every request is recorded
-with its query and headers so tests can check what the client asked for.
+with its query and headers so tests can check what the client asked for. `stretch` makes every
+request get one answer for a while (a rate limit on the whole account), and `chain_payload` builds a
+MarketData-format chain, for scans run end to end against this server.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date, datetime, time as clock_time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from scanner.market_hours import NY
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,7 @@ class Answer:
     body: Any = None  # dict/list: sent as JSON; str/bytes: sent as is; None: no body
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering
+    trickle: float = 0.0  # seconds between the body's bytes (a server that is slow but never silent for long)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class ReplayServer:
         self.default = Answer(404, {"s": "no_data"})
         self.seen: list[Seen] = []
         self.in_flight = self.max_in_flight = 0
+        self._stretch: tuple[Answer, float] | None = None  # (answer, seconds) for every path
+        self._stretch_began: float | None = None  # when the stretch served its first request
         self._lock = threading.Lock()
         server = self
 
@@ -47,9 +55,11 @@ class ReplayServer:
                     server.seen.append(Seen(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
                                             dict(self.headers), time.monotonic()))
                     query = server.seen[-1].query
-                    queue = next((q for path, when, q in server.answers
-                                  if path == parts.path and when.items() <= query.items()), None)
-                    answer = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else server.default
+                    answer = server._stretched(server.seen[-1].at)
+                    if answer is None:
+                        queue = next((q for path, when, q in server.answers
+                                      if path == parts.path and when.items() <= query.items()), None)
+                        answer = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else server.default
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 time.sleep(answer.delay)
@@ -65,9 +75,18 @@ class ReplayServer:
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
-                    self.wfile.write(data)
+                    if answer.trickle:
+                        self._trickle(data, answer.trickle)
+                    else:
+                        self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
                     pass
+
+            def _trickle(self, data: bytes, pause: float) -> None:
+                for at in range(len(data)):
+                    self.wfile.write(data[at:at + 1])
+                    self.wfile.flush()
+                    time.sleep(pause)
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
@@ -87,6 +106,19 @@ class ReplayServer:
         with self._lock:
             self.answers.append((path, dict(when or {}), list(answers)))
 
+    def stretch(self, answer: Answer, seconds: float) -> None:
+        """Answer every request with `answer` for `seconds` from the first request that gets it."""
+        with self._lock:
+            self._stretch, self._stretch_began = (answer, seconds), None
+
+    def _stretched(self, now: float) -> Answer | None:  # called with self._lock held
+        if self._stretch is None:
+            return None
+        answer, seconds = self._stretch
+        if self._stretch_began is None:
+            self._stretch_began = now
+        return answer if now - self._stretch_began < seconds else None
+
     def requests_to(self, path: str) -> list[Seen]:
         with self._lock:
             return [seen for seen in self.seen if seen.path == path]
@@ -98,3 +130,19 @@ class ReplayServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def chain_payload(symbol: str, expiration: date, spot: float = 100.0, strikes: int = 5) -> dict[str, Any]:
+    """A MarketData `s: ok` chain of `strikes` OTM puts below `spot` (1-point steps), with their greeks.
+
+    Bids are rich enough that the nearest strikes pass the default put rules for a few weeks' DTE.
+    """
+    epoch = int(datetime.combine(expiration, clock_time(16), NY).timestamp())
+    ks = [float(int(spot) - 1 - i) for i in range(strikes)]
+    return {"s": "ok", "optionSymbol": [f"{symbol}{expiration:%y%m%d}P{int(k * 1000):08d}" for k in ks],
+            "underlying": [symbol] * strikes, "expiration": [epoch] * strikes, "side": ["put"] * strikes,
+            "strike": ks, "bid": [round(2.0 - 0.3 * i, 2) for i in range(strikes)],
+            "ask": [round(2.1 - 0.3 * i, 2) for i in range(strikes)], "last": [None] * strikes,
+            "openInterest": [100] * strikes, "volume": [10] * strikes, "underlyingPrice": [spot] * strikes,
+            "iv": [0.3] * strikes, "delta": [round(-0.19 + 0.03 * i, 2) for i in range(strikes)],
+            "updated": [epoch - 86400 * 7] * strikes}

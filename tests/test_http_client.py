@@ -76,6 +76,17 @@ def test_always_slow_is_a_ticker_error(server: ReplayServer) -> None:
         client(server, timeout=0.2).get(REL)
 
 
+@pytest.mark.parametrize("pause", [0.1, 30.0])  # bytes that keep coming, and headers then silence
+def test_a_body_that_trickles_or_stalls_times_out_as_a_whole(server: ReplayServer, pause: float) -> None:
+    server.script(PATH, Answer(200, {"s": "ok", "optionSymbol": ["x" * 300]}, trickle=pause))  # ~35 s at 0.1 s a byte
+    begun = time.monotonic()
+    with pytest.raises(ProviderError, match=r"no answer within 0.3 s \(3 attempts\)"):
+        client(server, timeout=0.3).get(REL)
+    # each attempt ends within two timeouts (a read already waiting finishes first), plus FAST's short backoffs
+    assert time.monotonic() - begun < FAST.attempts * 2 * 0.3 + 1.5
+    assert len(server.requests_to(PATH)) == FAST.attempts
+
+
 def test_connection_refused_is_a_ticker_error() -> None:
     with ReplayServer() as gone:
         url = gone.url

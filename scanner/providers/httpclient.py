@@ -2,7 +2,8 @@
 
 The original app called the API with no timeout and no 429 handling, so one slow answer froze a scan
 and a rate limit failed every ticker after it. Here every request has a timeout; 5xx answers and
-timeouts are retried with exponential backoff and full jitter; a 429 pauses *all* requests until the
+timeouts are retried with exponential backoff and full jitter (a timeout bounds the whole answer, not
+just each wait for data, so a server trickling bytes cannot hold a request); a 429 pauses *all* requests until the
 server's Retry-After / X-Api-Ratelimit-Reset, or stops the scan (ProviderFatal) when the wait is longer
 than a scan should (the daily credit budget is spent). The bearer token lives only in the session's
 headers: no message this module builds or logs contains it, and server text is redacted before use.
@@ -10,6 +11,7 @@ headers: no message this module builds or logs contains it, and server text is r
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -19,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Mapping
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from scanner.clock import fmt_ny
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_CONCURRENCY = 50  # MarketData refuses more simultaneous requests than this
 _CONNECT_TIMEOUT = 5.0
 _REDACTED = "[redacted]"
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ class HttpClient:
         while True:
             self._wait_turn()
             try:
-                response = self._session.get(url, params=params, timeout=(_CONNECT_TIMEOUT, self.timeout))
+                response, body = self._answer(url, params)
             except requests.Timeout:
                 problem = f"no answer within {self.timeout:g} s"
             except requests.ConnectionError:
@@ -147,7 +151,7 @@ class HttpClient:
                     self._rate_limited(path, response, limited)
                     continue
                 if response.status_code < 500:
-                    return Reply(response.status_code, _json(response))
+                    return Reply(response.status_code, _json(body))
                 problem = f"HTTP {response.status_code}"
             failures += 1
             if failures >= self.retry.attempts:
@@ -155,6 +159,25 @@ class HttpClient:
             delay = self.retry.backoff(failures)
             log.warning("%s %s: %s; retry %d in %.2f s", self.service, path, problem, failures, delay)
             self._sleep(delay)
+
+    def _answer(self, url: str, params: Mapping[str, str | int | float] | None) -> tuple[requests.Response, bytes]:
+        """One attempt: the response and its whole body, or requests.Timeout when they take longer than
+        the timeout. requests' read timeout bounds each wait for data only, so the body is read as it
+        arrives against a deadline (at most one more read timeout passes before it is checked)."""
+        deadline = time.monotonic() + self.timeout
+        response = self._session.get(url, params=params, timeout=(_CONNECT_TIMEOUT, self.timeout), stream=True)
+        chunks: list[bytes] = []
+        with response:  # closed (its connection dropped) unless read to the end
+            try:
+                while chunk := response.raw.read1(_CHUNK, decode_content=True):
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise requests.ReadTimeout(f"the answer took longer than {self.timeout:g} s")
+            except urllib3.exceptions.TimeoutError as exc:
+                raise requests.ReadTimeout(str(exc)) from None
+            except urllib3.exceptions.HTTPError as exc:  # reset, truncated or undecodable body
+                raise requests.ConnectionError(str(exc)) from None
+        return response, b"".join(chunks)
 
     def _wait_turn(self) -> None:
         """Sleep until this request may start: after any 429 pause and its requests-per-second slot."""
@@ -200,11 +223,11 @@ class HttpClient:
         return f"{usage.consumed} credits used by this scan, {left} left"
 
 
-def _json(response: requests.Response) -> Any:
-    if not response.content:
+def _json(body: bytes) -> Any:
+    if not body:
         return None
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(body)
+    except ValueError:  # also bytes that are not UTF-8
         return None
 

@@ -71,10 +71,18 @@ def _numbers(values: list[Any]) -> np.ndarray:
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
 
 
+def _epoch_date(seconds: float) -> date | None:
+    """Unix seconds as a New York date; None for NaN, infinities and times no calendar holds (1e20)."""
+    try:
+        return datetime.fromtimestamp(seconds, NY).date()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _epoch_dates(values: list[Any]) -> np.ndarray:
     """Unix seconds as New York dates; converted once per distinct value (a chain has a few expirations)."""
     codes, uniques = pd.factorize(_numbers(values))
-    days = [datetime.fromtimestamp(u, NY).date() if np.isfinite(u) else None for u in uniques] + [None]
+    days = [_epoch_date(u) for u in uniques] + [None]
     return np.array(days, dtype=object)[codes]
 
 
