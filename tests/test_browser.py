@@ -78,6 +78,13 @@ def server(dashboards):
     return start(), store
 
 
+def _expanders_settle(page, count: int) -> None:  # noqa: ANN001
+    """Wait until the page shows ``count`` expanders and no element left over from the previous run."""
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=stExpander]').length === n"
+        " && !document.querySelector('[data-stale=true]')", arg=count, timeout=60_000)
+
+
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
@@ -117,9 +124,10 @@ def test_scan_progress_results_and_csv(server, page, tmp_path: Path) -> None:
 
     latest = store.get(store.latest_id())
     assert latest is not None and latest.status == "completed"
-    titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan \d\d:\d\d$"))
-    titles.first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=60_000)  # the final view
     frame = store.results(latest.scan_id).frame
+    _expanders_settle(page, frame.loc[frame["match"], "ticker"].nunique())
+    titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan \d\d:\d\d$"))
     assert titles.count() == frame.loc[frame["match"], "ticker"].nunique()
 
     with page.expect_download() as download_info:
@@ -158,9 +166,7 @@ def test_filter_history_page_and_export(server, page, tmp_path: Path) -> None:
     annual.fill("60")
     annual.press("Enter")
     page.wait_for_url(re.compile(r"min_ann=60"))
-    page.wait_for_function(
-        "n => [...document.querySelectorAll('[data-testid=stExpander] summary')].length === n", arg=expected,
-        timeout=30_000)
+    _expanders_settle(page, expected)
     assert titles.count() == expected
 
     page.get_by_role("link", name=re.compile("history", re.I)).first.click()
