@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -69,6 +71,24 @@ def real_store(scanner_env: dict[str, str]) -> ScanStore:
     from scanner.store import open_store
 
     return open_store(Settings.from_env(scanner_env))
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.1):  # noqa: ANN001, ANN201
+    """Poll until ``predicate()`` is truthy and return that value; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def cli_status(env: dict[str, str]) -> dict:
+    """``python -m scanner status --json``, parsed."""
+    done = run_cli(["status", "--json"], env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:

@@ -27,8 +27,8 @@ from http_replay import Answer, ReplayServer, chain_payload
 from scanner.market_hours import weekly_expirations
 from scanner.providers.httpclient import RetryPolicy
 from scanner.store import ScanMeta, ScanStore
-from tests.conftest import run_cli
-from tests.test_processes import _status
+from tests.conftest import cli_status, run_cli
+
 
 KEY = "md-dummy-key-for-fault-tests"
 AS_OF = date(2026, 11, 30)  # a Monday
@@ -108,7 +108,7 @@ def scan(env: dict[str, str], store: ScanStore, tickers: list[str], timeout: flo
     assert meta is not None and not meta.active, done.stderr
     for output in (done.stdout, done.stderr):
         assert "Traceback" not in output and KEY not in output, output
-    status = _status(env)
+    status = cli_status(env)
     assert not status["lock"]["held"] and status["current"]["scan_id"] == scan_id  # released, whatever happened
     return Scan(done, seconds, meta, store.errors(scan_id), store.results(scan_id).frame, status)
 
@@ -260,6 +260,6 @@ def test_a_rate_limit_beyond_the_longest_wait_stops_the_scan_and_keeps_partial_r
     assert result.meta.tickers_done == 3 and set(result.errors) == {limited}
     assert not any(api.requests_to(chain_path(symbol)) for symbol in after)  # nothing asked after the stop
     assert result.scan_seconds <= ALLOWANCE / 3  # stopped at once: no hour-long wait, no retry loop
-    status = _status(env)
+    status = cli_status(env)
     assert status["current"]["status"] == "failed" and status["latest"] is None  # nothing passes for completed
     assert json.dumps(status).count(KEY) == 0

@@ -6,43 +6,26 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 from streamlit.testing.v1 import AppTest
 
 from scanner.config import Settings
 from scanner.engine import ScanRequest, start_background
 from scanner.store import ScanStore
-from tests.conftest import ROOT, run_cli, spawn_cli
+from tests.conftest import ROOT, cli_status, run_cli, spawn_cli, wait_for
 
 TICKERS = ["AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOGL", "NFLX", "UBER"]
-
-
-def _wait_for(predicate, timeout: float, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
-def _current(env: dict[str, str]) -> dict:
-    done = run_cli(["status", "--json"], env)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def test_cancel_from_the_monitor_page_mid_scan(scanner_env, real_store: ScanStore, monkeypatch) -> None:
     monkeypatch.setenv("SCANNER_DEMO_DELAY_MS", "300")
     monkeypatch.setenv("SCANNER_CONCURRENCY", "1")
     scan_id = start_background(Settings.from_env(), real_store, ScanRequest(tickers=TICKERS))
-    _wait_for(lambda: real_store.get(scan_id).tickers_done >= 1, timeout=60)
+    wait_for(lambda: real_store.get(scan_id).tickers_done >= 1, timeout=60)
     at = AppTest.from_file(str(ROOT / "pages" / "2_Monitor.py"), default_timeout=60).run()
     at.button(key="cancel").click().run()
     assert any(f"Cancel requested for scan {scan_id}" in s.value for s in at.success)
-    meta = _wait_for(lambda: (lambda m: m if m.status == "cancelled" else None)(real_store.get(scan_id)), timeout=30)
+    meta = wait_for(lambda: (lambda m: m if m.status == "cancelled" else None)(real_store.get(scan_id)), timeout=30)
     assert 1 <= meta.tickers_done < len(TICKERS)
     assert len(real_store.results(scan_id).frame["ticker"].unique()) == meta.tickers_done  # partial results kept
     assert not real_store.lock().held
@@ -54,17 +37,17 @@ def test_cancel_from_the_monitor_page_mid_scan(scanner_env, real_store: ScanStor
 def test_release_of_a_dead_holders_lock(scanner_env: dict[str, str]) -> None:
     env = {**scanner_env, "SCANNER_LOCK_TTL": "300", "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
     holder = spawn_cli(["scan", "--tickers", ",".join(TICKERS)], env)
-    _wait_for(lambda: (_current(env)["current"] or {}).get("tickers_done", 0) >= 1, timeout=60)
+    wait_for(lambda: (cli_status(env)["current"] or {}).get("tickers_done", 0) >= 1, timeout=60)
     refused = run_cli(["release-lock"], env)
     assert refused.returncode == 3 and "is alive" in refused.stderr and "--force" in refused.stderr
-    assert _current(env)["lock"]["held"]
+    assert cli_status(env)["lock"]["held"]
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=10)
-    assert _current(env)["lock"]["held"]  # a 300 s TTL: it would stay stuck for minutes
+    assert cli_status(env)["lock"]["held"]  # a 300 s TTL: it would stay stuck for minutes
     released = run_cli(["release-lock"], env)
     assert released.returncode == 0, released.stderr
     assert "marked abandoned" in released.stdout
-    status = _current(env)
+    status = cli_status(env)
     assert status["lock"]["held"] is False and status["current"]["status"] == "abandoned"
     assert status["current"]["extra"]["lock_released_by"].startswith("cli release-lock on ")
     assert run_cli(["scan", "--tickers", "AAPL"], env).returncode == 0  # and a new scan can start
@@ -73,11 +56,11 @@ def test_release_of_a_dead_holders_lock(scanner_env: dict[str, str]) -> None:
 def test_forced_release_of_a_live_holder_stops_it_and_is_recorded(scanner_env: dict[str, str]) -> None:
     env = {**scanner_env, "SCANNER_LOCK_TTL": "3", "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
     holder = spawn_cli(["scan", "--tickers", ",".join(TICKERS)], env)
-    _wait_for(lambda: (_current(env)["current"] or {}).get("tickers_done", 0) >= 1, timeout=60)
+    wait_for(lambda: (cli_status(env)["current"] or {}).get("tickers_done", 0) >= 1, timeout=60)
     forced = run_cli(["release-lock", "--force"], env)
     assert forced.returncode == 0 and "still beating (recorded)" in forced.stdout
     assert holder.wait(timeout=30) == 1  # it noticed at its next heartbeat and stopped
-    current = _current(env)["current"]
+    current = cli_status(env)["current"]
     assert current["status"] == "failed" and "lost its lock" in current["message"]
     assert current["extra"]["lock_release_forced"] == "1"
     assert current["extra"]["lock_released_by"].startswith("cli release-lock --force on ")
@@ -100,7 +83,7 @@ def test_cli_watchlist_and_criteria_are_what_the_next_scan_runs_with(scanner_env
     done = run_cli(["criteria", "set", "side=both", "weeks=2", "min_call_annualized=15"], scanner_env)
     assert done.returncode == 0 and "both" in done.stdout
     assert run_cli(["scan"], scanner_env).returncode == 0
-    latest = _current(scanner_env)["latest"]
+    latest = cli_status(scanner_env)["latest"]
     assert latest["tickers"] == ["AAPL", "NVDA", "IBM"]
     assert latest["criteria"]["side"] == "both" and latest["criteria"]["weeks"] == 2
     assert latest["criteria"]["min_call_annualized"] == 15

@@ -16,34 +16,18 @@ from scanner.config import Settings
 from scanner.engine import ScanRequest, start_background
 from scanner.launcher import log_path
 from scanner.store import ScanStore
-from tests.conftest import run_cli, spawn_cli
-
-
-def _wait_for(predicate, timeout: float, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
-def _status(env: dict[str, str]) -> dict:
-    done = run_cli(["status", "--json"], env)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+from tests.conftest import cli_status, run_cli, spawn_cli, wait_for
 
 
 def _status_when(env: dict[str, str], condition, timeout: float) -> dict:
-    return _wait_for(lambda: (lambda status: status if condition(status) else None)(_status(env)), timeout)
+    return wait_for(lambda: (lambda status: status if condition(status) else None)(cli_status(env)), timeout)
 
 
 def test_scan_then_export_status_and_history(scanner_env: dict[str, str]) -> None:
     done = run_cli(["scan", "--tickers", "AAPL,msft,NVDA"], scanner_env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("scan ") and " completed: 3/3 tickers" in done.stdout
-    status = _status(scanner_env)
+    status = cli_status(scanner_env)
     assert status["lock"]["held"] is False
     latest = status["latest"]
     assert latest["status"] == "completed" and latest["tickers"] == ["AAPL", "MSFT", "NVDA"]
@@ -62,7 +46,7 @@ def test_bad_input_exits_2_and_changes_nothing(scanner_env: dict[str, str]) -> N
     done = run_cli(["scan", "--tickers", "AAPL,$$$,TOOLONGSYMBOL1"], scanner_env)
     assert done.returncode == 2
     assert "'$$$'" in done.stderr and "TOOLONGSYMBOL1" in done.stderr
-    assert _status(scanner_env)["current"] is None
+    assert cli_status(scanner_env)["current"] is None
     assert run_cli(["export"], scanner_env).returncode == 2  # nothing completed yet
     for args, extra, named in (
         (["scan", "--tickers", "AAPL,,$$$"], {}, "'$$$'"),
@@ -76,7 +60,7 @@ def test_bad_input_exits_2_and_changes_nothing(scanner_env: dict[str, str]) -> N
         assert done.returncode == 2, (args, extra, done.stderr)
         assert named in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "Traceback" not in done.stderr
-    assert _status(scanner_env)["current"] is None  # nothing was written
+    assert cli_status(scanner_env)["current"] is None  # nothing was written
 
 
 def test_market_closed_exits_4(scanner_env: dict[str, str]) -> None:
@@ -99,7 +83,7 @@ def test_two_scans_at_once_exactly_one_runs(scanner_env: dict[str, str]) -> None
 def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: dict[str, str], real_store: ScanStore,
                                                                 kill_at_pct: int) -> None:
     assert run_cli(["scan", "--tickers", "AAPL,MSFT"], scanner_env).returncode == 0
-    before = _status(scanner_env)["latest"]
+    before = cli_status(scanner_env)["latest"]
     before_rows = run_cli(["export", "--all", "--output", "-"], scanner_env).stdout
     env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "150", "SCANNER_CONCURRENCY": "1"}
     tickers = [f"K{i:02d}" for i in range(20)]
@@ -109,12 +93,12 @@ def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: di
         current = real_store.get(real_store.current_id())
         return current.pct if current is not None and current.scan_id != before["scan_id"] else 0.0
 
-    _wait_for(lambda: progress() >= kill_at_pct, timeout=60, interval=0.02)
+    wait_for(lambda: progress() >= kill_at_pct, timeout=60, interval=0.02)
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=10)
     killed_at = time.monotonic()
     ttl = int(env["SCANNER_LOCK_TTL"])
-    _wait_for(lambda: not real_store.lock().held, timeout=ttl + 5)
+    wait_for(lambda: not real_store.lock().held, timeout=ttl + 5)
     assert time.monotonic() - killed_at <= ttl + 1
     status = _status_when(env, lambda s: s["current"]["status"] == "abandoned", timeout=ttl)
     assert kill_at_pct <= status["current"]["pct"] < 100  # its progress is kept
@@ -126,32 +110,32 @@ def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: di
 def test_sigterm_records_cancelled_and_releases_the_lock(scanner_env: dict[str, str]) -> None:
     env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
     holder = spawn_cli(["scan", "--tickers", "AAPL,MSFT,NVDA,AMZN,META,GOOGL"], env)
-    _wait_for(lambda: (_status(env)["current"] or {}).get("status") == "running", timeout=60)
+    wait_for(lambda: (cli_status(env)["current"] or {}).get("status") == "running", timeout=60)
     holder.send_signal(signal.SIGTERM)
     assert holder.wait(timeout=30) == 5
-    status = _status(env)
+    status = cli_status(env)
     assert status["current"]["status"] == "cancelled" and status["lock"]["held"] is False
 
 
 def test_cancel_command_stops_the_running_scan(scanner_env: dict[str, str]) -> None:
     env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
     holder = spawn_cli(["scan", "--tickers", "AAPL,MSFT,NVDA,AMZN,META,GOOGL"], env)
-    _wait_for(lambda: (_status(env)["current"] or {}).get("tickers_done", 0) >= 1, timeout=60)
+    wait_for(lambda: (cli_status(env)["current"] or {}).get("tickers_done", 0) >= 1, timeout=60)
     assert run_cli(["cancel"], env).returncode == 0
     assert holder.wait(timeout=30) == 5
-    current = _status(env)["current"]
+    current = cli_status(env)["current"]
     assert current["status"] == "cancelled" and 1 <= current["tickers_done"] < 6
 
 
 def test_page_launch_runs_a_detached_logged_subprocess(scanner_env: dict[str, str], real_store: ScanStore) -> None:
     settings = Settings.from_env(scanner_env)
     scan_id = start_background(settings, real_store, ScanRequest(tickers=["AAPL", "MSFT"]))
-    _wait_for(lambda: real_store.get(scan_id).status == "completed", timeout=60)
+    wait_for(lambda: real_store.get(scan_id).status == "completed", timeout=60)
     meta = real_store.get(scan_id)
     assert meta.pid and meta.pid != os.getpid()
     log = log_path(settings, scan_id).read_text()
     assert f"scan {scan_id} completed" in log
-    _wait_for(lambda: not Path(f"/proc/{meta.pid}").exists(), timeout=10)  # reaped: no zombie left
+    wait_for(lambda: not Path(f"/proc/{meta.pid}").exists(), timeout=10)  # reaped: no zombie left
 
 
 def test_embedded_server_outlives_a_cli_call_and_stops_cleanly(tmp_path: Path, scanner_env: dict[str, str]) -> None:

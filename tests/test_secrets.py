@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,7 @@ from scanner.config import Settings
 from scanner.launcher import child_env, log_path
 from scanner.redis_conn import _valkey_binary
 from scanner.store import FINISHED
-from tests.conftest import ROOT, run_cli
-from tests.test_processes import _wait_for
+from tests.conftest import ROOT, run_cli, wait_for
 
 REDIS_PASSWORD = "pw-7f3c9a51e2b84d06"
 API_KEY = "mdkey-0c2e5b7d9a4f4e61b3"
@@ -37,7 +35,7 @@ def secret_env(scanner_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.
                                REDIS_PASSWORD, "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"
-    _wait_for(lambda: _pings(url), timeout=15)
+    wait_for(lambda: _pings(url), timeout=15)
     values = {"REDIS_URL": url, "MD_API_KEY": API_KEY, "SCANNER_PROVIDER": "demo",
               "AWS_SECRET_ACCESS_KEY": "not-for-the-scan"}
     for name, value in values.items():
@@ -92,7 +90,7 @@ def test_no_output_holds_a_secret(secret_env: dict[str, str], tmp_path: Path) ->
     store_url = secret_env["REDIS_URL"]
     client = redis.Redis.from_url(store_url, decode_responses=True)
     current = client.get(f"{{{settings.prefix}}}:current")
-    _wait_for(lambda: client.hget(f"{{{settings.prefix}}}:scan:{current}", "status") in FINISHED, timeout=90)
+    wait_for(lambda: client.hget(f"{{{settings.prefix}}}:scan:{current}", "status") in FINISHED, timeout=90)
     assert client.hget(f"{{{settings.prefix}}}:scan:{current}", "status") == "completed", log_path(settings, current).read_text()
     outputs.append(log_path(settings, current).read_text())
     final_page = _page_text(at.run())
