@@ -46,9 +46,13 @@ class Keys:
         """Hash ticker → that ticker's screened rows (JSON)."""
         return f"{self.root}:scan:{scan_id}:results"
 
+    def table(self, scan_id: str) -> str:
+        """A finished scan's rows as one Arrow record batch (replaces ``results`` when the scan ends)."""
+        return f"{self.root}:scan:{scan_id}:table"
+
     def errors(self, scan_id: str) -> str:
         """Hash ticker → error message."""
         return f"{self.root}:scan:{scan_id}:errors"
 
-    def scan_keys(self, scan_id: str) -> tuple[str, str, str]:
-        return self.scan(scan_id), self.results(scan_id), self.errors(scan_id)
+    def scan_keys(self, scan_id: str) -> tuple[str, ...]:
+        return self.scan(scan_id), self.results(scan_id), self.table(scan_id), self.errors(scan_id)

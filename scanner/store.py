@@ -182,6 +182,22 @@ def encode_rows(frame: pd.DataFrame) -> bytes:
     return batches[0].serialize().to_pybytes()
 
 
+ROW_ERRORS = (pa.ArrowException, ValueError, OSError, EOFError)
+
+
+def decode_table(payload: bytes) -> pd.DataFrame:
+    """One record batch of ``ROWS_SCHEMA`` as a DataFrame; raises one of ROW_ERRORS when it is not one."""
+    batch = pa.ipc.read_record_batch(pa.py_buffer(payload), ROWS_SCHEMA)
+    batch.validate(full=True)
+    return _frame(pa.Table.from_batches([batch], ROWS_SCHEMA))
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas(date_as_object=False)
+    frame["match"] = frame["match"].fillna(False).astype(bool)
+    return frame
+
+
 def decode_rows(payloads: dict[str, bytes]) -> Results:
     """All tickers' rows as one DataFrame; an entry that does not decode is skipped and named."""
     batches: list[pa.RecordBatch] = []
@@ -191,11 +207,9 @@ def decode_rows(payloads: dict[str, bytes]) -> Results:
             batch = pa.ipc.read_record_batch(pa.py_buffer(payload), ROWS_SCHEMA)
             batch.validate(full=True)
             batches.append(batch)
-        except (pa.ArrowException, ValueError, OSError, EOFError):
+        except ROW_ERRORS:
             corrupt.append(ticker.decode() if isinstance(ticker, bytes) else ticker)
-    frame = pa.Table.from_batches(batches, ROWS_SCHEMA).to_pandas(date_as_object=False)
-    frame["match"] = frame["match"].fillna(False).astype(bool)
-    return Results(frame=frame, corrupt_tickers=tuple(corrupt))
+    return Results(frame=_frame(pa.Table.from_batches(batches, ROWS_SCHEMA)), corrupt_tickers=tuple(corrupt))
 
 
 def _binary_twin(client: redis.Redis) -> redis.Redis:
@@ -258,9 +272,18 @@ class ScanStore:
         self.client.hset(self.keys.scan(scan_id), mapping=fields)
 
     def finish(self, scan_id: str, status: str, message: str = "") -> None:
-        """Record the end; a completed scan becomes ``latest`` and retention runs."""
+        """Record the end; a completed scan becomes ``latest`` and retention runs.
+
+        The per-ticker rows are compacted into one record batch (``table``), so reading a finished
+        500-ticker scan is one GET and one decode instead of 500; entries that could not be read are named
+        on the scan (``corrupt_tickers``).
+        """
+        rows = self.results(scan_id)
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.keys.scan(scan_id), mapping={"status": status, "finished_at": clock.now(), "message": message})
+        pipe.set(self.keys.table(scan_id), encode_rows(rows.frame))  # one batch, as one ticker's
+        pipe.delete(self.keys.results(scan_id))
+        pipe.hset(self.keys.scan(scan_id), mapping={"status": status, "finished_at": clock.now(), "message": message,
+                                                   "corrupt_tickers": ",".join(rows.corrupt_tickers)})
         pipe.hincrby(self.keys.scan(scan_id), "version", 1)
         if status == "completed":
             pipe.set(self.keys.latest, scan_id)
@@ -327,7 +350,18 @@ class ScanStore:
         return lock_state(self.client, self.keys)
 
     def results(self, scan_id: str) -> Results:
-        return decode_rows(self.binary.hgetall(self.keys.results(scan_id)))
+        """A finished scan's compacted rows, else (running or abandoned) its per-ticker rows."""
+        pipe = self.binary.pipeline(transaction=False)
+        pipe.get(self.keys.table(scan_id))
+        pipe.hget(self.keys.scan(scan_id), "corrupt_tickers")
+        table, corrupt = pipe.execute()
+        if table is None:
+            return decode_rows(self.binary.hgetall(self.keys.results(scan_id)))
+        named = tuple(t for t in (corrupt or b"").decode().split(",") if t)
+        try:
+            return Results(frame=decode_table(table), corrupt_tickers=named)
+        except ROW_ERRORS:
+            return Results(frame=decode_rows({}).frame, corrupt_tickers=("all tickers",))
 
     def errors(self, scan_id: str) -> dict[str, str]:
         return self.client.hgetall(self.keys.errors(scan_id))

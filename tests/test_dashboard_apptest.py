@@ -157,14 +157,27 @@ def test_redis_down_is_a_banner_not_a_traceback(scanner_env, monkeypatch: pytest
 
 
 def test_corrupted_results_entry_shows_the_rest_and_a_warning(scanner_env, real_store: ScanStore) -> None:
-    scan_id = _completed_scan(real_store, ["AAPL", "MSFT", "NVDA", "AMZN"])
-    frame = real_store.results(scan_id).frame
-    with_matches = sorted(frame.loc[frame["match"], "ticker"].unique())
-    real_store.client.hset(real_store.keys.results(scan_id), with_matches[0], "not an arrow batch")
+    token = _running_scan(real_store, [True])
+    real_store.record_ticker("live", "MSFT", _rows("MSFT", [True]), None, counters(2, 2, 2, 2, 0, "MSFT"))
+    real_store.client.hset(real_store.keys.results("live"), "AAPL", "not an arrow batch")
     at = _page()
     assert not at.exception
-    assert any(with_matches[0] in w and "could not be read" in w for w in _texts(at, "warning"))
-    assert [e.label.split(" — ")[0] for e in at.expander] == with_matches[1:]
+    assert any("AAPL" in w and "could not be read" in w for w in _texts(at, "warning"))
+    assert [e.label.split(" — ")[0] for e in at.expander] == ["MSFT"]
+    # once finished, the entry that could not be read is still named
+    real_store.finish("live", "completed")
+    assert ScanLock.attach(real_store.client, real_store.keys, 30, token).release()
+    at = _page()
+    assert any("AAPL" in w and "could not be read" in w for w in _texts(at, "warning"))
+    assert [e.label.split(" — ")[0] for e in at.expander] == ["MSFT"]
+
+
+def test_corrupted_finished_scan_is_a_warning_not_a_traceback(scanner_env, real_store: ScanStore) -> None:
+    _finished_scan(real_store, "s1", "AAPL", [True], "completed")
+    real_store.client.set(real_store.keys.table("s1"), "garbage")
+    at = _page()
+    assert not at.exception
+    assert any("could not be read" in w for w in _texts(at, "warning"))
 
 
 def test_scan_button_behind_the_admin_password(scanner_env, real_store: ScanStore) -> None:

@@ -97,8 +97,9 @@ def test_retention_keeps_the_newest_completed_scans_without_ttl(fake_store: Scan
         fake_store.finish(scan_id, "completed")
     remaining = [m.scan_id for m in fake_store.history()]
     assert remaining == ["s05", "s04", "s03"]  # retention=3 in the fixture
-    assert not fake_store.client.exists(fake_store.keys.results("s00"))
-    assert fake_store.client.ttl(fake_store.keys.results("s05")) == -1
+    assert not any(fake_store.client.exists(key) for key in fake_store.keys.scan_keys("s00"))
+    assert fake_store.client.ttl(fake_store.keys.table("s05")) == -1
+    assert len(fake_store.results("s05").frame) == 3
 
 
 def test_a_running_scan_without_lock_and_heartbeat_reads_as_abandoned(fake_store: ScanStore) -> None:
@@ -150,3 +151,18 @@ def test_rows_with_missing_columns_read_back_as_nulls() -> None:
     assert frame["ask"].isna().tolist() == [True, False, False]
     assert frame["match"].tolist() == [False, True, False]
     assert list(frame.columns) == list(RESULT_COLUMNS)
+
+
+def test_a_finished_scan_is_compacted_and_reads_the_same(fake_store: ScanStore) -> None:
+    _create(fake_store, "s1")
+    fake_store.record_ticker("s1", "MSFT", _rows("MSFT", 1), None, counters(1, 3, 3, 1, 0, "MSFT"))
+    fake_store.record_ticker("s1", "AAPL", _rows("AAPL", 2), None, counters(2, 3, 6, 3, 0, "AAPL"))
+    fake_store.client.hset(fake_store.keys.results("s1"), "BAD", "not a batch")
+    live = fake_store.results("s1")
+    fake_store.finish("s1", "completed")
+    assert not fake_store.client.exists(fake_store.keys.results("s1"))
+    finished = fake_store.results("s1")
+    pd.testing.assert_frame_equal(finished.frame, live.frame)
+    assert finished.corrupt_tickers == live.corrupt_tickers == ("BAD",)
+    fake_store.client.set(fake_store.keys.table("s1"), b"garbage")
+    assert fake_store.results("s1").corrupt_tickers == ("all tickers",)
