@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable, TypeVar
 
@@ -79,7 +79,7 @@ class _Tally:
     errors: int = 0
     invalid: int = 0
     fatal: str | None = None
-    stopped: str | None = field(default=None)
+    stopped: str | None = None
 
 
 def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> Started:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from scanner.config import Settings
@@ -15,6 +16,9 @@ TOKEN_ENV = "SCANNER_LOCK_TOKEN"
 # The child gets what it needs and nothing else (no cloud credentials, no Streamlit internals).
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "REDIS_URL",
                "MD_API_KEY", "MD_URL_BASE")
+
+
+_reapers: list[threading.Thread] = []
 
 
 def child_env(settings: Settings, token: str) -> dict[str, str]:
@@ -45,5 +49,14 @@ def spawn_scan(settings: Settings, scan_id: str, token: str) -> int:
             start_new_session=True,
             close_fds=True,
         )
-    threading.Thread(target=process.wait, name=f"reap-{scan_id}", daemon=True).start()
+    reaper = threading.Thread(target=process.wait, name=f"reap-{scan_id}", daemon=True)
+    reaper.start()
+    _reapers.append(reaper)
     return process.pid
+
+
+def wait_for_scans(timeout: float) -> None:
+    """Wait (up to ``timeout`` in all) for the scan processes this process started to end."""
+    deadline = time.monotonic() + timeout
+    for reaper in _reapers:
+        reaper.join(max(0.0, deadline - time.monotonic()))

@@ -15,6 +15,7 @@ import pytest
 
 from scanner.config import Settings
 from scanner.keys import Keys
+from scanner.launcher import wait_for_scans
 from scanner.redis_conn import start_embedded, stop_embedded
 from scanner.store import ScanStore
 
@@ -42,6 +43,7 @@ def embedded_dir(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("data")
     start_embedded(data_dir)
     yield data_dir
+    wait_for_scans(timeout=120)  # a scan the page started would otherwise start the server again
     stop_embedded(data_dir)
 
 
