@@ -78,7 +78,7 @@ class Settings:
     snapshot_dir: Path | None = None
     lock_ttl: int = 60
     poll_seconds: int = 15
-    demo_delay_ms: int = 100
+    demo_delay_ms: int = 500  # per demo request: a 26-ticker scan then takes about 10 s, so progress shows
     enforce_market_hours: bool | None = None  # None: only for live providers
     concurrency: int = 8
     retention: int = 30
@@ -113,7 +113,7 @@ class Settings:
             snapshot_dir=Path(snapshot) if snapshot else None,
             lock_ttl=_int(env, "SCANNER_LOCK_TTL", 60, 3, 3600),
             poll_seconds=_int(env, "SCANNER_POLL_SECONDS", 15, 1, 600),
-            demo_delay_ms=_int(env, "SCANNER_DEMO_DELAY_MS", 300, 0, 60_000),
+            demo_delay_ms=_int(env, "SCANNER_DEMO_DELAY_MS", cls.demo_delay_ms, 0, 60_000),
             enforce_market_hours=_bool(env, "SCANNER_ENFORCE_MARKET_HOURS"),
             concurrency=_int(env, "SCANNER_CONCURRENCY", 8, 1, 50),
             retention=_int(env, "SCANNER_RETENTION", 30, 1, 10_000),
