@@ -27,6 +27,13 @@ def _client(_settings: Settings, where_key: tuple[str | None, str]) -> redis.Red
     return connect(_settings)
 
 
+@st.cache_resource(ttl=60, show_spinner=False)
+def _source_label(_settings: Settings, provider: str, snapshot_dir: str | None) -> str:
+    """The data source's label; building a provider (an HTTP session, a folder check) on every rerun of
+    every viewer would be waste, so it is built once a minute per configuration."""
+    return provider_label(provider, _settings)
+
+
 def where(settings: Settings) -> str:
     return mask_url(settings.redis_url) if settings.redis_url else f"embedded server in {settings.data_dir}"
 
@@ -48,7 +55,8 @@ def page_context() -> PageContext:
         st.stop()
     store = ScanStore(client, Keys(settings.prefix), settings.lock_ttl, settings.retention)
     with st.sidebar:
-        label = provider_label(settings.provider, settings)
+        snapshot_dir = str(settings.snapshot_dir) if settings.snapshot_dir else None
+        label = _source_label(settings, settings.provider, snapshot_dir)
         st.caption(f"Data source: **{label}**")
         st.caption(f"Redis: {where(settings)}")
     return PageContext(settings=settings, store=store)
