@@ -63,12 +63,22 @@ def merge_chains(payloads: list[Mapping[str, Any]]) -> dict[str, list[Any]]:
             for source in _SOURCES.values()}
 
 
-def _numbers(values: list[Any]) -> np.ndarray:
-    """Floats with None as NaN, in one C pass; junk entries (strings) only then go through pandas."""
+def _array(values: list[Any], dtype: type) -> np.ndarray | None:
+    """`values` as a 1-d numpy array in one C pass; None when numpy cannot (junk strings for floats) or
+    reads nested lists as another dimension."""
     try:
-        return np.array(values, dtype=float)
+        array = np.array(values, dtype=dtype)
     except (TypeError, ValueError):
+        return None
+    return array if array.shape == (len(values),) else None
+
+
+def _numbers(values: list[Any]) -> np.ndarray:
+    """Floats with None as NaN; junk entries (text, lists) make NaN through pandas, the slow path."""
+    numbers = _array(values, float)
+    if numbers is None:
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+    return numbers
 
 
 def _epoch_date(seconds: float) -> date | None:
@@ -86,32 +96,52 @@ def _epoch_dates(values: list[Any]) -> np.ndarray:
     return np.array(days, dtype=object)[codes]
 
 
+def _texts(values: list[Any], normalize: Callable[[str], str] = str) -> np.ndarray:
+    """Text as an object array, missing as None; normalized once per distinct value (a chain holds one
+    ticker and two sides). Non-text entries become their text, as pandas' string dtype makes them."""
+    try:
+        codes, uniques = pd.factorize(_array(values, object))
+    except TypeError:  # unhashable entries (lists), or None: numpy read nested lists as a dimension
+        texts = pd.Series(values, dtype="string").to_numpy(dtype=object, na_value=None)
+        return np.array([None if text is None else normalize(text) for text in texts], dtype=object)
+    names = [normalize(value if isinstance(value, str) else str(value)) for value in uniques]
+    return np.array([*names, None], dtype=object)[codes]
+
+
+def _from_symbols(columns: dict[str, Any], ticker: str | None) -> None:
+    """Side, strike, ticker and expiration read from the OCC option symbol where the fields lack them."""
+    symbol = pd.Series(columns["option_symbol"], dtype="string")
+    occ = symbol.str.strip().str.extract(_OCC)
+    side = pd.Series(columns["side"], dtype=object)
+    columns["side"] = side.where(side.isin(SIDES), occ["side"].map({"C": "call", "P": "put"})).to_numpy(dtype=object)
+    strike = pd.to_numeric(occ["strike"]).to_numpy(dtype=float) / 1000
+    columns["strike"] = np.where(np.isnan(columns["strike"]), strike, columns["strike"])
+    root = np.full(len(symbol), ticker, dtype=object) if ticker is not None else occ["root"].to_numpy(dtype=object)
+    columns["ticker"] = np.where(pd.isna(columns["ticker"]), root, columns["ticker"])
+    expiration = pd.to_datetime(occ["expiration"], format="%y%m%d", errors="coerce").dt.date.to_numpy(dtype=object)
+    columns["expiration"] = np.where(pd.isna(columns["expiration"]), expiration, columns["expiration"])
+
+
 def chain_frame(payload: Mapping[str, Any], ticker: str | None = None) -> pd.DataFrame:
     """A MarketData chain response (`s: ok`, one list per field) as normalized rows.
 
     Null entries become NaN. A field whose list does not hold one entry per contract cannot be
     aligned and is dropped (logged); side, strike, expiration and underlying then come from the OCC
     option symbol (the API's own documented example has 96 `side` entries for 92 contracts).
-    `ticker` fills a missing underlying; `quote_date` is the New York date of `updated`. Built column
-    by column with numpy: pandas costs per call, and a scan parses hundreds of small chains.
+    `ticker` fills a missing underlying; `quote_date` is the New York date of `updated`. Every column
+    is built with numpy and the frame once: pandas costs per call, and a scan parses hundreds of small chains.
     """
     raw = {name: _aligned(payload, source) for name, source in _SOURCES.items()}
     columns: dict[str, Any] = {name: _numbers(raw[name]) for name in NUMERIC_COLUMNS}
     columns["expiration"] = _epoch_dates(raw["expiration"])
     columns["quote_date"] = _epoch_dates(raw["quote_date"])
-    columns["ticker"] = pd.Series(raw["ticker"], dtype="string").str.upper()
-    columns["side"] = pd.Series(raw["side"], dtype="string").str.lower()
-    columns["option_symbol"] = pd.Series(raw["option_symbol"], dtype="string")
-    frame = pd.DataFrame(columns, columns=list(CHAIN_COLUMNS))
-    gaps = frame[["side", "strike", "expiration", "ticker"]].isna().any()
-    if gaps.any():  # read what is missing from the OCC symbol
-        occ = frame["option_symbol"].str.strip().str.extract(_OCC)
-        frame["side"] = frame["side"].where(frame["side"].isin(SIDES), occ["side"].map({"C": "call", "P": "put"}))
-        frame["strike"] = frame["strike"].fillna(pd.to_numeric(occ["strike"]) / 1000)
-        frame["ticker"] = frame["ticker"].fillna(ticker if ticker is not None else occ["root"])
-        frame["expiration"] = frame["expiration"].fillna(
-            pd.to_datetime(occ["expiration"], format="%y%m%d", errors="coerce").dt.date)
-    return frame
+    columns["ticker"] = _texts(raw["ticker"], str.upper)
+    columns["side"] = _texts(raw["side"], str.lower)
+    columns["option_symbol"] = _texts(raw["option_symbol"])
+    if not np.isin(columns["side"], SIDES).all() or np.isnan(columns["strike"]).any() \
+            or pd.isna(columns["expiration"]).any() or pd.isna(columns["ticker"]).any():
+        _from_symbols(columns, ticker)
+    return pd.DataFrame(columns, columns=list(CHAIN_COLUMNS))
 
 
 class MarketDataProvider:
