@@ -2,8 +2,8 @@
 
 100 tickers x 4 weekly expirations = 400 chain requests. "fetch" runs the real provider and HTTP client
 the way the engine does (a pool of SCANNER_CONCURRENCY ticker workers, each ticker's expirations on the
-provider's shared request pool); "scan" runs the whole engine (screening, and the store's per-ticker
-writes to fakeredis, which happen one at a time on the scan's thread). Targets (issue 4) for fetching:
+provider's shared request pool); "scan" runs the whole engine: screening, encoding, and the store's
+per-ticker writes to an embedded Valkey server, as a user's scan does. Targets (issue 4) for fetching:
 within 1.25x of requests x latency / concurrency, and at least 6x faster than one request at a time.
 Prints figures, asserts nothing.
 
@@ -22,9 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import fakeredis
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+from _common import embedded_server  # puts the project on sys.path
 
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
@@ -32,8 +30,7 @@ from scanner.config import Settings  # noqa: E402
 from scanner.providers.base import ChainRequest  # noqa: E402
 from scanner.providers.marketdata import MarketDataProvider  # noqa: E402
 from scanner.engine import ScanRequest, begin_scan, run_scan  # noqa: E402
-from scanner.keys import Keys  # noqa: E402
-from scanner.store import ScanStore  # noqa: E402
+from scanner.store import ScanStore, open_store  # noqa: E402
 
 LATENCY = 0.050
 TICKERS = [f"T{i:03d}" for i in range(100)]
@@ -74,9 +71,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-def settings(url: str, concurrency: int) -> Settings:
-    return Settings(data_dir=Path("."), provider="marketdata", md_api_key="bench", md_url_base=url,
-                    concurrency=concurrency, enforce_market_hours=False)
+def settings(url: str, concurrency: int, data_dir: Path = Path(".")) -> Settings:
+    return Settings(data_dir=data_dir, provider="marketdata", md_api_key="bench", md_url_base=url,
+                    concurrency=concurrency, enforce_market_hours=False, prefix="bench-fetch")
 
 
 def timed_fetch(url: str, concurrency: int) -> float:
@@ -91,9 +88,9 @@ def timed_fetch(url: str, concurrency: int) -> float:
     return elapsed
 
 
-def timed_scan(url: str, concurrency: int) -> tuple[float, dict[str, str]]:
-    settings_ = settings(url, concurrency)
-    store = ScanStore(fakeredis.FakeRedis(decode_responses=True), Keys("bench"), lock_ttl=60, retention=5)
+def timed_scan(url: str, concurrency: int, data_dir: Path) -> tuple[float, dict[str, str]]:
+    settings_ = settings(url, concurrency, data_dir)
+    store: ScanStore = open_store(settings_)
     started = begin_scan(settings_, store, ScanRequest(tickers=TICKERS, provider="marketdata", weeks=WEEKS, as_of=AS_OF))
     begun = time.perf_counter()
     meta = run_scan(settings_, store, started.scan_id, started.token)
@@ -118,8 +115,9 @@ def main() -> None:
     requests = len(TICKERS) * WEEKS
     try:
         fetch_sequential, fetch_concurrent = timed_fetch(url, 1), timed_fetch(url, CONCURRENCY)
-        scan_sequential, _ = timed_scan(url, 1)
-        scan_concurrent, fields = timed_scan(url, CONCURRENCY)
+        with embedded_server() as (data_dir, _):
+            scan_sequential, _ = timed_scan(url, 1, data_dir)
+            scan_concurrent, fields = timed_scan(url, CONCURRENCY, data_dir)
     finally:
         server.terminate()
         server.join()

@@ -80,6 +80,7 @@ class _Tally:
     invalid: int = 0
     fatal: str | None = None
     stopped: str | None = None
+    cancel_requested: bool = False  # as of the latest write
 
 
 def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> Started:
@@ -226,13 +227,13 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, heartbea
     as_of_raw = meta.criteria.get("as_of")
     request = criteria.chain_request(date.fromisoformat(as_of_raw) if as_of_raw else None)
     as_of = provider.quote_date(request)
-    tally = _Tally(total=len(meta.tickers))
+    tally = _Tally(total=len(meta.tickers), cancel_requested=_retrying(lambda: store.cancel_requested(meta.scan_id)))
     tickers = iter(meta.tickers)
 
     def stop_reason() -> str | None:
         if heartbeat.lost.is_set():
             return "lost"
-        if stop.is_set() or _retrying(lambda: store.cancel_requested(meta.scan_id)):
+        if stop.is_set() or tally.cancel_requested:
             return "cancelled"
         return None
 
@@ -273,4 +274,5 @@ def _record(store: ScanStore, scan_id: str, ticker: str, result: _TickerResult, 
     tally.invalid += result.invalid
     progress = {**counters(tally.done, tally.total, tally.contracts, tally.matches, tally.errors, ticker),
                 "invalid_rows": tally.invalid, **usage}
-    _retrying(lambda: store.record_ticker(scan_id, ticker, result.payload, result.error, progress))
+    tally.cancel_requested = _retrying(lambda: store.record_ticker(scan_id, ticker, result.payload, result.error,
+                                                                   progress))

@@ -94,6 +94,20 @@ def test_connection_refused_is_a_ticker_error() -> None:
         HttpClient(url, "tok", retry=FAST, timeout=0.5).get(REL)
 
 
+def test_the_proxy_the_environment_names_carries_the_requests(server: ReplayServer,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    server.script(PATH, Answer(200, OK))
+    monkeypatch.setenv("http_proxy", server.url.removesuffix("/v1"))
+    monkeypatch.setenv("no_proxy", "")
+    api = "http://api.example.invalid/v1"  # unresolvable: only the proxy can reach it
+    assert HttpClient(api, "tok", retry=FAST, timeout=0.5).get(REL).payload == OK
+    assert len(server.requests_to(PATH)) == 1
+    monkeypatch.setenv("no_proxy", "api.example.invalid")
+    with pytest.raises(ProviderError, match="connection failed"):
+        HttpClient(api, "tok", retry=FAST, timeout=0.5).get(REL)
+    assert len(server.requests_to(PATH)) == 1
+
+
 def test_429_waits_for_retry_after_then_succeeds(server: ReplayServer) -> None:
     server.script(PATH, Answer(429, {"s": "error", "errmsg": "Too many"}, {"Retry-After": "1"}), Answer(200, OK))
     assert client(server).get(REL).payload == OK
