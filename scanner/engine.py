@@ -162,10 +162,9 @@ def _fetch_and_screen(provider: Provider, ticker: str, request: ChainRequest, cr
     """One ticker fetched, screened and encoded in a worker thread (so it overlaps other fetches); never raises."""
     try:
         rows = screen(provider.fetch(ticker, request), criteria, as_of)
-        bad = unusable(rows)
-        rows = rows[~bad]
-        return _TickerResult(payload=encode_rows(rows), contracts=len(rows), matches=int(rows["match"].sum()),
-                             invalid=int(bad.sum()))
+        usable = ~unusable(rows)
+        return _TickerResult(payload=encode_rows(rows, keep=usable), contracts=int(usable.sum()),
+                             matches=int(rows["match"].to_numpy()[usable].sum()), invalid=int(len(rows) - usable.sum()))
     except ProviderFatal as exc:
         return _TickerResult(error=str(exc), fatal=True)
     except ProviderError as exc:
@@ -239,24 +238,26 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, heartbea
 
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="fetch") as pool:
         pending: dict[Future, str] = {}
-        while True:
+
+        def refill() -> None:
             while len(pending) < settings.concurrency and tally.stopped is None and tally.fatal is None:
                 tally.stopped = stop_reason()
                 ticker = None if tally.stopped else next(tickers, None)
                 if ticker is None:
-                    break
+                    return
                 pending[pool.submit(_fetch_and_screen, provider, ticker, request, criteria, as_of)] = ticker
-            if not pending:
-                return tally
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                ticker = pending.pop(future)
-                result = future.result()
+
+        refill()
+        while pending:
+            finished = [(pending.pop(future), future.result())
+                        for future in wait(pending, return_when=FIRST_COMPLETED).done]
+            tally.fatal = tally.fatal or next((result.error for _, result in finished if result.fatal), None)
+            refill()  # before writing: the next fetches need not wait for Redis
+            for ticker, result in finished:
                 _record(store, meta.scan_id, ticker, result, tally, _usage(provider))
-                if result.fatal:
-                    tally.fatal = result.error
                 if on_progress:
                     on_progress(store.get(meta.scan_id) or meta)
+        return tally
 
 
 def _usage(provider: Provider) -> dict[str, int]:

@@ -101,6 +101,12 @@ def weekly_expirations(as_of: date, weeks: int) -> list[date]:
     A holiday Friday moves to the trading day before (Good Friday -> Thursday); a moved date that
     is not after `as_of` is skipped so the caller still gets `weeks` dates.
     """
+    return list(_weekly_expirations(as_of, weeks))
+
+
+@lru_cache(maxsize=64)
+def _weekly_expirations(as_of: date, weeks: int) -> tuple[date, ...]:
+    """Cached: every ticker of a scan asks for the same dates, and each calendar lookup costs pandas calls."""
     friday = as_of + timedelta(days=(4 - as_of.weekday()) % 7 or 7)
     out: list[date] = []
     while len(out) < weeks:
@@ -108,4 +114,4 @@ def weekly_expirations(as_of: date, weeks: int) -> list[date]:
         if expiration is not None and expiration > as_of:
             out.append(expiration)
         friday += timedelta(days=7)
-    return out
+    return tuple(out)

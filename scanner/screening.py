@@ -25,6 +25,8 @@ from scanner.schema import CHAIN_COLUMNS, RESULT_COLUMNS, SIDES
 SIDE_CHOICES = ("put", "call", "both")
 _FLOAT_INPUTS = ("strike", "bid", "ask", "last", "iv", "delta", "underlying_price")
 _DATE_COLUMNS = ("expiration", "quote_date")
+# Below this many rows, copying the unchanged columns costs less than pandas' work to share them.
+_SHARE_FROM_ROWS = 4096
 _TEXT_INPUTS = ("ticker", "option_symbol")
 _DATE_DTYPE = "datetime64[s]"
 _SIDE_ORDER = tuple(sorted(SIDES))  # output sort order of sides: call, put
@@ -505,6 +507,8 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date) -> pd.DataFrame
     }
     ticker = source["ticker"] if "ticker" in source else pd.Series(columns["ticker"])
     order = _row_order(ticker, side_index, exp_key, numbers["strike"])
+    if order is None and n < _SHARE_FROM_ROWS:
+        order = np.arange(n)
     if order is not None:
         return pd.DataFrame({name: columns[name][order] for name in RESULT_COLUMNS}, copy=False)
     # Columns taken unchanged from `chain` are passed as its Series so copy-on-write shares them.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import redis
@@ -183,10 +184,13 @@ def _arrow_column(frame: pd.DataFrame, field: pa.Field) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array  # pyarrow-backed text
 
 
-def encode_rows(frame: pd.DataFrame) -> bytes:
-    """One ticker's screened rows as an Arrow record batch of ``ROWS_SCHEMA`` (missing columns are null).
-    Column by column rather than Table.from_pandas: that call's own cost was most of a small ticker's."""
+def encode_rows(frame: pd.DataFrame, keep: np.ndarray | None = None) -> bytes:
+    """One ticker's screened rows (those `keep` marks, else all) as an Arrow record batch of ``ROWS_SCHEMA``
+    (missing columns are null). Column by column rather than Table.from_pandas, and the rows picked
+    in Arrow: pandas' own per-call cost was most of a small ticker's."""
     batch = pa.RecordBatch.from_arrays([_arrow_column(frame, field) for field in ROWS_SCHEMA], schema=ROWS_SCHEMA)
+    if keep is not None and not keep.all():
+        batch = batch.filter(pa.array(keep, type=pa.bool_()))
     return batch.serialize().to_pybytes()
 
 

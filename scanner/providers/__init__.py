@@ -1,6 +1,6 @@
 """Data sources behind one interface (``base.Provider``); ``get_provider`` picks one by name.
 
-Each source's module is imported only when it is picked, so the demo never loads yfinance or requests.
+Each source's module is imported only when it is picked, so the demo never loads yfinance or the HTTP client.
 """
 
 from __future__ import annotations

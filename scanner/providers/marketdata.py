@@ -22,7 +22,7 @@ import pandas as pd
 from scanner.config import ConfigError, Settings
 from scanner.market_hours import NY, today_ny, weekly_expirations
 from scanner.providers.base import ChainRequest, ProviderError, ProviderFatal
-from scanner.providers.chains import NUMERIC_COLUMNS, empty_chain, fill_delta, nearest_otm
+from scanner.providers.chains import NUMERIC_COLUMNS, empty_chain, fill_delta, nearest_otm_positions
 from scanner.schema import CHAIN_COLUMNS, SIDES
 from scanner.providers.httpclient import HttpClient, RetryPolicy
 
@@ -131,6 +131,11 @@ def chain_frame(payload: Mapping[str, Any], ticker: str | None = None) -> pd.Dat
     `ticker` fills a missing underlying; `quote_date` is the New York date of `updated`. Every column
     is built with numpy and the frame once: pandas costs per call, and a scan parses hundreds of small chains.
     """
+    return pd.DataFrame(chain_columns(payload, ticker), columns=list(CHAIN_COLUMNS))
+
+
+def chain_columns(payload: Mapping[str, Any], ticker: str | None = None) -> dict[str, np.ndarray]:
+    """`chain_frame` as numpy columns, so a scan cuts its slice before paying for a frame."""
     raw = {name: _aligned(payload, source) for name, source in _SOURCES.items()}
     columns: dict[str, Any] = {name: _numbers(raw[name]) for name in NUMERIC_COLUMNS}
     columns["expiration"] = _epoch_dates(raw["expiration"])
@@ -141,7 +146,7 @@ def chain_frame(payload: Mapping[str, Any], ticker: str | None = None) -> pd.Dat
     if not np.isin(columns["side"], SIDES).all() or np.isnan(columns["strike"]).any() \
             or pd.isna(columns["expiration"]).any() or pd.isna(columns["ticker"]).any():
         _from_symbols(columns, ticker)
-    return pd.DataFrame(columns, columns=list(CHAIN_COLUMNS))
+    return columns
 
 
 class MarketDataProvider:
@@ -189,8 +194,11 @@ class MarketDataProvider:
         payloads = [payload for payload in _results(futures) if payload is not None]
         if not payloads:
             return empty_chain()
-        chain = nearest_otm(chain_frame(merge_chains(payloads), symbol), request.sides, request.strike_limit)
-        chain["quote_date"] = chain["quote_date"].fillna(quote_date)
+        columns = chain_columns(merge_chains(payloads), symbol)
+        kept = nearest_otm_positions(columns["ticker"], columns["side"], columns["expiration"], columns["strike"],
+                                     columns["underlying_price"], request.sides, request.strike_limit)
+        columns["quote_date"][pd.isna(columns["quote_date"])] = quote_date
+        chain = pd.DataFrame({name: columns[name][kept] for name in CHAIN_COLUMNS}, copy=False)
         return fill_delta(chain, quote_date, self._rate, self._dividend_yield)
 
     def _chain(self, symbol: str, expiration: date, params: Mapping[str, str | int]) -> dict[str, Any] | None:
