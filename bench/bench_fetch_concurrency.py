@@ -13,9 +13,9 @@ Run: .venv/bin/python bench/bench_fetch_concurrency.py
 from __future__ import annotations
 
 import json
-import sys
 import multiprocessing
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,8 +23,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from _common import embedded_server  # puts the project on sys.path
-
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 from scanner.config import Settings  # noqa: E402
 from scanner.providers.base import ChainRequest  # noqa: E402

@@ -472,7 +472,7 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date) -> pd.DataFrame
     the strike are NaN where it is missing or <= 0; rows are sorted by ticker, side (call before
     put), expiration, strike. Only the criteria's sides can match, and never an expired contract
     (dte < 0), a missing delta, a missing or non-positive strike, or a negative bid. The result
-    shares no writable memory with `chain` (unchanged columns are shared copy-on-write).
+    shares no writable memory with `chain` (a large chain's unchanged columns are shared copy-on-write).
     """
     n = len(chain)
     source = {name: chain[name] for name in CHAIN_COLUMNS if name in chain}  # each column fetched once
