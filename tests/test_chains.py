@@ -30,7 +30,10 @@ def nearest_otm_by_pandas(frame: pd.DataFrame, sides: tuple[str, ...], strike_li
 def chains(draw: st.DrawFn) -> pd.DataFrame:
     """Few distinct values, so groups, equal distances and duplicate strikes are common."""
     rows = draw(st.integers(0, 40))
-    pick = lambda values: [draw(st.sampled_from(values)) for _ in range(rows)]  # noqa: E731
+
+    def pick(values: list) -> list:
+        return [draw(st.sampled_from(values)) for _ in range(rows)]
+
     return pd.DataFrame({
         "ticker": pd.Series(pick(["AAPL", "MSFT", None]), dtype="string"),
         "side": pd.Series(pick(["put", "call", None, "straddle"]), dtype="string"),
