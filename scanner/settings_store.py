@@ -11,7 +11,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 import redis
 
@@ -21,6 +21,8 @@ from scanner.watchlist import (MAX_SYMBOLS, Entry, default_entries, entries_from
                                to_csv)
 
 log = logging.getLogger(__name__)
+P = TypeVar("P")
+R = TypeVar("R")
 
 # Bounds the page's inputs offer; Criteria enforces the others itself, the annualized minimums are checked here.
 ANNUALIZED_RANGE = (0.0, 1000.0)
@@ -73,14 +75,19 @@ def _update(store: ScanStore, change: Callable[[list[Entry]], list[Entry]]) -> l
     return store.client.transaction(transaction, key, value_from_callable=True)
 
 
-def _symbols(entries: str | Iterable[str]) -> list[str]:
+def _parsed(parse: Callable[[P], list[R]], data: P, nothing: str) -> list[R]:
+    """What `parse` reads from `data`; its ValueError, or nothing read, as a SettingsError."""
     try:
-        symbols = parse_symbols(entries)
+        parsed = parse(data)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
-    if not symbols:
-        raise SettingsError("no symbols given")
-    return symbols
+    if not parsed:
+        raise SettingsError(nothing)
+    return parsed
+
+
+def _symbols(entries: str | Iterable[str]) -> list[str]:
+    return _parsed(parse_symbols, entries, "no symbols given")
 
 
 def add_symbols(store: ScanStore, entries: str | Iterable[str]) -> Added:
@@ -119,12 +126,7 @@ def edit_watchlist(store: ScanStore, *, activate: str | Iterable[str] = (), deac
 
 def import_csv(store: ScanStore, data: bytes | str, *, replace: bool) -> list[Entry]:
     """Merge (imported rows win) or replace the list with a CSV's rows; a bad row refuses the whole file."""
-    try:
-        imported = parse_csv(data)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
-    if not imported:
-        raise SettingsError("the file holds no symbols")
+    imported = _parsed(parse_csv, data, "the file holds no symbols")
     if replace:
         return _update(store, lambda current: imported)
     by_symbol = {entry.symbol: entry for entry in imported}

@@ -1,0 +1,27 @@
+"""Settings from the environment: defaults, numbers in range, and one clear message for anything else."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.config import ConfigError, Settings
+
+
+def test_defaults_and_valid_values() -> None:
+    assert (Settings.from_env({}).concurrency, Settings.from_env({}).http_timeout) == (8, 15.0)
+    settings = Settings.from_env({"SCANNER_CONCURRENCY": " 12 ", "SCANNER_HTTP_TIMEOUT": "2.5"})
+    assert (settings.concurrency, settings.http_timeout) == (12, 2.5)
+
+
+@pytest.mark.parametrize(("name", "raw", "message"), [
+    ("SCANNER_CONCURRENCY", "eight", "SCANNER_CONCURRENCY must be a whole number, got 'eight'"),
+    ("SCANNER_CONCURRENCY", "2.5", "SCANNER_CONCURRENCY must be a whole number, got '2.5'"),
+    ("SCANNER_CONCURRENCY", "51", "SCANNER_CONCURRENCY must be between 1 and 50, got 51"),
+    ("SCANNER_HTTP_TIMEOUT", "soon", "SCANNER_HTTP_TIMEOUT must be a number, got 'soon'"),
+    ("SCANNER_HTTP_TIMEOUT", "nan", "SCANNER_HTTP_TIMEOUT must be between 0.1 and 300.0, got nan"),
+    ("SCANNER_RISK_FREE_RATE", "-1", "SCANNER_RISK_FREE_RATE must be between -0.05 and 0.25, got -1.0"),
+])
+def test_a_bad_number_names_the_variable_and_the_value(name: str, raw: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({name: raw})
+    assert str(error.value) == message
