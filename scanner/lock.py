@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import redis
-from redis.exceptions import LockError, LockNotOwnedError
+from redis.exceptions import LockError
 
 from scanner.keys import Keys
 
@@ -33,11 +33,6 @@ class ScanLock:
         self.ttl = ttl
         self._client = client
         self._lock = client.lock(keys.lock, timeout=ttl, blocking=False, thread_local=False)
-
-    @property
-    def token(self) -> str | None:
-        raw = self._lock.local.token
-        return raw.decode() if isinstance(raw, bytes) else raw
 
     def acquire(self) -> str | None:
         """Take the lock with a fresh token; None when another scan holds it."""
@@ -63,7 +58,7 @@ class ScanLock:
         try:
             self._lock.release()
             return True
-        except (LockNotOwnedError, LockError):
+        except LockError:  # also LockNotOwnedError, its subclass
             return False
 
 
@@ -110,7 +105,7 @@ class Heartbeat:
         """Extend and stamp; False once the lock is lost (Redis errors are retried at the next beat)."""
         try:
             self.lock.extend()
-        except (LockNotOwnedError, LockError):
+        except LockError:  # also LockNotOwnedError, its subclass
             log.warning("the scan lock was lost; stopping")
             self.lost.set()
             return False

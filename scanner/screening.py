@@ -37,7 +37,6 @@ _FLOAT_METRICS = ("mid", "spread_pct", "premium", "collateral", "break_even", "p
 _TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 _NAT = np.iinfo(np.int64).min  # NaT as an integer
 _BLOCK_ROWS = 16384
-_MAX_IV = 5.0  # 500 %: above this a provider's IV is junk (or in percent), too unreliable to derive delta
 
 
 @dataclass(frozen=True)
@@ -368,7 +367,7 @@ def _derived_deltas(delta: np.ndarray, side_index: np.ndarray, strike: np.ndarra
     rows = np.flatnonzero(np.isnan(delta))
     if rows.size:
         iv_rows = iv[rows]
-        rows = rows[(iv_rows > 0) & (iv_rows <= _MAX_IV) & (strike[rows] > 0) & (side_index[rows] < len(_SIDE_ORDER))]
+        rows = rows[(iv_rows > 0) & (iv_rows <= blackscholes.MAX_TRUSTED_IV) & (strike[rows] > 0) & (side_index[rows] < len(_SIDE_ORDER))]
     if not rows.size:
         return rows, np.zeros(0)
     dte = dte_days[rows].astype(float)

@@ -244,13 +244,13 @@ class ScanStore:
 
     # ---- writing (the lock holder) ----
     def create(self, scan_id: str, *, provider: str, provider_label: str, criteria: dict[str, Any],
-               tickers: list[str], pid: int = 0, host: str = "") -> None:
+               tickers: list[str]) -> None:
         started = clock.now()
         fields = {
             "status": "starting", "provider": provider, "provider_label": provider_label,
             "side": criteria.get("side", "put"), "tickers_total": len(tickers), "tickers_done": 0,
             "pct": 0, "contracts": 0, "matches": 0, "errors": 0, "current_ticker": "",
-            "started_at": started, "heartbeat_at": started, "message": "", "pid": pid, "host": host,
+            "started_at": started, "heartbeat_at": started, "message": "", "pid": 0, "host": "",
             "criteria": json.dumps(criteria), "tickers": json.dumps(tickers), "version": 0,
         }
         pipe = self.client.pipeline()

@@ -14,8 +14,13 @@ DEFAULT_TICKERS = (
     "PYPL SHOP SPGI SPOT UBER V"
 ).split()
 
-_SYMBOL = re.compile(r"[A-Z0-9.\-]{1,10}")
+SYMBOL = re.compile(r"[A-Z0-9.\-]{1,10}")
 _SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def _shown(bad: list[str]) -> str:
+    """The first ten offending entries, quoted, and how many more there are."""
+    return ", ".join(repr(b) for b in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
 
 
 class InvalidSymbols(ValueError):
@@ -23,8 +28,7 @@ class InvalidSymbols(ValueError):
 
     def __init__(self, bad: list[str]) -> None:
         self.bad = bad
-        shown = ", ".join(repr(b) for b in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-        super().__init__(f"not a ticker symbol (1-10 of A-Z, 0-9, '.', '-'): {shown}")
+        super().__init__(f"not a ticker symbol (1-10 of A-Z, 0-9, '.', '-'): {_shown(bad)}")
 
 
 def parse_symbols(entries: str | Iterable[str]) -> list[str]:
@@ -37,7 +41,7 @@ def parse_symbols(entries: str | Iterable[str]) -> list[str]:
         symbol = str(entry).strip().upper()
         if not symbol:
             continue
-        if _SYMBOL.fullmatch(symbol):
+        if SYMBOL.fullmatch(symbol):
             seen.setdefault(symbol)
         else:
             bad.append(str(entry).strip())
@@ -84,7 +88,7 @@ def entries_from_json(raw: Any) -> list[Entry]:
         if not isinstance(item, dict) or not isinstance(item.get("symbol"), str):
             continue
         symbol = item["symbol"].strip().upper()
-        if _SYMBOL.fullmatch(symbol):
+        if SYMBOL.fullmatch(symbol):
             entries.setdefault(symbol, Entry(symbol, item.get("active", True) is not False))
     return list(entries.values())
 
@@ -113,15 +117,15 @@ def parse_csv(data: bytes | str) -> list[Entry]:
         raw_symbol = row[symbol_col].strip() if symbol_col < len(row) else ""
         raw_active = row[active_col] if 0 <= active_col < len(row) else ""
         symbol, active = raw_symbol.upper(), _active_flag(raw_active)
-        if not _SYMBOL.fullmatch(symbol):
+        if not SYMBOL.fullmatch(symbol):
             bad.append(raw_symbol or ",".join(row))
         elif active is None:
             bad.append(f"{raw_symbol} (active={raw_active.strip()!r})")
         else:
             entries.setdefault(symbol, Entry(symbol, active))
     if bad:
-        shown = ", ".join(repr(b) for b in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-        raise InvalidCsv(f"rows that are not 'symbol[,active]' (symbol: 1-10 of A-Z, 0-9, '.', '-'): {shown}", bad)
+        raise InvalidCsv(f"rows that are not 'symbol[,active]' (symbol: 1-10 of A-Z, 0-9, '.', '-'): {_shown(bad)}",
+                         bad)
     return list(entries.values())
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Protocol
+from datetime import date, datetime
+from typing import Callable, Protocol
 
 import pandas as pd
+
+from scanner.market_hours import today_ny
 
 
 class ProviderError(Exception):
@@ -41,3 +43,8 @@ class Provider(Protocol):
 
         Raises ProviderError for this ticker alone, ProviderFatal to stop the scan.
         """
+
+
+def live_quote_date(request: ChainRequest, now: Callable[[], datetime] | None = None) -> date:
+    """A live source's quote date: the requested as-of date, else today in New York."""
+    return request.as_of or today_ny(now() if now else None)

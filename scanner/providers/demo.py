@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from scanner import blackscholes
-from scanner.market_hours import today_ny, weekly_expirations
-from scanner.providers.base import ChainRequest, ProviderError
+from scanner.market_hours import weekly_expirations
+from scanner.providers.base import ChainRequest, ProviderError, live_quote_date
+from scanner.providers.chains import empty_chain
 from scanner.schema import CHAIN_COLUMNS
+from scanner.watchlist import SYMBOL
 
-_SYMBOL = re.compile(r"[A-Z0-9.\-]{1,10}")
 _SPOT_RANGE = (15.0, 900.0)  # log-uniform over the ticker hash, for symbols without a reference level
 # Rough reference levels (spot, ATM implied vol) for familiar symbols, round numbers of a plausible
 # late-2026 magnitude so AAPL does not show up at $20; simulated, not market data. Other symbols
@@ -74,11 +75,11 @@ class DemoProvider:
         self._now = now
 
     def quote_date(self, request: ChainRequest) -> date:
-        return request.as_of or today_ny(self._now() if self._now else None)
+        return live_quote_date(request, self._now)
 
     def fetch(self, ticker: str, request: ChainRequest) -> pd.DataFrame:
         symbol = str(ticker).strip().upper()
-        if not _SYMBOL.fullmatch(symbol):
+        if not SYMBOL.fullmatch(symbol):
             raise ProviderError(f"unknown ticker {ticker!r}: expected 1-10 letters, digits, '.' or '-'")
         quote_date = self.quote_date(request)
         spot, atm_vol = self._underlying(symbol, quote_date)
@@ -89,7 +90,7 @@ class DemoProvider:
             frames += [self._chain(symbol, side, expiration, quote_date, spot, atm_vol, request.strike_limit)
                        for side in sorted(request.sides)]
         if not frames:
-            return pd.DataFrame(columns=list(CHAIN_COLUMNS))
+            return empty_chain()
         return pd.concat(frames, ignore_index=True).sort_values(
             ["side", "expiration", "strike"], ignore_index=True, kind="stable")
 

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from scanner.config import ConfigError, Settings
-from scanner.market_hours import NY, today_ny, weekly_expirations
-from scanner.providers.base import ChainRequest, ProviderError, ProviderFatal
+from scanner.market_hours import NY, weekly_expirations
+from scanner.providers.base import ChainRequest, ProviderError, ProviderFatal, live_quote_date
 from scanner.providers.chains import NUMERIC_COLUMNS, empty_chain, fill_delta, nearest_otm_positions
 from scanner.schema import CHAIN_COLUMNS, SIDES
 from scanner.providers.httpclient import HttpClient, RetryPolicy
@@ -169,7 +169,7 @@ class MarketDataProvider:
         self._now = now
 
     def quote_date(self, request: ChainRequest) -> date:
-        return request.as_of or today_ny(self._now() if self._now else None)
+        return live_quote_date(request, self._now)
 
     def usage(self) -> dict[str, int]:
         """Scan-hash fields: credits this provider's requests consumed, and the plan's credits left."""

@@ -19,8 +19,8 @@ from yfinance.exceptions import YFRateLimitError
 
 from scanner import blackscholes
 from scanner.config import Settings
-from scanner.market_hours import today_ny, weekly_expirations
-from scanner.providers.base import ChainRequest, ProviderError
+from scanner.market_hours import weekly_expirations
+from scanner.providers.base import ChainRequest, ProviderError, live_quote_date
 from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
 from scanner.providers.httpclient import RetryPolicy
 
@@ -50,7 +50,7 @@ class YahooProvider:
         self._rate, self._dividend_yield = settings.risk_free_rate, settings.dividend_yield
 
     def quote_date(self, request: ChainRequest) -> date:
-        return request.as_of or today_ny(self._now() if self._now else None)
+        return live_quote_date(request, self._now)
 
     def fetch(self, ticker: str, request: ChainRequest) -> pd.DataFrame:
         symbol = str(ticker).strip().upper()
