@@ -78,12 +78,14 @@ def _process_gone(meta: ScanMeta) -> bool:
 
 def tail(path: Path, lines: int) -> str:
     """The last ``lines`` lines of a file, reading at most LOG_TAIL_BYTES from its end."""
+    if lines <= 0:
+        return ""
     with path.open("rb") as handle:
         handle.seek(0, os.SEEK_END)
         size = handle.tell()
         handle.seek(max(size - LOG_TAIL_BYTES, 0))
         text = handle.read().decode("utf-8", errors="replace")
-    return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def monitor_state(settings: Settings, store: ScanStore, log_lines: int = 40) -> MonitorState:

@@ -222,7 +222,7 @@ def _outcome(tally: _Tally) -> tuple[str, str]:
 def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, heartbeat: Heartbeat,
                   stop: threading.Event, on_progress: Callable[[ScanMeta], None] | None) -> _Tally:
     provider = get_provider(meta.provider, settings)
-    criteria = Criteria.from_dict({k: v for k, v in meta.criteria.items() if k != "as_of"})
+    criteria = Criteria.of_scan(meta.criteria)
     as_of_raw = meta.criteria.get("as_of")
     request = criteria.chain_request(date.fromisoformat(as_of_raw) if as_of_raw else None)
     as_of = provider.quote_date(request)

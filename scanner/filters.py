@@ -44,7 +44,7 @@ class Filters:
     def for_criteria(cls, criteria: Mapping[str, Any]) -> "Filters":
         """The defaults: what the scan's own rules let through."""
         try:
-            rules = Criteria.from_dict({k: v for k, v in criteria.items() if k != "as_of"})
+            rules = Criteria.of_scan(criteria)
         except (ValueError, TypeError):
             rules = Criteria()
         if rules.side == "put":

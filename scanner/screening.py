@@ -79,6 +79,11 @@ class Criteria:
         return out
 
     @classmethod
+    def of_scan(cls, record: Mapping[str, Any]) -> "Criteria":
+        """The rules a scan ran with, from the criteria recorded on it (which also hold its ``as_of``)."""
+        return cls.from_dict({k: v for k, v in record.items() if k != "as_of"})
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Criteria":
         """Criteria from untrusted input (a form, Redis, the CLI); ValueError names the bad field."""
         unknown = set(data) - set(cls.__dataclass_fields__)

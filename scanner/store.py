@@ -10,7 +10,7 @@ import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -197,31 +197,37 @@ def encode_rows(frame: pd.DataFrame, keep: np.ndarray | None = None) -> bytes:
 ROW_ERRORS = (pa.ArrowException, ValueError, OSError, EOFError)
 
 
-def decode_table(payload: bytes) -> pd.DataFrame:
-    """One record batch of ``ROWS_SCHEMA`` as a DataFrame; raises one of ROW_ERRORS when it is not one."""
-    batch = pa.ipc.read_record_batch(pa.py_buffer(payload), ROWS_SCHEMA)
-    batch.validate(full=True)
-    return _frame(pa.Table.from_batches([batch], ROWS_SCHEMA))
-
-
-def _frame(table: pa.Table) -> pd.DataFrame:
-    frame = table.to_pandas(date_as_object=False)
-    frame["match"] = frame["match"].fillna(False).astype(bool)
-    return frame
-
-
-def decode_rows(payloads: dict[str, bytes]) -> Results:
-    """All tickers' rows as one DataFrame; an entry that does not decode is skipped and named."""
+def _read_batches(payloads: Mapping[str | bytes, bytes]) -> tuple[list[pa.RecordBatch], tuple[str, ...]]:
+    """Each payload as a validated record batch of ``ROWS_SCHEMA`` (in key order), and the keys of those
+    that are not one."""
     batches: list[pa.RecordBatch] = []
     corrupt: list[str] = []
-    for ticker, payload in sorted(payloads.items()):
+    for key, payload in sorted(payloads.items()):
         try:
             batch = pa.ipc.read_record_batch(pa.py_buffer(payload), ROWS_SCHEMA)
             batch.validate(full=True)
             batches.append(batch)
         except ROW_ERRORS:
-            corrupt.append(ticker.decode() if isinstance(ticker, bytes) else ticker)
-    return Results(frame=_frame(pa.Table.from_batches(batches, ROWS_SCHEMA)), corrupt_tickers=tuple(corrupt))
+            corrupt.append(key.decode() if isinstance(key, bytes) else key)
+    return batches, tuple(corrupt)
+
+
+def _one_batch(batches: list[pa.RecordBatch]) -> bytes:
+    """Record batches of ``ROWS_SCHEMA`` serialized as one (empty when there are none)."""
+    combined = pa.Table.from_batches(batches, ROWS_SCHEMA).combine_chunks().to_batches()
+    return (combined[0] if combined else pa.RecordBatch.from_pylist([], schema=ROWS_SCHEMA)).serialize().to_pybytes()
+
+
+def _frame(batches: list[pa.RecordBatch]) -> pd.DataFrame:
+    frame = pa.Table.from_batches(batches, ROWS_SCHEMA).to_pandas(date_as_object=False)
+    frame["match"] = frame["match"].fillna(False).astype(bool)
+    return frame
+
+
+def decode_rows(payloads: Mapping[str | bytes, bytes]) -> Results:
+    """All tickers' rows as one DataFrame; an entry that does not decode is skipped and named."""
+    batches, corrupt = _read_batches(payloads)
+    return Results(frame=_frame(batches), corrupt_tickers=corrupt)
 
 
 def _binary_twin(client: redis.Redis) -> redis.Redis:
@@ -292,12 +298,12 @@ class ScanStore:
         500-ticker scan is one GET and one decode instead of 500; entries that could not be read are named
         on the scan (``corrupt_tickers``).
         """
-        rows = self.results(scan_id)
+        batches, corrupt = self._stored_batches(scan_id)
         pipe = self.client.pipeline(transaction=True)
-        pipe.set(self.keys.table(scan_id), encode_rows(rows.frame))  # one batch, as one ticker's
+        pipe.set(self.keys.table(scan_id), _one_batch(batches))  # as one ticker's, never through pandas
         pipe.delete(self.keys.results(scan_id))
         pipe.hset(self.keys.scan(scan_id), mapping={"status": status, "finished_at": clock.now(), "message": message,
-                                                   "corrupt_tickers": ",".join(rows.corrupt_tickers)})
+                                                   "corrupt_tickers": ",".join(corrupt)})
         pipe.hincrby(self.keys.scan(scan_id), "version", 1)
         if status == "completed":
             pipe.set(self.keys.latest, scan_id)
@@ -365,17 +371,23 @@ class ScanStore:
 
     def results(self, scan_id: str) -> Results:
         """A finished scan's compacted rows, else (running or abandoned) its per-ticker rows."""
-        pipe = self.binary.pipeline(transaction=False)
+        batches, corrupt = self._stored_batches(scan_id)
+        return Results(frame=_frame(batches), corrupt_tickers=corrupt)
+
+    def _stored_batches(self, scan_id: str) -> tuple[list[pa.RecordBatch], tuple[str, ...]]:
+        """The scan's record batches and the tickers that could not be read, in one atomic round trip:
+        the compacted table when the scan has finished, else the per-ticker entries."""
+        pipe = self.binary.pipeline(transaction=True)
         pipe.get(self.keys.table(scan_id))
         pipe.hget(self.keys.scan(scan_id), "corrupt_tickers")
-        table, corrupt = pipe.execute()
+        pipe.hgetall(self.keys.results(scan_id))
+        table, corrupt, per_ticker = pipe.execute()
         if table is None:
-            return decode_rows(self.binary.hgetall(self.keys.results(scan_id)))
-        named = tuple(t for t in (corrupt or b"").decode().split(",") if t)
-        try:
-            return Results(frame=decode_table(table), corrupt_tickers=named)
-        except ROW_ERRORS:
-            return Results(frame=decode_rows({}).frame, corrupt_tickers=("all tickers",))
+            return _read_batches(per_ticker)
+        batches, unreadable = _read_batches({"all tickers": table})
+        if unreadable:
+            return [], unreadable
+        return batches, tuple(t for t in (corrupt or b"").decode().split(",") if t)
 
     def errors(self, scan_id: str) -> dict[str, str]:
         return self.client.hgetall(self.keys.errors(scan_id))

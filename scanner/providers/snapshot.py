@@ -129,9 +129,10 @@ class SnapshotProvider:
             raise ProviderError(f"{symbol}: not in the snapshot files of {self.folder.name}")
         quote_date = self.quote_date(request)
         rows = rows.assign(quote_date=rows["quote_date"].fillna(quote_date))
-        upcoming = rows[pd.to_datetime(rows["expiration"]) >= pd.Timestamp(quote_date)]
-        first = np.sort(pd.to_datetime(upcoming["expiration"]).unique())[:request.weeks]
-        rows = upcoming[pd.to_datetime(upcoming["expiration"]).isin(first)]
+        expiration = pd.to_datetime(rows["expiration"])
+        upcoming = expiration >= pd.Timestamp(quote_date)
+        first = np.sort(expiration[upcoming].unique())[:request.weeks]
+        rows = rows[upcoming & expiration.isin(first)]
         return fill_delta(nearest_otm(rows, request.sides, request.strike_limit), quote_date, self._rate,
                           self._dividend_yield)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis
 import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
@@ -22,9 +21,11 @@ class PageContext:
 
 
 @st.cache_resource(show_spinner=False)
-def _client(_settings: Settings, where_key: tuple[str | None, str]) -> redis.Redis:
-    """One client (and connection pool) per process and Redis location; it reconnects by itself."""
-    return connect(_settings)
+def _store(_settings: Settings, where_key: tuple[str | None, str], prefix: str, lock_ttl: int,
+           retention: int) -> ScanStore:
+    """One store (its clients and connection pools) per process, Redis location and key prefix; it
+    reconnects by itself. Built per rerun, it would open a fresh pool for its binary client each time."""
+    return ScanStore(connect(_settings), Keys(prefix), lock_ttl, retention)
 
 
 @st.cache_resource(ttl=60, show_spinner=False)
@@ -49,11 +50,11 @@ def page_context() -> PageContext:
         st.error(f"Configuration error: {exc}")
         st.stop()
     try:
-        client = _client(settings, (settings.redis_url, str(settings.data_dir)))
+        store = _store(settings, (settings.redis_url, str(settings.data_dir)), settings.prefix, settings.lock_ttl,
+                       settings.retention)
     except RedisUnavailable as exc:
         redis_down(str(exc), settings)
         st.stop()
-    store = ScanStore(client, Keys(settings.prefix), settings.lock_ttl, settings.retention)
     with st.sidebar:
         snapshot_dir = str(settings.snapshot_dir) if settings.snapshot_dir else None
         label = _source_label(settings, settings.provider, snapshot_dir)

@@ -8,8 +8,8 @@ import redis
 import streamlit as st
 
 from scanner import clock
-from scanner.compare import compare
-from scanner.store import FINISHED, ScanMeta
+from scanner.compare import Comparison, compare
+from scanner.store import FINISHED, ScanMeta, ScanStore
 from scanner.ui.auth import guard_page
 from scanner.ui.context import PageContext, page_context, redis_down, where
 from scanner.ui.results import load_results, previous_completed, render_scan_view
@@ -64,18 +64,25 @@ def _run_with(meta: ScanMeta) -> None:
         (st.info if meta.status == "completed" else st.warning)(meta.message)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _compared(_store: ScanStore, prefix: str, scan: tuple[str, int], previous: tuple[str, int]) -> Comparison | None:
+    """Two finished scans compared (None when either has no rows): computed once per pair and version,
+    not on every rerun, since it costs hundreds of milliseconds for a large scan."""
+    now, _ = load_results(_store, prefix, *scan)
+    before, _ = load_results(_store, prefix, *previous)
+    return None if now.empty or before.empty else compare(now, before)
+
+
 def _comparison(ctx: PageContext, meta: ScanMeta, previous: ScanMeta | None) -> None:
     st.subheader("Compared with the previous completed scan")
     if previous is None:
         st.caption("No earlier completed scan to compare with.")
         return
-    root = ctx.store.keys.root
-    now, _ = load_results(ctx.store, root, meta.scan_id, meta.version)
-    before, _ = load_results(ctx.store, root, previous.scan_id, previous.version)
-    if now.empty or before.empty:
+    result = _compared(ctx.store, ctx.store.keys.root, (meta.scan_id, meta.version),
+                       (previous.scan_id, previous.version))
+    if result is None:
         st.caption("One of the two scans has no stored contracts.")
         return
-    result = compare(now, before)
     st.caption(f"Previous: {previous.scan_id} started {clock.fmt_ny(previous.started_at)}")
     new, dropped, changed = st.tabs([f"New ({len(result.new)})", f"Dropped ({len(result.dropped)})",
                                      f"Changed ({len(result.changed)})"])
