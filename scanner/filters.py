@@ -22,6 +22,9 @@ PERCENT_LIMITS = (-1000.0, 100_000.0)
 COUNT_LIMITS = (0, 10_000_000)
 
 
+_RANGES = (("delta_min", "delta_max", "Delta"), ("dte_min", "dte_max", "DTE"))  # (minimum, maximum, label)
+
+
 @dataclass(frozen=True)
 class Filters:
     """None means "no limit"."""
@@ -125,14 +128,19 @@ class Filters:
                 values[spec.name] = _PARSERS[spec.name](raw)
             except ValueError as exc:
                 notes.append(f"Ignored {name}={raw[:40]!r}: {exc}.")
-        for low, high, label in (("delta_min", "delta_max", "delta"), ("dte_min", "dte_max", "DTE")):
-            lo = values.get(low, getattr(defaults, low))
-            hi = values.get(high, getattr(defaults, high))
-            if lo is not None and hi is not None and lo > hi:
-                notes.append(f"Ignored the {label} range {_plain(lo)} to {_plain(hi)}: the minimum is above the maximum.")
-                values.pop(low, None)
-                values.pop(high, None)
+        asked = replace(defaults, **values)
+        for low, high, label in asked.inverted_ranges():
+            notes.append(f"Ignored the {label} range {_plain(getattr(asked, low))} to {_plain(getattr(asked, high))}: "
+                         "the minimum is above the maximum.")
+            values.pop(low, None)
+            values.pop(high, None)
         return replace(defaults, **values), notes
+
+    def inverted_ranges(self) -> list[tuple[str, str, str]]:
+        """(minimum field, maximum field, label) of each range whose minimum is above its maximum."""
+        return [(low, high, label) for low, high, label in _RANGES
+                if getattr(self, low) is not None and getattr(self, high) is not None
+                and getattr(self, low) > getattr(self, high)]
 
 
 def _plain(value: float | int) -> str:

@@ -67,3 +67,8 @@ def redis_down(reason: str, settings: Settings) -> None:
     """The banner, and a timer that reruns the page until Redis answers again."""
     st.error(f"Redis unavailable: {reason}. Nothing was changed; the page recovers by itself when Redis is back.")
     st_autorefresh(interval=settings.poll_seconds * 1000, key="redis-retry")
+
+
+def redis_failed(exc: Exception, settings: Settings) -> None:
+    """The banner for a Redis error met while drawing a page: where Redis is and what kind of failure."""
+    redis_down(f"{where(settings)} ({type(exc).__name__})", settings)

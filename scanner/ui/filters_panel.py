@@ -56,11 +56,9 @@ def render_filters(defaults: Filters, tickers: list[str]) -> Filters:
         st.text_input("Search (ticker or contract)", max_chars=40, key=k + "search")
         st.button("Reset filters", on_click=_reset)
     chosen = _from_widgets()
-    for low, high, label in (("delta_min", "delta_max", "Delta"), ("dte_min", "dte_max", "DTE")):
-        lo, hi = getattr(chosen, low), getattr(chosen, high)
-        if lo is not None and hi is not None and lo > hi:
-            st.sidebar.warning(f"{label} from is above {label} to: that range is not applied.")
-            chosen = replace(chosen, **{low: None, high: None})
+    for low, high, label in chosen.inverted_ranges():
+        st.sidebar.warning(f"{label} from is above {label} to: that range is not applied.")
+        chosen = replace(chosen, **{low: None, high: None})
     _write_url(chosen.to_query(defaults))
     return chosen
 

@@ -11,7 +11,7 @@ from scanner import clock
 from scanner.compare import Comparison, compare
 from scanner.store import FINISHED, ScanMeta, ScanStore
 from scanner.ui.auth import guard_page
-from scanner.ui.context import PageContext, page_context, redis_down, where
+from scanner.ui.context import PageContext, page_context, redis_failed
 from scanner.ui.results import load_results, previous_completed, render_scan_view
 
 HISTORY_CONFIG = {
@@ -109,4 +109,4 @@ def render() -> None:
                          exportable=meta.status == "completed")
         _comparison(ctx, meta, previous)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        redis_down(f"{where(ctx.settings)} ({type(exc).__name__})", ctx.settings)
+        redis_failed(exc, ctx.settings)

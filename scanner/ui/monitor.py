@@ -11,7 +11,7 @@ from scanner import clock
 from scanner.control import ControlRefused, MonitorState, cancel_scan, monitor_state, release_lock
 from scanner.store import ScanMeta
 from scanner.ui.auth import Access, admin_gate, current_access, guard_page
-from scanner.ui.context import PageContext, page_context, redis_down, where
+from scanner.ui.context import PageContext, page_context, redis_failed
 
 NOTICE = "monitor_notice"
 CONFIRM = "monitor_confirm_force"
@@ -118,7 +118,7 @@ def render() -> None:
     try:
         state = monitor_state(ctx.settings, ctx.store)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        redis_down(f"{where(ctx.settings)} ({type(exc).__name__})", ctx.settings)
+        redis_failed(exc, ctx.settings)
         return
     if state.lock.held or (state.current is not None and state.current.active):
         st_autorefresh(interval=ctx.settings.poll_seconds * 1000, key="monitor-refresh")

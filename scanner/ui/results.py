@@ -4,6 +4,7 @@ exports. Reruns with the same scan version and filters reuse cached DataFrames."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import altair as alt
 import pandas as pd
@@ -194,20 +195,18 @@ def render_expanders_offline(meta: ScanMeta, frame: pd.DataFrame) -> None:
 
 def _downloads(store: ScanStore, meta: ScanMeta, view: pd.DataFrame) -> None:
     """Built only when clicked (deferred callables), so a rerun costs nothing."""
-    def build(matches_only: bool | None, fmt: str):
+    def build(everything: bool, fmt: str) -> Callable[[], bytes]:
         def payload() -> bytes:
-            if matches_only is None:
-                return to_bytes(export_frame(view, matches_only=False), fmt)
-            frame, _ = load_results(store, store.keys.root, meta.scan_id, meta.version)
-            return to_bytes(export_frame(frame, matches_only=matches_only), fmt)
+            rows = load_results(store, store.keys.root, meta.scan_id, meta.version)[0] if everything else view
+            return to_bytes(export_frame(rows, matches_only=False), fmt)
         return payload
 
     cols = st.columns(3)
-    cols[0].download_button("Download CSV", build(None, "csv"), file_name=file_name(meta, "view", "csv"),
+    cols[0].download_button("Download CSV", build(False, "csv"), file_name=file_name(meta, "view", "csv"),
                             mime="text/csv", on_click="ignore", help="The rows shown, as filtered")
-    cols[1].download_button("Download CSV (all contracts)", build(False, "csv"), file_name=file_name(meta, "all", "csv"),
+    cols[1].download_button("Download CSV (all contracts)", build(True, "csv"), file_name=file_name(meta, "all", "csv"),
                             mime="text/csv", on_click="ignore")
-    cols[2].download_button("Download Parquet (all contracts)", build(False, "parquet"),
+    cols[2].download_button("Download Parquet (all contracts)", build(True, "parquet"),
                             file_name=file_name(meta, "all", "parquet"), mime="application/vnd.apache.parquet",
                             on_click="ignore")
 

@@ -11,7 +11,7 @@ from scanner.config import ConfigError
 from scanner.engine import AlreadyRunning, MarketClosed, ScanRefused, ScanRequest, start_background
 from scanner.store import ScanMeta, Snapshot
 from scanner.ui.auth import admin_gate, current_access, guard_page
-from scanner.ui.context import PageContext, page_context, redis_down, where
+from scanner.ui.context import PageContext, page_context, redis_failed
 from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view
 
 NOTICE = "scan_notice"
@@ -102,7 +102,7 @@ def _final(ctx: PageContext, snap: Snapshot) -> None:
 
 def _offline(ctx: PageContext, exc: Exception) -> None:
     """Redis is down: say so, keep showing what this session last saw, and retry on a timer."""
-    redis_down(f"{where(ctx.settings)} ({type(exc).__name__})", ctx.settings)
+    redis_failed(exc, ctx.settings)
     if LAST_VIEW in st.session_state:
         latest, frame = st.session_state[LAST_VIEW]
         st.caption(f"Showing the last completed scan loaded before Redis became unavailable "

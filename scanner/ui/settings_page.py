@@ -18,7 +18,7 @@ from scanner.screening import SIDE_CHOICES, Criteria
 from scanner.settings_store import (ANNUALIZED_RANGE, SettingsError, add_symbols, edit_watchlist, format_delta_table,
                                     import_csv, load_watchlist, reset_criteria, save_criteria, stored_criteria)
 from scanner.ui.auth import admin_gate, current_access, guard_page
-from scanner.ui.context import PageContext, page_context, redis_down, where
+from scanner.ui.context import PageContext, page_context, redis_failed
 from scanner.watchlist import Entry, to_csv
 
 NOTICE = "settings_notice"
@@ -148,7 +148,7 @@ def render() -> None:
     try:
         entries, criteria = load_watchlist(ctx.store), stored_criteria(ctx.store)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        redis_down(f"{where(ctx.settings)} ({type(exc).__name__})", ctx.settings)
+        redis_failed(exc, ctx.settings)
         return
     can_edit = admin_gate("edit the watch-list or criteria")
     _watchlist(ctx, entries, can_edit)
