@@ -138,3 +138,24 @@ def test_history_compares_with_the_previous_completed_scan(two_scans) -> None:
     assert "New (1)" in labels and "Dropped (1)" in labels and "Changed (0)" in labels
     new_tab = next(tab for tab in at.tabs if tab.label == "New (1)")
     assert new_tab.dataframe[0].value["option_symbol"].tolist() == ["AAPL  261211P00195000"]
+
+
+def test_each_page_starts_its_filters_from_its_own_url(two_scans) -> None:
+    at = _main()
+    at.checkbox(key="filter_only_matches").uncheck().run()
+    assert at.query_params["rules"] == "0"
+    at.query_params.clear()  # as a browser's page link does: the next page opens without them
+    at.switch_page("pages/1_History.py").run()
+    assert not at.exception
+    assert at.checkbox(key="filter_only_matches").value is True
+    at.switch_page("dashboard.py").run()
+    assert at.checkbox(key="filter_only_matches").value is True
+    assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
+
+
+def test_exports_of_the_whole_scan_stay_offered_when_the_filters_hide_every_row(two_scans) -> None:
+    at = _main({"min_ann": "5000"})
+    assert "No options found." in [i.value for i in at.info]
+    offered = {b.proto.label: b.proto.disabled for b in at.get("download_button")}
+    assert offered == {"Download CSV": True, "Download CSV (all contracts)": False,
+                       "Download Parquet (all contracts)": False}

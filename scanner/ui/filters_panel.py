@@ -9,27 +9,43 @@ import streamlit as st
 from scanner.filters import COUNT_LIMITS, DELTA_LIMITS, DTE_LIMITS, PERCENT_LIMITS, QUERY_NAMES, SIDE_OPTIONS, Filters
 
 _KEY = "filter_"  # widget keys: filter_<field>
+_SCOPE = "filter_scope"  # the view the widgets' values belong to
+
+
+def _forget() -> None:
+    for spec in fields(Filters):
+        st.session_state.pop(_KEY + spec.name, None)
 
 
 def _reset() -> None:
-    for spec in fields(Filters):
-        st.session_state.pop(_KEY + spec.name, None)
+    _forget()
     for name in QUERY_NAMES.values():
         st.query_params.pop(name, None)
 
 
 def _seed(current: Filters, tickers: list[str]) -> None:
-    """Widgets start from the URL's filters the first time they are drawn in this session."""
+    """Widgets start from the URL's filters the first time they are drawn in this session, and every run
+    sends their value again.
+
+    A value set from Python reaches the browser once. A widget the browser mounts only after a later run (its
+    code still loading on a first visit, with a click already on its way) would start from the widget's
+    empty default and send that back: the URL's or the scan's delta bounds would silently become "no limit".
+    """
     for spec in fields(Filters):
         key = _KEY + spec.name
-        if key not in st.session_state:
-            value = getattr(current, spec.name)
-            st.session_state[key] = [t for t in value if t in tickers] if spec.name == "tickers" else value
-    st.session_state[_KEY + "tickers"] = [t for t in st.session_state[_KEY + "tickers"] if t in tickers]
+        value = st.session_state[key] if key in st.session_state else getattr(current, spec.name)
+        st.session_state[key] = [t for t in value if t in tickers] if spec.name == "tickers" else value
 
 
-def render_filters(defaults: Filters, tickers: list[str]) -> Filters:
-    """Draw the filters; returns what they say and writes the non-default ones back to the URL."""
+def render_filters(defaults: Filters, tickers: list[str], scope: str) -> Filters:
+    """Draw the filters; returns what they say and writes the non-default ones back to the URL.
+
+    ``scope`` names the view (one per page): arriving at another view starts from that page's URL, not from
+    the values the filters had on the page left behind.
+    """
+    if st.session_state.get(_SCOPE) != scope:
+        _forget()
+        st.session_state[_SCOPE] = scope
     from_url, notes = Filters.from_query(st.query_params.to_dict(), defaults)
     unknown = [t for t in from_url.tickers if t not in tickers]
     if unknown:

@@ -203,7 +203,8 @@ def _downloads(store: ScanStore, meta: ScanMeta, view: pd.DataFrame) -> None:
 
     cols = st.columns(3)
     cols[0].download_button("Download CSV", build(False, "csv"), file_name=file_name(meta, "view", "csv"),
-                            mime="text/csv", on_click="ignore", help="The rows shown, as filtered")
+                            mime="text/csv", on_click="ignore", help="The rows shown, as filtered",
+                            disabled=view.empty)
     cols[1].download_button("Download CSV (all contracts)", build(True, "csv"), file_name=file_name(meta, "all", "csv"),
                             mime="text/csv", on_click="ignore")
     cols[2].download_button("Download Parquet (all contracts)", build(True, "parquet"),
@@ -225,15 +226,24 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
     warn_corrupt(corrupt)
     prev_frame = load_results(store, root, previous.scan_id, previous.version)[0] if previous else None
     tickers = sorted(frame["ticker"].dropna().unique()) if not frame.empty else []
-    filters = render_filters(Filters.for_criteria(meta.criteria), tickers)
+    filters = render_filters(Filters.for_criteria(meta.criteria), tickers, scope=key)
     scan_key = (root, meta.scan_id, meta.version)
     stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%Y-%m-%d %H:%M")
     view = _view(frame, prev_frame, scan_key, (previous.scan_id, previous.version) if previous else (), filters, stamp)
     if view.rows.empty:
         st.info(empty_text)
-        return frame
+    else:
+        _rows(meta, view, frame, scan_key, previous is not None, key)
+    if exportable:
+        _downloads(store, meta, view.rows)
+    return frame
+
+
+def _rows(meta: ScanMeta, view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int], compared: bool,
+          key: str) -> None:
+    """The summary table, then the rows by ticker and the charts; a picked summary row focuses both."""
     st.caption(f"{len(view.rows):,} contracts on {len(view.groups)} tickers"
-               + (f", {sum(view.fresh.values())} new since the previous scan" if previous else ""))
+               + (f", {sum(view.fresh.values())} new since the previous scan" if compared else ""))
     event = st.dataframe(view.summary, hide_index=True, column_config=SUMMARY_CONFIG, width="stretch",
                          on_select="rerun", selection_mode="single-row", key=f"{key}-summary")
     picked = event.selection.rows if event is not None else []
@@ -243,6 +253,3 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
         _expanders(meta, view, focus, key)
     with charts:
         _charts(view, frame, scan_key, focus, key)
-    if exportable:
-        _downloads(store, meta, view.rows)
-    return frame
