@@ -24,7 +24,7 @@ def _status_when(env: dict[str, str], condition, timeout: float) -> dict:
 
 
 def test_scan_then_export_status_and_history(scanner_env: dict[str, str]) -> None:
-    done = run_cli(["scan", "--tickers", "AAPL,msft,NVDA"], scanner_env)
+    done = run_cli(["scan", "--tickers", "AAPL, msft;NVDA"], scanner_env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("scan ") and " completed: 3/3 tickers" in done.stdout
     status = cli_status(scanner_env)
