@@ -6,8 +6,9 @@ time zones; every market-time question now goes through the XNYS calendar here.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import threading
 import warnings
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -18,14 +19,21 @@ from zoneinfo import ZoneInfo
 NY = ZoneInfo("America/New_York")
 REGULAR_OPEN, REGULAR_CLOSE = time(9, 30), time(16, 0)  # used only beyond the calendar's range
 _CALENDAR_YEARS_AHEAD = 2  # the library's default horizon is 1 year; holidays are rule-based, so 2 is safe
+_CALENDAR_BUILD = threading.Lock()
+
+
+def _calendar() -> xcals.ExchangeCalendar:
+    """The XNYS calendar, built once per process even when the scan's fetch threads all ask at once."""
+    with _CALENDAR_BUILD:
+        return _built_calendar()
 
 
 @lru_cache(maxsize=1)
-def _calendar() -> xcals.ExchangeCalendar:
-    """The XNYS calendar, built once per process (building takes ~0.5 s).
-
-    exchange_calendars 4.13 trips pandas 3 deprecation warnings while building; they are the
-    library's to fix and would otherwise surface in every scan log and in `-W error` test runs.
+def _built_calendar() -> xcals.ExchangeCalendar:
+    """Building takes ~0.5 s. exchange_calendars 4.13 trips pandas 3 deprecation warnings while building;
+    they are the library's to fix and would otherwise surface in every scan log and in `-W error` test runs.
+    ``catch_warnings`` swaps process-wide filters, so it must never run in two threads at once (one thread
+    leaving it would restore the filters while the other still builds): the lock above sees to that.
     """
     end = pd.Timestamp.now(tz=NY).normalize().tz_localize(None) + pd.DateOffset(years=_CALENDAR_YEARS_AHEAD)
     with warnings.catch_warnings():

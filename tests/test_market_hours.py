@@ -90,3 +90,33 @@ def test_beyond_calendar_range_falls_back_to_weekdays() -> None:
     assert mh.weekly_expirations(monday, 2) == [monday + timedelta(days=4), monday + timedelta(days=11)]
     assert mh.is_market_open(datetime.combine(monday, datetime.min.time(), NY).replace(hour=10))
     assert mh.next_open(datetime.combine(monday, datetime.min.time(), NY).replace(hour=17)).date() == monday + timedelta(days=1)
+
+
+def test_fetch_threads_asking_at_once_build_the_calendar_once_and_hear_no_library_warning(monkeypatch) -> None:
+    import threading
+    import warnings
+
+    builds: list[int] = []
+    real_get_calendar = mh.xcals.get_calendar
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        builds.append(1)
+        return real_get_calendar(*args, **kwargs)
+
+    monkeypatch.setattr(mh.xcals, "get_calendar", counted)
+    mh._built_calendar.cache_clear()
+    start = threading.Barrier(8)
+
+    def ask() -> None:
+        start.wait()
+        mh.is_trading_day(date(2026, 11, 27))
+
+    with warnings.catch_warnings(record=True) as heard:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert builds == [1]
+    assert not [w for w in heard if "pandas" in w.category.__module__], [str(w.message) for w in heard]
