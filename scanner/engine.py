@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Callable, TypeVar
 
@@ -254,9 +254,9 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, heartbea
             tally.fatal = tally.fatal or next((result.error for _, result in finished if result.fatal), None)
             refill()  # before writing: the next fetches need not wait for Redis
             for ticker, result in finished:
-                _record(store, meta.scan_id, ticker, result, tally, _usage(provider))
+                counted = _record(store, meta.scan_id, ticker, result, tally, _usage(provider))
                 if on_progress:
-                    on_progress(store.get(meta.scan_id) or meta)
+                    on_progress(replace(meta, **counted))
         return tally
 
 
@@ -267,13 +267,15 @@ def _usage(provider: Provider) -> dict[str, int]:
 
 
 def _record(store: ScanStore, scan_id: str, ticker: str, result: _TickerResult, tally: _Tally,
-            usage: dict[str, int]) -> None:
+            usage: dict[str, int]) -> dict[str, int | float | str]:
+    """Write one ticker's rows and the scan's counters in one round trip; returns the counters."""
     tally.done += 1
     tally.contracts += result.contracts
     tally.matches += result.matches
     tally.errors += result.error is not None
     tally.invalid += result.invalid
-    progress = {**counters(tally.done, tally.total, tally.contracts, tally.matches, tally.errors, ticker),
-                "invalid_rows": tally.invalid, **usage}
+    counted = counters(tally.done, tally.total, tally.contracts, tally.matches, tally.errors, ticker)
+    progress = {**counted, "invalid_rows": tally.invalid, **usage}
     tally.cancel_requested = _retrying(lambda: store.record_ticker(scan_id, ticker, result.payload, result.error,
                                                                    progress))
+    return counted

@@ -150,3 +150,20 @@ def test_default_watch_list_finds_a_few_puts() -> None:
     matches = [int(screen(provider.fetch(t, criteria.chain_request(DAY)), criteria, DAY).match.sum()) for t in tickers]
     assert 0.5 <= np.mean(matches) <= 4  # a few candidates, not a wall of them
     assert 0 in matches and max(matches) > 0
+
+
+def test_progress_reported_per_ticker_is_what_the_scan_stores(fake_store) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    from scanner.config import Settings
+    from scanner.engine import ScanRequest, begin_scan, run_scan
+
+    settings = replace(Settings.from_env({"SCANNER_PROVIDER": "demo"}), demo_delay_ms=0, concurrency=3)
+    started = begin_scan(settings, fake_store, ScanRequest(tickers=list(TICKERS), ignore_market_hours=True))
+    seen = []
+    final = run_scan(settings, fake_store, started.scan_id, started.token, on_progress=seen.append)
+    assert [m.tickers_done for m in seen] == list(range(1, len(TICKERS) + 1))
+    assert sorted(m.current_ticker for m in seen) == sorted(TICKERS)
+    assert [m.pct for m in seen] == sorted(m.pct for m in seen) and seen[-1].pct == 100.0
+    last = seen[-1]
+    assert (last.contracts, last.matches, last.errors) == (final.contracts, final.matches, final.errors)
