@@ -527,7 +527,8 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date) -> pd.DataFrame
 
 
 def unusable(screened: pd.DataFrame) -> np.ndarray:
-    """Rows no analyst can act on: no side, no expiration, no positive strike, or a missing or negative bid.
+    """Rows no analyst can act on: no side, no expiration, no positive strike, a missing or negative bid, or
+    a quote so far out of scale (a bid of 1e308) that its premium or annualized return overflows.
 
     The scan drops them before storing and counts them on the scan (``invalid_rows``).
     """
@@ -535,7 +536,7 @@ def unusable(screened: pd.DataFrame) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     side = screened["side"].isin(SIDES).to_numpy(dtype=bool)
     dated = screened["expiration"].notna().to_numpy(dtype=bool)
-    strike = screened["strike"].to_numpy(dtype="float64", na_value=np.nan)
-    bid = screened["bid"].to_numpy(dtype="float64", na_value=np.nan)
+    strike, bid, premium, annualized = (screened[name].to_numpy(dtype="float64", na_value=np.nan)
+                                        for name in ("strike", "bid", "premium", "annualized_return_pct"))
     with np.errstate(invalid="ignore"):
-        return ~(side & dated & (strike > 0) & (bid >= 0))
+        return ~(side & dated & (strike > 0) & (bid >= 0) & ~np.isinf(premium) & ~np.isinf(annualized))
