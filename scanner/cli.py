@@ -57,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", help="run one whole scan in the foreground")
     scan.add_argument("--provider", choices=("demo", "marketdata", "yahoo", "snapshot"))
-    scan.add_argument("--tickers", type=_symbols, help="symbols separated by commas, spaces or semicolons, as on the page "
-                      "(default: the stored watch-list)")
+    scan.add_argument("--tickers", type=_symbols,
+                      help="symbols separated by commas, spaces or semicolons (default: the stored watch-list)")
     scan.add_argument("--side", choices=("put", "call", "both"))
     scan.add_argument("--weeks", type=int, help="weekly expirations ahead (1-52)")
     scan.add_argument("--as-of", type=date.fromisoformat, help="quote date DTE counts from (YYYY-MM-DD)")
