@@ -372,7 +372,8 @@ def _derived_deltas(delta: np.ndarray, side_index: np.ndarray, strike: np.ndarra
     rows = np.flatnonzero(np.isnan(delta))
     if rows.size:
         iv_rows = iv[rows]
-        rows = rows[(iv_rows > 0) & (iv_rows <= blackscholes.MAX_TRUSTED_IV) & (strike[rows] > 0) & (side_index[rows] < len(_SIDE_ORDER))]
+        rows = rows[(iv_rows > 0) & (iv_rows <= blackscholes.MAX_TRUSTED_IV) & (strike[rows] > 0)
+                    & (side_index[rows] < len(_SIDE_ORDER))]
     if not rows.size:
         return rows, np.zeros(0)
     dte = dte_days[rows].astype(float)

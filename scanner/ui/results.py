@@ -112,6 +112,12 @@ def _view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, scan_key: tuple[
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
+def _tickers(_frame: pd.DataFrame, scan_key: tuple[str, str, int]) -> list[str]:
+    """The scan's tickers for the filter's choices: once per scan version, not on every viewer's rerun."""
+    return sorted(_frame["ticker"].dropna().unique()) if not _frame.empty else []
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _strike_rows(_frame: pd.DataFrame, scan_key: tuple[str, str, int], ticker: str, sides: tuple[str, ...]) -> pd.DataFrame:
     rows = _frame[(_frame["ticker"] == ticker) & _frame["side"].isin(sides)]
     return rows.assign(exp=rows["expiration"].dt.strftime("%Y-%m-%d"))
@@ -225,9 +231,8 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
     frame, corrupt = load_results(store, root, meta.scan_id, meta.version)
     warn_corrupt(corrupt)
     prev_frame = load_results(store, root, previous.scan_id, previous.version)[0] if previous else None
-    tickers = sorted(frame["ticker"].dropna().unique()) if not frame.empty else []
-    filters = render_filters(Filters.for_criteria(meta.criteria), tickers, scope=key)
     scan_key = (root, meta.scan_id, meta.version)
+    filters = render_filters(Filters.for_criteria(meta.criteria), _tickers(frame, scan_key), scope=key)
     stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%Y-%m-%d %H:%M")
     view = _view(frame, prev_frame, scan_key, (previous.scan_id, previous.version) if previous else (), filters, stamp)
     if view.rows.empty:
