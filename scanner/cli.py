@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--all", action="store_true", help="every screened contract, not only the matches")
     export.add_argument("--output", help="file path, or - for standard output (default: a named file here)")
 
-    commands.add_parser("cancel", help="ask the running scan to stop after its current ticker")
+    commands.add_parser("cancel", help="ask the running scan to stop once the tickers already being fetched are in")
     release = commands.add_parser("release-lock", help="free the lock of a scan whose process died")
     release.add_argument("--force", action="store_true", help="even while the holder's heartbeat is fresh")
 

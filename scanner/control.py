@@ -109,11 +109,12 @@ def monitor_state(settings: Settings, store: ScanStore, log_lines: int = 40) -> 
 
 
 def cancel_scan(store: ScanStore) -> str:
-    """Set the cancel flag of the running scan; its holder stops after the current ticker."""
+    """Set the cancel flag of the running scan; its holder stops once the tickers already being fetched are in."""
     scan_id = store.current_id()
     if not scan_id or not store.request_cancel(scan_id):
         raise ControlRefused("no scan is running")
-    return f"Cancel requested for scan {scan_id}; it stops after its current ticker and keeps its partial results."
+    return (f"Cancel requested for scan {scan_id}; it stops once the tickers already being fetched are in "
+            "and keeps its partial results.")
 
 
 def release_lock(settings: Settings, store: ScanStore, *, force: bool, by: str) -> str:

@@ -212,7 +212,7 @@ def _outcome(tally: _Tally) -> tuple[str, str]:
         summary += f", {tally.invalid} unusable rows dropped"
     if tally.fatal:
         return "failed", f"{tally.fatal} (partial results kept: {summary})"
-    if tally.stopped == "cancelled":
+    if tally.stopped == "cancelled" and tally.done < tally.total:  # a cancel after the last fetch skipped nothing
         return "cancelled", f"Cancelled after {summary}."
     if tally.stopped == "lost":
         return "failed", f"The scan lost its lock and stopped after {summary}."

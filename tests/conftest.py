@@ -17,7 +17,7 @@ from scanner.config import Settings
 from scanner.keys import Keys
 from scanner.launcher import wait_for_scans
 from scanner.redis_conn import start_embedded, stop_embedded
-from scanner.store import ScanStore
+from scanner.store import ScanMeta, ScanStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -84,6 +84,18 @@ def wait_for(predicate, timeout: float, interval: float = 0.1):  # noqa: ANN001,
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+LONG_SCAN = [f"L{i:02d}" for i in range(30)]
+"""Tickers of a scan a test interrupts: at SCANNER_DEMO_DELAY_MS=300, one fetch at a time, it would run ~36 s,
+far longer than a CLI command takes to start on a loaded machine, so the interruption lands mid-scan."""
+
+
+def wait_for_current(store: ScanStore, condition, timeout: float = 60) -> ScanMeta:  # noqa: ANN001
+    """Poll the store's current scan until ``condition(meta)`` holds; reading in-process takes milliseconds where
+    ``status --json`` takes over a second to start, long enough for a short scan to end unseen."""
+    return wait_for(lambda: (meta := store.get(store.current_id())) is not None and condition(meta) and meta,
+                    timeout)
 
 
 def cli_status(env: dict[str, str]) -> dict:

@@ -167,3 +167,24 @@ def test_progress_reported_per_ticker_is_what_the_scan_stores(fake_store) -> Non
     assert [m.pct for m in seen] == sorted(m.pct for m in seen) and seen[-1].pct == 100.0
     last = seen[-1]
     assert (last.contracts, last.matches, last.errors) == (final.contracts, final.matches, final.errors)
+
+
+@pytest.mark.parametrize(("cancel_after", "status"), [(1, "cancelled"), (len(TICKERS) - 2, "completed")])
+def test_a_cancel_is_recorded_only_when_it_skipped_a_ticker(fake_store, cancel_after: int, status: str) -> None:  # noqa: ANN001
+    """The next fetch starts before a ticker's write reads the cancel flag, so the scan stops two tickers after the
+    cancel; when that is the end of the list nothing was skipped and the scan is complete, not cancelled."""
+    from dataclasses import replace
+
+    from scanner.config import Settings
+    from scanner.engine import ScanRequest, begin_scan, run_scan
+
+    settings = replace(Settings.from_env({"SCANNER_PROVIDER": "demo"}), demo_delay_ms=0, concurrency=1)
+    started = begin_scan(settings, fake_store, ScanRequest(tickers=list(TICKERS), ignore_market_hours=True))
+
+    def cancel_at(meta) -> None:  # noqa: ANN001
+        if meta.tickers_done == cancel_after:
+            fake_store.request_cancel(meta.scan_id)
+
+    final = run_scan(settings, fake_store, started.scan_id, started.token, on_progress=cancel_at)
+    assert final.status == status
+    assert final.tickers_done == min(cancel_after + 2, len(TICKERS))

@@ -12,21 +12,19 @@ from streamlit.testing.v1 import AppTest
 from scanner.config import Settings
 from scanner.engine import ScanRequest, start_background
 from scanner.store import ScanStore
-from tests.conftest import ROOT, cli_status, run_cli, spawn_cli, wait_for
-
-TICKERS = ["AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOGL", "NFLX", "UBER"]
+from tests.conftest import LONG_SCAN, ROOT, cli_status, run_cli, spawn_cli, wait_for, wait_for_current
 
 
 def test_cancel_from_the_monitor_page_mid_scan(scanner_env, real_store: ScanStore, monkeypatch) -> None:
     monkeypatch.setenv("SCANNER_DEMO_DELAY_MS", "300")
     monkeypatch.setenv("SCANNER_CONCURRENCY", "1")
-    scan_id = start_background(Settings.from_env(), real_store, ScanRequest(tickers=TICKERS))
+    scan_id = start_background(Settings.from_env(), real_store, ScanRequest(tickers=LONG_SCAN))
     wait_for(lambda: real_store.get(scan_id).tickers_done >= 1, timeout=60)
     at = AppTest.from_file(str(ROOT / "pages" / "2_Monitor.py"), default_timeout=60).run()
     at.button(key="cancel").click().run()
     assert any(f"Cancel requested for scan {scan_id}" in s.value for s in at.success)
     meta = wait_for(lambda: (lambda m: m if m.status == "cancelled" else None)(real_store.get(scan_id)), timeout=30)
-    assert 1 <= meta.tickers_done < len(TICKERS)
+    assert 1 <= meta.tickers_done < len(LONG_SCAN)
     assert len(real_store.results(scan_id).frame["ticker"].unique()) == meta.tickers_done  # partial results kept
     assert not real_store.lock().held
     at.run()
@@ -34,10 +32,10 @@ def test_cancel_from_the_monitor_page_mid_scan(scanner_env, real_store: ScanStor
     assert "**Free**: no scan holds the lock." in [e.value for e in at.markdown]
 
 
-def test_release_of_a_dead_holders_lock(scanner_env: dict[str, str]) -> None:
+def test_release_of_a_dead_holders_lock(scanner_env: dict[str, str], real_store: ScanStore) -> None:
     env = {**scanner_env, "SCANNER_LOCK_TTL": "300", "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
-    holder = spawn_cli(["scan", "--tickers", ",".join(TICKERS)], env)
-    wait_for(lambda: (cli_status(env)["current"] or {}).get("tickers_done", 0) >= 1, timeout=60)
+    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
+    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
     refused = run_cli(["release-lock"], env)
     assert refused.returncode == 3 and "is alive" in refused.stderr and "--force" in refused.stderr
     assert cli_status(env)["lock"]["held"]
@@ -53,10 +51,11 @@ def test_release_of_a_dead_holders_lock(scanner_env: dict[str, str]) -> None:
     assert run_cli(["scan", "--tickers", "AAPL"], env).returncode == 0  # and a new scan can start
 
 
-def test_forced_release_of_a_live_holder_stops_it_and_is_recorded(scanner_env: dict[str, str]) -> None:
+def test_forced_release_of_a_live_holder_stops_it_and_is_recorded(scanner_env: dict[str, str],
+                                                                 real_store: ScanStore) -> None:
     env = {**scanner_env, "SCANNER_LOCK_TTL": "3", "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
-    holder = spawn_cli(["scan", "--tickers", ",".join(TICKERS)], env)
-    wait_for(lambda: (cli_status(env)["current"] or {}).get("tickers_done", 0) >= 1, timeout=60)
+    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
+    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
     forced = run_cli(["release-lock", "--force"], env)
     assert forced.returncode == 0 and "still beating (recorded)" in forced.stdout
     assert holder.wait(timeout=30) == 1  # it noticed at its next heartbeat and stopped

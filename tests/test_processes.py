@@ -16,7 +16,7 @@ from scanner.config import Settings
 from scanner.engine import ScanRequest, start_background
 from scanner.launcher import log_path
 from scanner.store import ScanStore
-from tests.conftest import cli_status, run_cli, spawn_cli, wait_for
+from tests.conftest import LONG_SCAN, cli_status, run_cli, spawn_cli, wait_for, wait_for_current
 
 
 def _status_when(env: dict[str, str], condition, timeout: float) -> dict:
@@ -72,7 +72,7 @@ def test_market_closed_exits_4(scanner_env: dict[str, str]) -> None:
 
 
 def test_two_scans_at_once_exactly_one_runs(scanner_env: dict[str, str]) -> None:
-    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "150"}
+    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}  # ~5 s: past a late start
     procs = [spawn_cli(["scan", "--tickers", "AAPL,MSFT,NVDA,AMZN"], env) for _ in range(2)]
     codes = sorted(p.wait(timeout=120) for p in procs)
     assert codes == [0, 3]
@@ -107,24 +107,24 @@ def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: di
     assert run_cli(["scan", "--tickers", "AAPL"], scanner_env).returncode == 0  # and a new scan can start
 
 
-def test_sigterm_records_cancelled_and_releases_the_lock(scanner_env: dict[str, str]) -> None:
+def test_sigterm_records_cancelled_and_releases_the_lock(scanner_env: dict[str, str], real_store: ScanStore) -> None:
     env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
-    holder = spawn_cli(["scan", "--tickers", "AAPL,MSFT,NVDA,AMZN,META,GOOGL"], env)
-    wait_for(lambda: (cli_status(env)["current"] or {}).get("status") == "running", timeout=60)
+    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
+    wait_for_current(real_store, lambda meta: meta.status == "running")
     holder.send_signal(signal.SIGTERM)
     assert holder.wait(timeout=30) == 5
     status = cli_status(env)
     assert status["current"]["status"] == "cancelled" and status["lock"]["held"] is False
 
 
-def test_cancel_command_stops_the_running_scan(scanner_env: dict[str, str]) -> None:
+def test_cancel_command_stops_the_running_scan(scanner_env: dict[str, str], real_store: ScanStore) -> None:
     env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
-    holder = spawn_cli(["scan", "--tickers", "AAPL,MSFT,NVDA,AMZN,META,GOOGL"], env)
-    wait_for(lambda: (cli_status(env)["current"] or {}).get("tickers_done", 0) >= 1, timeout=60)
+    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
+    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
     assert run_cli(["cancel"], env).returncode == 0
     assert holder.wait(timeout=30) == 5
     current = cli_status(env)["current"]
-    assert current["status"] == "cancelled" and 1 <= current["tickers_done"] < 6
+    assert current["status"] == "cancelled" and 1 <= current["tickers_done"] < len(LONG_SCAN)
 
 
 def test_page_launch_runs_a_detached_logged_subprocess(scanner_env: dict[str, str], real_store: ScanStore) -> None:

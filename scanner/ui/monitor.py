@@ -58,7 +58,7 @@ def _scan_section(meta: ScanMeta) -> None:
     if meta.message:
         st.caption(meta.message)
     if meta.cancel_requested and meta.active:
-        st.warning("Cancel requested: the scan stops after its current ticker.")
+        st.warning("Cancel requested: the scan stops once the tickers already being fetched are in.")
     if "lock_released_by" in meta.extra:
         forced = " (forced while it was still beating)" if meta.extra.get("lock_release_forced") == "1" else ""
         when = clock.fmt_ny(float(meta.extra.get("lock_released_at") or 0) or None)
@@ -94,7 +94,7 @@ def _actions(ctx: PageContext, state: MonitorState, access: Access) -> None:
     running = meta is not None and meta.active
     st.button("Cancel scan", on_click=_act, args=(cancel_scan, ctx.store), key="cancel",
               disabled=not running or (meta is not None and meta.cancel_requested),
-              help="The scan stops after its current ticker and keeps its partial results.")
+              help="The scan stops once the tickers already being fetched are in and keeps its partial results.")
     if not state.lock.held:
         return
     by = f"monitor page ({access.actor})"
