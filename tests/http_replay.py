@@ -35,6 +35,7 @@ class Seen:
     query: dict[str, str]
     headers: dict[str, str]
     at: float
+    status: int  # what the server answered
 
 
 class ReplayServer:
@@ -51,15 +52,15 @@ class ReplayServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 parts = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 with server._lock:
-                    server.seen.append(Seen(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
-                                            dict(self.headers), time.monotonic()))
-                    query = server.seen[-1].query
-                    answer = server._stretched(server.seen[-1].at)
+                    at = time.monotonic()
+                    answer = server._stretched(at)
                     if answer is None:
                         queue = next((q for path, when, q in server.answers
                                       if path == parts.path and when.items() <= query.items()), None)
                         answer = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else server.default
+                    server.seen.append(Seen(parts.path, query, dict(self.headers), at, answer.status))
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 time.sleep(answer.delay)
