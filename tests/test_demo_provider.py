@@ -13,6 +13,7 @@ from scanner.market_hours import NY, is_trading_day
 from scanner.providers.base import ChainRequest, ProviderError
 from scanner.providers.demo import DemoProvider
 from scanner.schema import CHAIN_COLUMNS
+from scanner.store import ScanMeta, ScanStore
 from scanner.screening import Criteria, screen
 
 DAY = date(2026, 11, 30)
@@ -170,7 +171,8 @@ def test_progress_reported_per_ticker_is_what_the_scan_stores(fake_store) -> Non
 
 
 @pytest.mark.parametrize(("cancel_after", "status"), [(1, "cancelled"), (len(TICKERS) - 2, "completed")])
-def test_a_cancel_is_recorded_only_when_it_skipped_a_ticker(fake_store, cancel_after: int, status: str) -> None:  # noqa: ANN001
+def test_a_cancel_is_recorded_only_when_it_skipped_a_ticker(fake_store: ScanStore, cancel_after: int,
+                                                            status: str) -> None:
     """The next fetch starts before a ticker's write reads the cancel flag, so the scan stops two tickers after the
     cancel; when that is the end of the list nothing was skipped and the scan is complete, not cancelled."""
     from dataclasses import replace
@@ -181,7 +183,7 @@ def test_a_cancel_is_recorded_only_when_it_skipped_a_ticker(fake_store, cancel_a
     settings = replace(Settings.from_env({"SCANNER_PROVIDER": "demo"}), demo_delay_ms=0, concurrency=1)
     started = begin_scan(settings, fake_store, ScanRequest(tickers=list(TICKERS), ignore_market_hours=True))
 
-    def cancel_at(meta) -> None:  # noqa: ANN001
+    def cancel_at(meta: ScanMeta) -> None:
         if meta.tickers_done == cancel_after:
             fake_store.request_cancel(meta.scan_id)
 

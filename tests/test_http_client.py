@@ -82,7 +82,7 @@ def test_a_body_that_trickles_or_stalls_times_out_as_a_whole(server: ReplayServe
     begun = time.monotonic()
     with pytest.raises(ProviderError, match=r"no answer within 0.3 s \(3 attempts\)"):
         client(server, timeout=0.3).get(REL)
-    # each attempt ends within about two timeouts plus FAST's short backoffs (~3 s); bounded loosely, far below
+    # each attempt ends within about two timeouts plus FAST's short backoffs (~2 s); bounded loosely, far below
     # the 30+ s a client timing each read alone would wait, so a loaded machine does not fail it
     assert time.monotonic() - begun < 15
     assert len(server.requests_to(PATH)) == FAST.attempts
