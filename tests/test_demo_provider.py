@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import date, datetime
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from scanner.config import Settings
+from scanner.engine import ScanRequest, begin_scan, run_scan
 from scanner.market_hours import NY, is_trading_day
 from scanner.providers.base import ChainRequest, ProviderError
 from scanner.providers.demo import DemoProvider
@@ -153,16 +157,16 @@ def test_default_watch_list_finds_a_few_puts() -> None:
     assert 0 in matches and max(matches) > 0
 
 
-def test_progress_reported_per_ticker_is_what_the_scan_stores(fake_store) -> None:  # noqa: ANN001
-    from dataclasses import replace
+def _demo_scan(store: ScanStore, concurrency: int, on_progress: Callable[[ScanMeta], None]) -> ScanMeta:
+    """A whole demo scan of TICKERS in this process, each ticker's progress passed to ``on_progress``."""
+    settings = replace(Settings.from_env({"SCANNER_PROVIDER": "demo"}), demo_delay_ms=0, concurrency=concurrency)
+    started = begin_scan(settings, store, ScanRequest(tickers=list(TICKERS), ignore_market_hours=True))
+    return run_scan(settings, store, started.scan_id, started.token, on_progress=on_progress)
 
-    from scanner.config import Settings
-    from scanner.engine import ScanRequest, begin_scan, run_scan
 
-    settings = replace(Settings.from_env({"SCANNER_PROVIDER": "demo"}), demo_delay_ms=0, concurrency=3)
-    started = begin_scan(settings, fake_store, ScanRequest(tickers=list(TICKERS), ignore_market_hours=True))
-    seen = []
-    final = run_scan(settings, fake_store, started.scan_id, started.token, on_progress=seen.append)
+def test_progress_reported_per_ticker_is_what_the_scan_stores(fake_store: ScanStore) -> None:
+    seen: list[ScanMeta] = []
+    final = _demo_scan(fake_store, 3, seen.append)
     assert [m.tickers_done for m in seen] == list(range(1, len(TICKERS) + 1))
     assert sorted(m.current_ticker for m in seen) == sorted(TICKERS)
     assert [m.pct for m in seen] == sorted(m.pct for m in seen) and seen[-1].pct == 100.0
@@ -175,18 +179,10 @@ def test_a_cancel_is_recorded_only_when_it_skipped_a_ticker(fake_store: ScanStor
                                                             status: str) -> None:
     """The next fetch starts before a ticker's write reads the cancel flag, so the scan stops two tickers after the
     cancel; when that is the end of the list nothing was skipped and the scan is complete, not cancelled."""
-    from dataclasses import replace
-
-    from scanner.config import Settings
-    from scanner.engine import ScanRequest, begin_scan, run_scan
-
-    settings = replace(Settings.from_env({"SCANNER_PROVIDER": "demo"}), demo_delay_ms=0, concurrency=1)
-    started = begin_scan(settings, fake_store, ScanRequest(tickers=list(TICKERS), ignore_market_hours=True))
-
     def cancel_at(meta: ScanMeta) -> None:
         if meta.tickers_done == cancel_after:
             fake_store.request_cancel(meta.scan_id)
 
-    final = run_scan(settings, fake_store, started.scan_id, started.token, on_progress=cancel_at)
+    final = _demo_scan(fake_store, 1, cancel_at)
     assert final.status == status
     assert final.tickers_done == min(cancel_after + 2, len(TICKERS))

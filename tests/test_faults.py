@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from scanner.config import Settings
 from scanner.redis_conn import start_embedded, stop_embedded
 from scanner.store import ScanStore, open_store
-from tests.conftest import LONG_SCAN, ROOT, run_cli, spawn_cli, wait_for
+from tests.conftest import LONG_SCAN, ROOT, run_cli, spawn_cli, wait_for_current
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_scan_rides_out_a_redis_restart(own_server) -> None:
     tickers = [f"R{i:02d}" for i in range(12)]
     holder = spawn_cli(["scan", "--tickers", ",".join(tickers)], env)
     store = _store(env)
-    wait_for(lambda: (m := store.get(store.current_id())) is not None and m.tickers_done >= 2, timeout=60)
+    wait_for_current(store, lambda meta: meta.tickers_done >= 2)
     stop_embedded(data_dir)
     time.sleep(2)
     start_embedded(data_dir)
@@ -52,7 +52,7 @@ def test_scan_fails_cleanly_when_redis_stays_down(own_server) -> None:
     env = {**env, "SCANNER_DEMO_DELAY_MS": "100", "SCANNER_CONCURRENCY": "1"}
     holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
     store = _store(env)
-    wait_for(lambda: (m := store.get(store.current_id())) is not None and m.tickers_done >= 1, timeout=60)
+    wait_for_current(store, lambda meta: meta.tickers_done >= 1)
     stop_embedded(data_dir)
     code = holder.wait(timeout=120)
     err = holder.stderr.read()
