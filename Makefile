@@ -3,16 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev bench stop
+.PHONY: run test test-fast lint install install-dev bench stop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+## The pinned runtime, then the project itself (editable): the page, the CLI and the scan subprocess import it alike.
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 
-install-dev: $(BIN)/python
+install-dev: install
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 
 ## Install and start the dashboard on the embedded defaults (embedded Redis under .data/, demo market).
@@ -22,6 +24,13 @@ run: install
 ## Install the test dependencies and run the whole suite (browser tests need Debian's chromium).
 test: install-dev
 	$(BIN)/python -m pytest
+
+## The unit tests alone (no real Redis server, no page, no browser): under a minute.
+test-fast: install-dev
+	$(BIN)/python -m pytest -m unit -q
+
+lint: install-dev
+	$(BIN)/ruff check .
 
 ## Print the benchmark figures (not part of the test run).
 bench: install-dev

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import itertools
 import string
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scanner.redis_conn import start_embedded, stop_embedded  # noqa: E402
+from scanner.store.connection import start_embedded, stop_embedded
 
 
 def symbols(count: int) -> list[str]:

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from _common import embedded_server  # puts the project on sys.path
+from _common import embedded_server
 
 from scanner.config import Settings  # noqa: E402
 from scanner.providers.base import ChainRequest  # noqa: E402
 from scanner.providers.marketdata import MarketDataProvider  # noqa: E402
-from scanner.engine import ScanRequest, begin_scan, run_scan  # noqa: E402
-from scanner.store import ScanStore, open_store  # noqa: E402
+from scanner.scan.engine import ScanRequest, begin_scan, run_scan  # noqa: E402
+from scanner.store.scans import ScanStore, open_store  # noqa: E402
 
 LATENCY = 0.050
 TICKERS = [f"T{i:03d}" for i in range(100)]

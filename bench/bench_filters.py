@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pandas as pd
 
-import _common  # noqa: F401  (puts the project on sys.path)
-from scanner.filters import Filters
+import _common
+from scanner.results.filters import Filters
 
 ROWS, RUNS = 100_000, 21
 

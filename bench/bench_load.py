@@ -19,7 +19,7 @@ from pathlib import Path
 
 from _common import embedded_server, symbols
 from scanner.config import Settings
-from scanner.store import ScanStore, open_store
+from scanner.store.scans import ScanStore, open_store
 
 READERS, POLL_SECONDS, ROUNDS = 50, 1.0, 2
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ from _common import embedded_server, symbols
 from scanner.config import Settings
 from scanner.providers.base import ChainRequest
 from scanner.providers.demo import DemoProvider
-from scanner.screening import Criteria, screen
-from scanner.store import counters, open_store
+from scanner.scan.screening import Criteria, screen
+from scanner.store.scans import counters, open_store
 
 TICKERS, RUNS = 500, 15
 AS_OF = date(2026, 11, 30)

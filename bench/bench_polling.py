@@ -18,11 +18,11 @@ import pandas as pd
 import redis
 
 from _common import embedded_server, symbols
-from scanner.keys import Keys
+from scanner.store.keys import Keys
 from scanner.providers.base import ChainRequest
 from scanner.providers.demo import DemoProvider
-from scanner.screening import Criteria, screen
-from scanner.store import ScanStore, counters
+from scanner.scan.screening import Criteria, screen
+from scanner.store.scans import ScanStore, counters
 
 TICKERS, RUNS = 500, 15
 AS_OF = date(2026, 11, 30)

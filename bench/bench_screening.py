@@ -19,10 +19,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from scanner import blackscholes  # noqa: E402
-from scanner.screening import Criteria, screen  # noqa: E402
+from scanner.market import blackscholes
+from scanner.scan.screening import Criteria, screen
 
 AS_OF = date(2026, 11, 30)
 TICKERS, SIDES, EXPIRATIONS, STRIKES = 2_500, 2, 4, 50  # 1,000,000 contracts

@@ -19,18 +19,19 @@ from pathlib import Path
 
 import redis
 
-from scanner import clock, redis_conn
+from scanner import clock
+from scanner.store import connection
 from scanner.config import ConfigError, Settings
-from scanner.control import ControlRefused, cancel_scan, release_lock
-from scanner.engine import ScanRefused, ScanRequest, begin_scan, run_scan
-from scanner.export import FORMATS, export_frame, file_name, to_bytes
-from scanner.launcher import TOKEN_ENV
-from scanner.redis_conn import RedisUnavailable
-from scanner.settings_store import (SettingsError, add_symbols, edit_watchlist, export_csv, format_delta_table,
+from scanner.scan.control import ControlRefused, cancel_scan, release_lock
+from scanner.scan.engine import ScanRefused, ScanRequest, begin_scan, run_scan
+from scanner.results.export import FORMATS, export_frame, file_name, to_bytes
+from scanner.scan.launcher import TOKEN_ENV
+from scanner.store.connection import RedisUnavailable
+from scanner.store.records import (SettingsError, add_symbols, edit_watchlist, export_csv, format_delta_table,
                                     import_csv, load_watchlist, parse_assignments, reset_criteria, save_criteria,
                                     stored_criteria)
-from scanner.store import ScanMeta, ScanStore, open_store
-from scanner.watchlist import InvalidSymbols, parse_symbols
+from scanner.store.scans import ScanMeta, ScanStore, open_store
+from scanner.scan.watchlist import InvalidSymbols, parse_symbols
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_MARKET_CLOSED, EXIT_CANCELLED = range(6)
 _EXIT_BY_STATUS = {"completed": EXIT_OK, "cancelled": EXIT_CANCELLED}
@@ -301,19 +302,19 @@ def _criteria(settings: Settings, store: ScanStore, args: argparse.Namespace) ->
 
 def _server(settings: Settings, action: str) -> int:
     if settings.redis_url:
-        print(f"REDIS_URL is set ({redis_conn.mask_url(settings.redis_url)}); there is no embedded server to {action}")
+        print(f"REDIS_URL is set ({connection.mask_url(settings.redis_url)}); there is no embedded server to {action}")
         return EXIT_BAD_INPUT
     if action == "start":
-        print(f"embedded Redis at {redis_conn.start_embedded(settings.data_dir)}")
+        print(f"embedded Redis at {connection.start_embedded(settings.data_dir)}")
     elif action == "stop":
-        if redis_conn.is_running(settings.data_dir) and open_store(settings).lock().held:
+        if connection.is_running(settings.data_dir) and open_store(settings).lock().held:
             print("a scan holds the lock; the embedded Redis server stays up (stop it when the scan ends)")
             return EXIT_LOCKED
-        print("embedded Redis stopped" if redis_conn.stop_embedded(settings.data_dir) else "embedded Redis was not running")
+        print("embedded Redis stopped" if connection.stop_embedded(settings.data_dir) else "embedded Redis was not running")
     else:
-        pid = redis_conn.embedded_pid(settings.data_dir)
-        print(f"embedded Redis {'running' if redis_conn.is_running(settings.data_dir) else 'stopped'}"
-              f" (pid {pid}, {redis_conn.embedded_url(settings.data_dir)})")
+        pid = connection.embedded_pid(settings.data_dir)
+        print(f"embedded Redis {'running' if connection.is_running(settings.data_dir) else 'stopped'}"
+              f" (pid {pid}, {connection.embedded_url(settings.data_dir)})")
     return EXIT_OK
 
 

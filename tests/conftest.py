@@ -1,12 +1,12 @@
-"""Shared fixtures: fakeredis for unit tests, one real embedded Valkey server for whatever crosses processes."""
+"""Shared fixtures: fakeredis for unit tests, one real embedded Valkey server for whatever crosses processes.
+
+Each test is marked by the folder it sits in (``unit``, ``integration``, ``ui``, ``browser``), so ``-m`` picks a
+layer: ``make test-fast`` runs ``-m unit``.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -14,21 +14,19 @@ import fakeredis
 import pytest
 
 from scanner.config import Settings
-from scanner.keys import Keys
-from scanner.launcher import wait_for_scans
-from scanner.redis_conn import start_embedded, stop_embedded
-from scanner.store import ScanMeta, ScanStore
+from scanner.store.connection import start_embedded, stop_embedded
+from scanner.store.keys import Keys
+from scanner.store.scans import ScanStore, open_store
+from tests.support.processes import wait_for_scan_children
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+LAYERS = ("unit", "integration", "ui", "browser")
 
 
-def shared_file(relative: str) -> Path:
-    """A third-party data file from ../shared/data, or a skip when the folder is absent (a user's clone)."""
-    path = SHARED_DATA / relative
-    if not path.exists():
-        pytest.skip(f"{path} is absent: ../shared/data holds the third-party test data")
-    return path
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = Path(item.path).relative_to(Path(__file__).parent).parts[0]
+        if layer in LAYERS:
+            item.add_marker(layer)
 
 
 @pytest.fixture
@@ -43,7 +41,7 @@ def embedded_dir(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("data")
     start_embedded(data_dir)
     yield data_dir
-    wait_for_scans(timeout=120)  # a scan the page started would otherwise start the server again
+    wait_for_scan_children(timeout=120)  # a scan the page started would otherwise start the server again
     stop_embedded(data_dir)
 
 
@@ -70,46 +68,4 @@ def scanner_env(embedded_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
 
 @pytest.fixture
 def real_store(scanner_env: dict[str, str]) -> ScanStore:
-    from scanner.store import open_store
-
     return open_store(Settings.from_env(scanner_env))
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.1):  # noqa: ANN001, ANN201
-    """Poll until ``predicate()`` is truthy and return that value; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
-LONG_SCAN = [f"L{i:02d}" for i in range(30)]
-"""Tickers of a scan a test interrupts: at SCANNER_DEMO_DELAY_MS=300, one fetch at a time, it would run ~36 s,
-far longer than a CLI command takes to start on a loaded machine, so the interruption lands mid-scan."""
-
-
-def wait_for_current(store: ScanStore, condition, timeout: float = 60) -> ScanMeta:  # noqa: ANN001
-    """Poll the store's current scan until ``condition(meta)`` holds; reading in-process takes milliseconds where
-    ``status --json`` takes over a second to start, long enough for a short scan to end unseen."""
-    return wait_for(lambda: (meta := store.get(store.current_id())) is not None and condition(meta) and meta,
-                    timeout)
-
-
-def cli_status(env: dict[str, str]) -> dict:
-    """``python -m scanner status --json``, parsed."""
-    done = run_cli(["status", "--json"], env)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
-def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scanner", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def spawn_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "scanner", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -8,7 +8,7 @@ from typing import Callable, Protocol
 
 import pandas as pd
 
-from scanner.market_hours import today_ny
+from scanner.market.calendar import today_ny
 
 
 class ProviderError(Exception):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scanner import blackscholes
+from scanner.market import blackscholes
 from scanner.schema import CHAIN_COLUMNS
 
 NUMERIC_COLUMNS = ("strike", "bid", "ask", "last", "volume", "open_interest", "iv", "delta", "underlying_price")

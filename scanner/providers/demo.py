@@ -16,12 +16,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from scanner import blackscholes
-from scanner.market_hours import weekly_expirations
+from scanner.market import blackscholes
+from scanner.market.calendar import weekly_expirations
 from scanner.providers.base import ChainRequest, ProviderError, live_quote_date
 from scanner.providers.chains import empty_chain
 from scanner.schema import CHAIN_COLUMNS
-from scanner.watchlist import SYMBOL
+from scanner.scan.watchlist import SYMBOL
 
 _SPOT_RANGE = (15.0, 900.0)  # log-uniform over the ticker hash, for symbols without a reference level
 # Rough reference levels (spot, ATM implied vol) for familiar symbols, round numbers of a plausible

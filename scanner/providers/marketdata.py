@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from scanner.config import ConfigError, Settings
-from scanner.market_hours import NY, weekly_expirations
+from scanner.market.calendar import NY, weekly_expirations
 from scanner.providers.base import ChainRequest, ProviderError, ProviderFatal, live_quote_date
 from scanner.providers.chains import NUMERIC_COLUMNS, empty_chain, fill_delta, nearest_otm_positions
 from scanner.schema import CHAIN_COLUMNS, SIDES

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from scanner.config import ConfigError, Settings
-from scanner.market_hours import NY
+from scanner.market.calendar import NY
 from scanner.providers.base import ChainRequest, ProviderError
 from scanner.providers.chains import fill_delta, nearest_otm, normalized
 from scanner.providers.marketdata import chain_frame

@@ -8,10 +8,10 @@ import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
 from scanner.config import ConfigError, Settings
-from scanner.keys import Keys
+from scanner.store.keys import Keys
 from scanner.providers import provider_label
-from scanner.redis_conn import RedisUnavailable, connect, mask_url
-from scanner.store import ScanStore
+from scanner.store.connection import RedisUnavailable, connect, mask_url
+from scanner.store.scans import ScanStore
 
 
 @dataclass(frozen=True)

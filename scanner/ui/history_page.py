@@ -8,8 +8,8 @@ import redis
 import streamlit as st
 
 from scanner import clock
-from scanner.compare import Comparison, compare
-from scanner.store import FINISHED, ScanMeta, ScanStore
+from scanner.results.compare import Comparison, compare
+from scanner.store.scans import FINISHED, ScanMeta, ScanStore
 from scanner.ui.auth import guard_page
 from scanner.ui.context import PageContext, page_context, redis_failed
 from scanner.ui.results import load_results, previous_completed, render_scan_view

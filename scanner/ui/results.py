@@ -11,10 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from scanner import clock
-from scanner.compare import mark_new
-from scanner.export import export_frame, file_name, to_bytes
-from scanner.filters import Filters
-from scanner.store import ScanMeta, ScanStore
+from scanner.results.compare import mark_new
+from scanner.results.export import export_frame, file_name, to_bytes
+from scanner.results.filters import Filters
+from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.filters_panel import render_filters
 
 PAGE_SIZE = 25

@@ -8,8 +8,8 @@ from streamlit_autorefresh import st_autorefresh
 
 from scanner import clock
 from scanner.config import ConfigError
-from scanner.engine import AlreadyRunning, MarketClosed, ScanRefused, ScanRequest, start_background
-from scanner.store import ScanMeta, Snapshot
+from scanner.scan.engine import AlreadyRunning, MarketClosed, ScanRefused, ScanRequest, start_background
+from scanner.store.scans import ScanMeta, Snapshot
 from scanner.ui.auth import admin_gate, current_access, guard_page
 from scanner.ui.context import PageContext, page_context, redis_failed
 from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view

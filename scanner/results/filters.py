@@ -1,0 +1,214 @@
+"""The analyst's filters over a scan's screened rows: vectorized, validated, round-tripped through a URL.
+
+Defaults are the rules the scan ran with; every field that equals its default stays out of the URL.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from scanner.scan.screening import Criteria
+from scanner.scan.watchlist import InvalidSymbols, parse_symbols
+
+SIDE_OPTIONS = ("all", "put", "call")
+DELTA_LIMITS = (-1.0, 1.0)
+DTE_LIMITS = (0, 400)
+PERCENT_LIMITS = (-1000.0, 100_000.0)
+COUNT_LIMITS = (0, 10_000_000)
+
+
+_RANGES = (("delta_min", "delta_max", "Delta"), ("dte_min", "dte_max", "DTE"))  # (minimum, maximum, label)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """None means "no limit"."""
+
+    side: str = "all"
+    min_annualized: float | None = None
+    delta_min: float | None = None
+    delta_max: float | None = None
+    dte_min: int | None = None
+    dte_max: int | None = None
+    min_open_interest: int | None = None
+    min_volume: int | None = None
+    max_spread_pct: float | None = None
+    min_below_pct: float | None = None
+    tickers: tuple[str, ...] = ()
+    search: str = ""
+    only_matches: bool = True
+
+    @classmethod
+    def for_criteria(cls, criteria: Mapping[str, Any]) -> "Filters":
+        """The defaults: what the scan's own rules let through."""
+        try:
+            rules = Criteria.of_scan(criteria)
+        except (ValueError, TypeError):
+            rules = Criteria()
+        if rules.side == "put":
+            return cls(side="put", min_annualized=rules.min_put_annualized, delta_min=rules.put_delta_floor,
+                       delta_max=0.0)
+        if rules.side == "call":
+            return cls(side="call", min_annualized=rules.min_call_annualized, delta_min=0.0,
+                       delta_max=rules.call_delta_beyond)
+        return cls(min_annualized=min(rules.min_put_annualized, rules.min_call_annualized))
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows that pass every set filter (one boolean mask, no per-row Python)."""
+        if frame.empty:
+            return frame
+        mask = np.ones(len(frame), dtype=bool)
+
+        def at_least(column: str, bound: float | None) -> None:
+            nonlocal mask
+            if bound is not None:
+                mask &= frame[column].to_numpy(dtype="float64", na_value=np.nan) >= bound
+
+        def at_most(column: str, bound: float | None) -> None:
+            nonlocal mask
+            if bound is not None:
+                mask &= frame[column].to_numpy(dtype="float64", na_value=np.nan) <= bound
+
+        if self.only_matches:
+            mask &= frame["match"].to_numpy(dtype=bool)
+        if self.side != "all":
+            mask &= (frame["side"] == self.side).to_numpy(dtype=bool, na_value=False)
+        at_least("annualized_return_pct", self.min_annualized)
+        at_least("delta", self.delta_min)
+        at_most("delta", self.delta_max)
+        at_least("dte", self.dte_min)
+        at_most("dte", self.dte_max)
+        at_least("open_interest", self.min_open_interest)
+        at_least("volume", self.min_volume)
+        at_most("spread_pct", self.max_spread_pct)
+        at_least("change_pct", self.min_below_pct)
+        kept = frame[mask]  # the text tests run on what the numeric ones kept
+        if self.tickers:
+            kept = kept[kept["ticker"].isin(self.tickers).to_numpy(dtype=bool)]
+        if self.search:
+            needle = self.search.upper()
+            found = kept["ticker"].str.contains(needle, regex=False) | kept["option_symbol"].str.upper().str.contains(
+                needle, regex=False)
+            kept = kept[found.to_numpy(dtype=bool, na_value=False)]
+        return kept
+
+    # ---- URL round trip ----
+    def to_query(self, defaults: "Filters") -> dict[str, str]:
+        """Query parameters for the fields that differ from the defaults."""
+        params: dict[str, str] = {}
+        for spec in fields(self):
+            value, default = getattr(self, spec.name), getattr(defaults, spec.name)
+            if value == default:
+                continue
+            name = QUERY_NAMES[spec.name]
+            if isinstance(value, bool):
+                params[name] = "1" if value else "0"
+            elif isinstance(value, tuple):
+                params[name] = ",".join(value)
+            else:
+                params[name] = "" if value is None else _plain(value)
+        return params
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str], defaults: "Filters") -> tuple["Filters", list[str]]:
+        """Filters from query parameters; a bad parameter is ignored (default kept) and described in a note."""
+        values: dict[str, Any] = {}
+        notes: list[str] = []
+        for spec in fields(cls):
+            name = QUERY_NAMES[spec.name]
+            if name not in params:
+                continue
+            raw = str(params[name]).strip()
+            try:
+                values[spec.name] = _PARSERS[spec.name](raw)
+            except ValueError as exc:
+                notes.append(f"Ignored {name}={raw[:40]!r}: {exc}.")
+        asked = replace(defaults, **values)
+        for low, high, label in asked.inverted_ranges():
+            notes.append(f"Ignored the {label} range {_plain(getattr(asked, low))} to {_plain(getattr(asked, high))}: "
+                         "the minimum is above the maximum.")
+            values.pop(low, None)
+            values.pop(high, None)
+        return replace(defaults, **values), notes
+
+    def inverted_ranges(self) -> list[tuple[str, str, str]]:
+        """(minimum field, maximum field, label) of each range whose minimum is above its maximum."""
+        return [(low, high, label) for low, high, label in _RANGES
+                if getattr(self, low) is not None and getattr(self, high) is not None
+                and getattr(self, low) > getattr(self, high)]
+
+
+def _plain(value: float | int) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _number(low: float, high: float, whole: bool = False):
+    def parse(raw: str) -> float | int | None:
+        if raw == "":
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError("not a number") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise ValueError(f"outside {_plain(low)} to {_plain(high)}")
+        if whole:
+            if value != int(value):
+                raise ValueError("not a whole number")
+            return int(value)
+        return value
+
+    return parse
+
+
+def _side(raw: str) -> str:
+    if raw not in SIDE_OPTIONS:
+        raise ValueError(f"not one of {', '.join(SIDE_OPTIONS)}")
+    return raw
+
+
+def _tickers(raw: str) -> tuple[str, ...]:
+    try:
+        return tuple(parse_symbols(raw.split(",")))
+    except InvalidSymbols as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _flag(raw: str) -> bool:
+    if raw not in ("0", "1"):
+        raise ValueError("not 0 or 1")
+    return raw == "1"
+
+
+def _search(raw: str) -> str:
+    if len(raw) > 40:
+        raise ValueError("longer than 40 characters")
+    return raw
+
+
+QUERY_NAMES = {
+    "side": "side", "min_annualized": "min_ann", "delta_min": "delta_min", "delta_max": "delta_max",
+    "dte_min": "dte_min", "dte_max": "dte_max", "min_open_interest": "min_oi", "min_volume": "min_vol",
+    "max_spread_pct": "max_spread", "min_below_pct": "min_below", "tickers": "tickers", "search": "q",
+    "only_matches": "rules",
+}
+_PARSERS = {
+    "side": _side,
+    "min_annualized": _number(*PERCENT_LIMITS),
+    "delta_min": _number(*DELTA_LIMITS),
+    "delta_max": _number(*DELTA_LIMITS),
+    "dte_min": _number(*DTE_LIMITS, whole=True),
+    "dte_max": _number(*DTE_LIMITS, whole=True),
+    "min_open_interest": _number(*COUNT_LIMITS, whole=True),
+    "min_volume": _number(*COUNT_LIMITS, whole=True),
+    "max_spread_pct": _number(0.0, PERCENT_LIMITS[1]),
+    "min_below_pct": _number(*PERCENT_LIMITS),
+    "tickers": _tickers,
+    "search": _search,
+    "only_matches": _flag,
+}

@@ -1,0 +1,119 @@
+"""The scan lock (DESIGN "The lock protocol"): a redis-py ``Lock`` whose token travels to the scan process.
+
+Whoever starts a scan acquires it (SET NX PX with a fresh token); the process that runs the scan attaches
+with that token, extends it every TTL/3 from a heartbeat thread, and releases it by compare-and-delete.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import redis
+from redis.exceptions import LockError
+
+from scanner.store.keys import Keys
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LockState:
+    held: bool
+    ttl_seconds: float | None  # None when free
+
+
+class ScanLock:
+    """One scan's hold on the lock key."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, ttl: int) -> None:
+        self.ttl = ttl
+        self._client = client
+        self._lock = client.lock(keys.lock, timeout=ttl, blocking=False, thread_local=False)
+
+    def acquire(self) -> str | None:
+        """Take the lock with a fresh token; None when another scan holds it."""
+        token = uuid.uuid4().hex
+        return token if self._lock.acquire(blocking=False, token=token) else None
+
+    @classmethod
+    def attach(cls, client: redis.Redis, keys: Keys, ttl: int, token: str) -> "ScanLock":
+        """The lock as held by ``token`` (handed over by whoever acquired it)."""
+        lock = cls(client, keys, ttl)
+        lock._lock.local.token = client.connection_pool.get_encoder().encode(token)
+        return lock
+
+    def owned(self) -> bool:
+        return self._lock.owned()
+
+    def extend(self) -> None:
+        """Reset the TTL; raises LockNotOwnedError when the lock was lost."""
+        self._lock.extend(self.ttl, replace_ttl=True)
+
+    def release(self) -> bool:
+        """Compare-and-delete; False when the lock was no longer ours."""
+        try:
+            self._lock.release()
+            return True
+        except LockError:  # also LockNotOwnedError, its subclass
+            return False
+
+
+def lock_state(client: redis.Redis, keys: Keys) -> LockState:
+    pttl = client.pttl(keys.lock)
+    if pttl == -2:
+        return LockState(held=False, ttl_seconds=None)
+    return LockState(held=True, ttl_seconds=None if pttl < 0 else pttl / 1000)
+
+
+def force_release(client: redis.Redis, keys: Keys) -> bool:
+    """Delete whatever token holds the lock now (compare-and-delete on that token, so a lock taken
+    meanwhile by a new scan survives). The running holder notices at its next extension and stops."""
+    token = client.get(keys.lock)
+    if token is None:
+        return False
+    return ScanLock.attach(client, keys, ttl=1, token=token).release()
+
+
+class Heartbeat:
+    """Extends the lock every TTL/3 and calls ``on_beat``; sets ``lost`` when the lock is gone."""
+
+    def __init__(self, lock: ScanLock, on_beat: Callable[[], None]) -> None:
+        self.lock = lock
+        self.lost = threading.Event()
+        self._on_beat = on_beat
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scan-heartbeat", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        """Beats at once (the process may have taken a while to start), then every TTL/3."""
+        while self._beat() and not self._stop.wait(self.lock.ttl / 3):
+            pass
+
+    def _beat(self) -> bool:
+        """Extend and stamp; False once the lock is lost (Redis errors are retried at the next beat)."""
+        try:
+            self.lock.extend()
+        except LockError:  # also LockNotOwnedError, its subclass
+            log.warning("the scan lock was lost; stopping")
+            self.lost.set()
+            return False
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("could not extend the scan lock (%s); retrying", type(exc).__name__)
+            return True
+        try:
+            self._on_beat()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("could not stamp the heartbeat (%s)", type(exc).__name__)
+        return True

@@ -1,0 +1,207 @@
+"""The analysts' settings in Redis: the watch-list and the screening criteria.
+
+The page and the CLI change them only through this module, which validates everything first: bad input
+raises SettingsError with the offending entries and nothing is written. Watch-list edits are read-modify-write
+under WATCH, so two analysts editing at once never lose each other's change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, TypeVar
+
+import redis
+
+from scanner.scan.screening import Criteria
+from scanner.store.scans import ScanStore
+from scanner.scan.watchlist import (MAX_SYMBOLS, Entry, default_entries, entries_from_json, parse_csv, parse_symbols,
+                               to_csv)
+
+log = logging.getLogger(__name__)
+P = TypeVar("P")
+R = TypeVar("R")
+
+# Bounds the page's inputs offer; Criteria enforces the others itself, the annualized minimums are checked here.
+ANNUALIZED_RANGE = (0.0, 1000.0)
+CRITERIA_FIELDS = tuple(Criteria.__dataclass_fields__)
+
+
+class SettingsError(ValueError):
+    """Input refused; the message says why and names the offending entries. Nothing was saved."""
+
+
+@dataclass(frozen=True)
+class Added:
+    added: list[str]
+    already: list[str]
+
+
+# ---- watch-list ----
+def _decode(raw: str | None) -> list[Entry]:
+    if raw is None:
+        return default_entries()
+    try:
+        return entries_from_json(json.loads(raw))
+    except ValueError:
+        log.warning("the stored watch-list is not JSON; showing the defaults")
+        return default_entries()
+
+
+def load_watchlist(store: ScanStore) -> list[Entry]:
+    """The stored watch-list, or the default 26 when none was ever saved."""
+    return _decode(store.client.get(store.keys.watchlist))
+
+
+def stored_tickers(store: ScanStore) -> list[str]:
+    """The active symbols: what a scan runs on."""
+    return [entry.symbol for entry in load_watchlist(store) if entry.active]
+
+
+def _update(store: ScanStore, change: Callable[[list[Entry]], list[Entry]]) -> list[Entry]:
+    """Apply ``change`` to the current list atomically (retried if another edit lands in between)."""
+    key = store.keys.watchlist
+
+    def transaction(pipe: redis.client.Pipeline) -> list[Entry]:
+        entries = change(_decode(pipe.get(key)))
+        if len(entries) > MAX_SYMBOLS:
+            raise SettingsError(f"the watch-list may hold at most {MAX_SYMBOLS} symbols ({len(entries)} given)")
+        pipe.multi()
+        pipe.set(key, json.dumps([entry.to_dict() for entry in entries]))
+        return entries
+
+    return store.client.transaction(transaction, key, value_from_callable=True)
+
+
+def _parsed(parse: Callable[[P], list[R]], data: P, nothing: str) -> list[R]:
+    """What `parse` reads from `data`; its ValueError, or nothing read, as a SettingsError."""
+    try:
+        parsed = parse(data)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    if not parsed:
+        raise SettingsError(nothing)
+    return parsed
+
+
+def _symbols(entries: str | Iterable[str]) -> list[str]:
+    return _parsed(parse_symbols, entries, "no symbols given")
+
+
+def add_symbols(store: ScanStore, entries: str | Iterable[str]) -> Added:
+    """Add one symbol or a pasted list (active); a listed inactive symbol becomes active again."""
+    symbols = _symbols(entries)
+    outcome = Added([], [])
+
+    def change(current: list[Entry]) -> list[Entry]:
+        listed = {entry.symbol for entry in current}
+        outcome.added[:] = [s for s in symbols if s not in listed]
+        outcome.already[:] = [s for s in symbols if s in listed]
+        wanted = set(symbols)
+        return [Entry(e.symbol, True) if e.symbol in wanted else e for e in current] + \
+            [Entry(s) for s in outcome.added]
+
+    _update(store, change)
+    return outcome
+
+
+def edit_watchlist(store: ScanStore, *, activate: str | Iterable[str] = (), deactivate: str | Iterable[str] = (),
+                   remove: str | Iterable[str] = ()) -> list[Entry]:
+    """Switch symbols active/inactive and remove others in one write; an unknown symbol refuses the whole edit."""
+    on, off, gone = (set(_symbols(group)) if group else set() for group in (activate, deactivate, remove))
+    if not on | off | gone:
+        raise SettingsError("no symbols given")
+
+    def change(current: list[Entry]) -> list[Entry]:
+        unknown = sorted((on | off | gone) - {entry.symbol for entry in current})
+        if unknown:
+            raise SettingsError(f"not on the watch-list: {', '.join(unknown)}")
+        return [Entry(e.symbol, e.symbol in on or (e.active and e.symbol not in off))
+                for e in current if e.symbol not in gone]
+
+    return _update(store, change)
+
+
+def import_csv(store: ScanStore, data: bytes | str, *, replace: bool) -> list[Entry]:
+    """Merge (imported rows win) or replace the list with a CSV's rows; a bad row refuses the whole file."""
+    imported = _parsed(parse_csv, data, "the file holds no symbols")
+    if replace:
+        return _update(store, lambda current: imported)
+    by_symbol = {entry.symbol: entry for entry in imported}
+    return _update(store, lambda current: [by_symbol.pop(e.symbol, e) for e in current] + list(by_symbol.values()))
+
+
+def export_csv(store: ScanStore) -> str:
+    return to_csv(load_watchlist(store))
+
+
+# ---- criteria ----
+def stored_criteria(store: ScanStore) -> Criteria:
+    """The saved criteria, or the defaults (also when the stored value no longer validates)."""
+    raw = store.get_json(store.keys.criteria)
+    if not isinstance(raw, dict):
+        return Criteria()
+    try:
+        return validate_criteria(raw)
+    except SettingsError:
+        log.warning("stored criteria are invalid; using the defaults")
+        return Criteria()
+
+
+def parse_delta_table(text: str) -> list[list[str]]:
+    """``7:0.20, 14:0.24`` → [[dte, delta], ...] (validated by Criteria); the page and the CLI write it so."""
+    pairs = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+    table = [pair.split(":") for pair in pairs]
+    bad = [pair for pair, cells in zip(pairs, table) if len(cells) != 2]
+    if bad or not table:
+        raise SettingsError(f"call_delta_table must be DTE:max-delta pairs such as 7:0.20, 14:0.24; bad: {bad or text!r}")
+    return table
+
+
+def format_delta_table(criteria: Criteria) -> str:
+    return ", ".join(f"{dte}:{delta:g}" for dte, delta in criteria.call_delta_table)
+
+
+def validate_criteria(data: Mapping[str, Any]) -> Criteria:
+    """Criteria from untrusted values (strings included); SettingsError names the bad field."""
+    values = dict(data)
+    if isinstance(values.get("call_delta_table"), str):
+        values["call_delta_table"] = parse_delta_table(values["call_delta_table"])
+    try:
+        criteria = Criteria.from_dict(values)
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(str(exc)) from None
+    low, high = ANNUALIZED_RANGE
+    for name in ("min_put_annualized", "min_call_annualized"):
+        value = getattr(criteria, name)
+        if not (math.isfinite(value) and low <= value <= high):
+            raise SettingsError(f"{name} must be between {low:g} and {high:g} (%), got {value:g}")
+    return criteria
+
+
+def save_criteria(store: ScanStore, changes: Mapping[str, Any]) -> Criteria:
+    """Merge ``changes`` into the stored criteria, validate the whole, and save it."""
+    criteria = validate_criteria({**stored_criteria(store).to_dict(), **changes})
+    store.set_json(store.keys.criteria, criteria.to_dict())
+    return criteria
+
+
+def reset_criteria(store: ScanStore) -> Criteria:
+    store.client.delete(store.keys.criteria)
+    return Criteria()
+
+
+def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
+    """CLI ``name=value`` words → a changes dict for save_criteria."""
+    changes: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in CRITERIA_FIELDS:
+            raise SettingsError(f"expected NAME=VALUE with NAME one of {', '.join(CRITERIA_FIELDS)}; got {pair!r}")
+        changes[name] = value.strip()
+    if not changes:
+        raise SettingsError("nothing to set")
+    return changes

@@ -1,0 +1,247 @@
+"""A real ``streamlit run`` driven by a real headless Chromium (Debian's) through Playwright."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scanner.config import Settings
+from scanner.store.scans import open_store
+from tests.support.paths import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+PROGRESS = re.compile(r"Scan in progress\.\.\. \((\d+)% complete\)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _dashboard(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    """A real ``streamlit run`` of the dashboard on a free port, ready to serve."""
+    port = _free_port()
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    pytest.fail("streamlit did not start: " + log_path.read_text())
+
+
+@pytest.fixture
+def dashboards(scanner_env: dict[str, str], tmp_path: Path):
+    """Start dashboards on one Redis (replicas); a scan of 12 tickers takes about 10 s so progress shows."""
+    env = {**scanner_env, "SCANNER_POLL_SECONDS": "2", "SCANNER_DEMO_DELAY_MS": "200", "SCANNER_CONCURRENCY": "1",
+           "SCANNER_LOCK_TTL": "20"}
+    store = open_store(Settings.from_env(env))
+    store.set_json(store.keys.watchlist, [{"symbol": s, "active": True} for s in
+                                          "AAPL MSFT NVDA AMZN META GOOGL NFLX UBER V MA JPM CRM".split()])
+    started: list[subprocess.Popen] = []
+
+    def start() -> str:
+        proc, url = _dashboard(env, tmp_path / f"streamlit-{len(started)}.log")
+        started.append(proc)
+        return url
+
+    yield start, store
+    for proc in started:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def server(dashboards):
+    start, store = dashboards
+    return start(), store
+
+
+def _expanders_settle(page, count: int) -> None:  # noqa: ANN001
+    """Wait until the page shows ``count`` expanders and no element left over from the previous run."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "n => document.querySelectorAll('[data-testid=stExpander]').length === n"
+            " && !document.querySelector('[data-stale=true]')", arg=count, timeout=60_000)
+    except PlaywrightTimeout:
+        shown = page.locator("[data-testid=stExpander]").count()
+        pytest.fail(f"expected {count} expanders, the page shows {shown} at {page.url}")
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    return browser.new_context(accept_downloads=True).new_page()
+
+
+def test_scan_progress_results_and_csv(server, page, tmp_path: Path) -> None:
+    url, store = server
+    page.goto(url)
+    page.get_by_text("Options Scanner").first.wait_for(timeout=60_000)
+    page.get_by_text("Demo market (simulated data)").first.wait_for()
+    page.get_by_role("button", name="Scan for options").click()
+
+    seen: list[int] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # no user action from here: only autorefresh reruns the page
+        match = PROGRESS.search(page.inner_text("body"))
+        if match:
+            if not seen or int(match.group(1)) != seen[-1]:
+                seen.append(int(match.group(1)))
+        elif seen and page.get_by_text(re.compile(r"last scan \d\d:\d\d")).count():
+            break
+        time.sleep(0.25)
+    assert len(seen) >= 2 and seen == sorted(seen) and seen[-1] > seen[0], seen
+
+    latest = store.get(store.latest_id())
+    assert latest is not None and latest.status == "completed"
+    page.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=60_000)  # the final view
+    frame = store.results(latest.scan_id).frame
+    _expanders_settle(page, frame.loc[frame["match"], "ticker"].nunique())
+    titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan \d\d:\d\d$"))
+    assert titles.count() == frame.loc[frame["match"], "ticker"].nunique()
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV", exact=True).click()
+    path = tmp_path / "matches.csv"
+    download_info.value.save_as(path)
+    exported = pd.read_csv(path)
+    assert len(exported) == latest.matches == int(frame["match"].sum())
+    assert set(exported["ticker"]) == set(frame.loc[frame["match"], "ticker"])
+    assert exported["match"].all()
+    page.screenshot(path=str(tmp_path / "final.png"), full_page=True)
+
+
+def test_filter_history_page_and_export(server, page, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+    from scanner.results.filters import Filters
+
+    url, store = server
+    settings = replace(Settings.from_env(), demo_delay_ms=0)
+    started = begin_scan(settings, store, ScanRequest(tickers=["AAPL", "MSFT", "NVDA", "AMZN", "META", "TSLA"]))
+    meta = run_scan(settings, store, started.scan_id, started.token)
+    frame = store.results(meta.scan_id).frame
+
+    page.goto(url)
+    titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan"))
+    titles.first.wait_for(timeout=60_000)
+    # a threshold at a middle ticker's best annualized return (cut to cents): some tickers stay, some go
+    loose = replace(Filters.for_criteria(meta.criteria), only_matches=False, side="all", min_annualized=None)
+    best = loose.apply(frame).groupby("ticker")["annualized_return_pct"].max().sort_values().to_numpy()
+    assert len(best) >= 2, "the demo market gave fewer than two tickers to tell apart"
+    threshold = math.floor(best[len(best) // 2] * 100) / 100
+    expected = replace(loose, min_annualized=threshold).apply(frame)["ticker"].nunique()
+    assert 0 < expected < len(best)
+    page.get_by_label("Only rows that pass the scan's rules").uncheck(force=True)
+    page.wait_for_url(re.compile(r"rules=0"))
+    page.get_by_role("combobox", name="Side").click()
+    page.get_by_role("option", name="all", exact=True).click()
+    annual = page.get_by_label("Min annualized return %")
+    annual.fill(str(threshold))
+    annual.press("Enter")
+    page.wait_for_url(re.compile(r"min_ann=\d"))
+    _expanders_settle(page, expected)
+    assert titles.count() == expected
+    assert "delta_min" not in page.url and "delta_max" not in page.url  # the scan's delta bounds still apply
+
+    page.get_by_role("link", name=re.compile("history", re.I)).first.click()
+    page.get_by_text("Scan history").first.wait_for(timeout=60_000)
+    page.get_by_text(f"Scan {meta.scan_id} — completed").first.wait_for(timeout=30_000)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV (all contracts)").click()
+    assert meta.scan_id in download_info.value.suggested_filename
+    path = tmp_path / "all.csv"
+    download_info.value.save_as(path)
+    exported = pd.read_csv(path)
+    assert len(exported) == meta.contracts == len(frame)
+    assert sorted(exported["option_symbol"]) == sorted(frame["option_symbol"])
+    page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
+
+
+def test_filters_keep_their_values_when_the_number_inputs_load_late(server, page) -> None:
+    """On a first visit the browser fetches each widget's code when it first needs it. A click that reruns the
+    page before the number inputs' code has arrived must not turn the scan's delta bounds into "no limit"."""
+    from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+
+    url, store = server
+    settings = Settings.from_env()
+    started = begin_scan(settings, store, ScanRequest(tickers=["AAPL", "MSFT"]))
+    run_scan(settings, store, started.scan_id, started.token)
+    held: list = []  # the number inputs' code, answered only once the click's rerun is done
+    page.route(re.compile(r"/NumberInput\.[\w-]+\.js$"), lambda route: held.append(route))
+    page.goto(url)
+    rules = page.get_by_label("Only rows that pass the scan's rules")
+    rules.wait_for(state="attached", timeout=60_000)
+    rules.uncheck(force=True)
+    page.wait_for_url(re.compile(r"rules=0"))
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
+    assert held and page.locator("[data-testid=stNumberInputField]").count() == 0
+    for route in held:
+        route.continue_()
+    delta_from = page.get_by_label("Delta from")
+    delta_from.wait_for(timeout=30_000)
+    page.get_by_role("combobox", name="Side").click()
+    page.get_by_role("option", name="all", exact=True).click()
+    page.wait_for_url(re.compile(r"side=all"))
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
+    assert delta_from.input_value() == "-0.20"
+    assert page.get_by_label("Min annualized return %").input_value() == "30.00"
+    assert "delta_min" not in page.url and "min_ann" not in page.url
+
+
+def test_two_replicas_on_one_redis_run_one_scan_and_show_the_same(dashboards, browser) -> None:
+    start, store = dashboards
+    first, second = browser.new_page(), browser.new_page()
+    first.goto(start())
+    second.goto(start())
+    for tab in (first, second):
+        tab.get_by_role("button", name="Scan for options").wait_for(timeout=60_000)
+    first.get_by_role("button", name="Scan for options").click()
+    first.get_by_text(PROGRESS).first.wait_for(timeout=30_000)
+    second.get_by_role("button", name="Scan for options").click()
+    second.get_by_text("A scan is already running").first.wait_for(timeout=30_000)
+    second.get_by_text(PROGRESS).first.wait_for(timeout=30_000)  # the other replica shows the same scan
+    shown = {tab: int(PROGRESS.search(tab.inner_text("body")).group(1)) for tab in (first, second)}
+    assert all(0 <= pct < 100 for pct in shown.values())
+    title = re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan \d\d:\d\d$")
+    for tab in (first, second):  # exports are offered only once the scan is complete
+        tab.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=90_000)
+    assert first.get_by_text(title).all_inner_texts() == second.get_by_text(title).all_inner_texts()
+    assert [m.status for m in store.history()] == ["completed"]

@@ -1,0 +1,94 @@
+"""Real embedded server, real processes: cancel from the monitor page mid-scan, release of a dead holder's lock,
+a forced release of a live one, and the CLI's watch-list and criteria recorded on the scan they ran with."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+from streamlit.testing.v1 import AppTest
+
+from scanner.config import Settings
+from scanner.scan.engine import ScanRequest, start_background
+from scanner.store.scans import ScanStore
+from tests.support.paths import ROOT
+from tests.support.processes import LONG_SCAN, cli_status, run_cli, spawn_cli, wait_for, wait_for_current
+
+
+def test_cancel_from_the_monitor_page_mid_scan(scanner_env, real_store: ScanStore, monkeypatch) -> None:
+    monkeypatch.setenv("SCANNER_DEMO_DELAY_MS", "300")
+    monkeypatch.setenv("SCANNER_CONCURRENCY", "1")
+    scan_id = start_background(Settings.from_env(), real_store, ScanRequest(tickers=LONG_SCAN))
+    wait_for(lambda: real_store.get(scan_id).tickers_done >= 1, timeout=60)
+    at = AppTest.from_file(str(ROOT / "pages" / "2_Monitor.py"), default_timeout=60).run()
+    at.button(key="cancel").click().run()
+    assert any(f"Cancel requested for scan {scan_id}" in s.value for s in at.success)
+    meta = wait_for(lambda: (lambda m: m if m.status == "cancelled" else None)(real_store.get(scan_id)), timeout=30)
+    assert 1 <= meta.tickers_done < len(LONG_SCAN)
+    assert len(real_store.results(scan_id).frame["ticker"].unique()) == meta.tickers_done  # partial results kept
+    assert not real_store.lock().held
+    at.run()
+    assert any(m.startswith("Status **cancelled**") for m in (e.value for e in at.markdown))
+    assert "**Free**: no scan holds the lock." in [e.value for e in at.markdown]
+
+
+def test_release_of_a_dead_holders_lock(scanner_env: dict[str, str], real_store: ScanStore) -> None:
+    env = {**scanner_env, "SCANNER_LOCK_TTL": "300", "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
+    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
+    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
+    refused = run_cli(["release-lock"], env)
+    assert refused.returncode == 3 and "is alive" in refused.stderr and "--force" in refused.stderr
+    assert cli_status(env)["lock"]["held"]
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=10)
+    assert cli_status(env)["lock"]["held"]  # a 300 s TTL: it would stay stuck for minutes
+    released = run_cli(["release-lock"], env)
+    assert released.returncode == 0, released.stderr
+    assert "marked abandoned" in released.stdout
+    status = cli_status(env)
+    assert status["lock"]["held"] is False and status["current"]["status"] == "abandoned"
+    assert status["current"]["extra"]["lock_released_by"].startswith("cli release-lock on ")
+    assert run_cli(["scan", "--tickers", "AAPL"], env).returncode == 0  # and a new scan can start
+
+
+def test_forced_release_of_a_live_holder_stops_it_and_is_recorded(scanner_env: dict[str, str],
+                                                                 real_store: ScanStore) -> None:
+    env = {**scanner_env, "SCANNER_LOCK_TTL": "3", "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
+    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
+    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
+    forced = run_cli(["release-lock", "--force"], env)
+    assert forced.returncode == 0 and "still beating (recorded)" in forced.stdout
+    assert holder.wait(timeout=30) == 1  # it noticed at its next heartbeat and stopped
+    current = cli_status(env)["current"]
+    assert current["status"] == "failed" and "lost its lock" in current["message"]
+    assert current["extra"]["lock_release_forced"] == "1"
+    assert current["extra"]["lock_released_by"].startswith("cli release-lock --force on ")
+
+
+def test_cli_watchlist_and_criteria_are_what_the_next_scan_runs_with(scanner_env: dict[str, str], tmp_path) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text("symbol,active\naapl,true\nmsft,false\nnvda,yes\n")
+    assert run_cli(["watchlist", "import", str(csv_file), "--replace"], scanner_env).returncode == 0
+    bad = run_cli(["watchlist", "add", "IBM", "no_way!"], scanner_env)
+    assert bad.returncode == 2 and "'no_way!'" in bad.stderr and "Traceback" not in bad.stderr
+    assert run_cli(["watchlist", "add", "ibm,orcl"], scanner_env).returncode == 0
+    assert run_cli(["watchlist", "remove", "ORCL"], scanner_env).returncode == 0
+    listed = json.loads(run_cli(["watchlist", "list", "--json"], scanner_env).stdout)
+    assert listed == [{"symbol": "AAPL", "active": True}, {"symbol": "MSFT", "active": False},
+                      {"symbol": "NVDA", "active": True}, {"symbol": "IBM", "active": True}]
+    exported = run_cli(["watchlist", "export"], scanner_env).stdout
+    assert exported == "symbol,active\nAAPL,true\nMSFT,false\nNVDA,true\nIBM,true\n"
+    assert run_cli(["criteria", "set", "weeks=99"], scanner_env).returncode == 2
+    done = run_cli(["criteria", "set", "side=both", "weeks=2", "min_call_annualized=15"], scanner_env)
+    assert done.returncode == 0 and "both" in done.stdout
+    assert run_cli(["scan"], scanner_env).returncode == 0
+    latest = cli_status(scanner_env)["latest"]
+    assert latest["tickers"] == ["AAPL", "NVDA", "IBM"]
+    assert latest["criteria"]["side"] == "both" and latest["criteria"]["weeks"] == 2
+    assert latest["criteria"]["min_call_annualized"] == 15
+    history = json.loads(run_cli(["history", "--json"], scanner_env).stdout)
+    assert history[0]["criteria"] == latest["criteria"] and history[0]["tickers"] == latest["tickers"]
+    assert run_cli(["criteria", "reset"], scanner_env).returncode == 0
+    reset = json.loads(run_cli(["criteria", "show", "--json"], scanner_env).stdout)
+    assert reset["weeks"] == 4 and reset["side"] == "put"

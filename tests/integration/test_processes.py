@@ -1,0 +1,159 @@
+"""Real embedded Valkey server, real processes: the CLI end to end, lock contention, kill -9, the page's launch."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scanner.config import Settings
+from scanner.scan.engine import ScanRequest, start_background
+from scanner.scan.launcher import log_path
+from scanner.store.scans import ScanStore
+from tests.support.processes import LONG_SCAN, cli_status, run_cli, spawn_cli, wait_for, wait_for_current
+
+
+def _status_when(env: dict[str, str], condition, timeout: float) -> dict:
+    return wait_for(lambda: (lambda status: status if condition(status) else None)(cli_status(env)), timeout)
+
+
+def test_scan_then_export_status_and_history(scanner_env: dict[str, str]) -> None:
+    done = run_cli(["scan", "--tickers", "AAPL, msft;NVDA"], scanner_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("scan ") and " completed: 3/3 tickers" in done.stdout
+    status = cli_status(scanner_env)
+    assert status["lock"]["held"] is False
+    latest = status["latest"]
+    assert latest["status"] == "completed" and latest["tickers"] == ["AAPL", "MSFT", "NVDA"]
+    exported = run_cli(["export", "--all", "--output", "-"], scanner_env)
+    assert exported.returncode == 0, exported.stderr
+    frame = pd.read_csv(io.StringIO(exported.stdout))
+    assert len(frame) == latest["contracts"] > 0
+    assert set(frame["ticker"]) == {"AAPL", "MSFT", "NVDA"}
+    matches = run_cli(["export", "--output", "-"], scanner_env)
+    assert len(pd.read_csv(io.StringIO(matches.stdout))) == latest["matches"]
+    history = run_cli(["history", "--json"], scanner_env)
+    assert [h["scan_id"] for h in json.loads(history.stdout)] == [latest["scan_id"]]
+
+
+def test_bad_input_exits_2_and_changes_nothing(scanner_env: dict[str, str]) -> None:
+    done = run_cli(["scan", "--tickers", "AAPL,$$$,TOOLONGSYMBOL1"], scanner_env)
+    assert done.returncode == 2
+    assert "'$$$'" in done.stderr and "TOOLONGSYMBOL1" in done.stderr
+    assert cli_status(scanner_env)["current"] is None
+    assert run_cli(["export"], scanner_env).returncode == 2  # nothing completed yet
+    for args, extra, named in (
+        (["scan", "--tickers", "AAPL,,$$$"], {}, "'$$$'"),
+        (["scan", "--provider", "foo"], {}, "'foo'"),
+        (["scan"], {"SCANNER_PROVIDER": "bogus"}, "SCANNER_PROVIDER"),
+        (["scan"], {"SCANNER_LOCK_TTL": "abc"}, "SCANNER_LOCK_TTL"),
+        (["scan"], {"SCANNER_LOCK_TTL": "0"}, "SCANNER_LOCK_TTL"),
+        (["scan", "--weeks", "0"], {}, "weeks"),
+    ):
+        done = run_cli(args, {**scanner_env, **extra})
+        assert done.returncode == 2, (args, extra, done.stderr)
+        assert named in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "Traceback" not in done.stderr
+    assert cli_status(scanner_env)["current"] is None  # nothing was written
+
+
+def test_market_closed_exits_4(scanner_env: dict[str, str]) -> None:
+    env = {**scanner_env, "SCANNER_ENFORCE_MARKET_HOURS": "true", "SCANNER_NOW": "2026-11-29T12:00:00-05:00"}
+    done = run_cli(["scan", "--tickers", "AAPL"], env)
+    assert done.returncode == 4
+    assert "Market is closed" in done.stderr and "2026-11-30 09:30" in done.stderr
+    assert run_cli(["scan", "--tickers", "AAPL", "--ignore-market-hours"], env).returncode == 0
+
+
+def test_two_scans_at_once_exactly_one_runs(scanner_env: dict[str, str]) -> None:
+    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}  # ~5 s: past a late start
+    procs = [spawn_cli(["scan", "--tickers", "AAPL,MSFT,NVDA,AMZN"], env) for _ in range(2)]
+    codes = sorted(p.wait(timeout=120) for p in procs)
+    assert codes == [0, 3]
+    assert len(json.loads(run_cli(["history", "--json"], env).stdout)) == 1
+
+
+@pytest.mark.parametrize("kill_at_pct", [10, 50, 90])
+def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: dict[str, str], real_store: ScanStore,
+                                                                kill_at_pct: int) -> None:
+    assert run_cli(["scan", "--tickers", "AAPL,MSFT"], scanner_env).returncode == 0
+    before = cli_status(scanner_env)["latest"]
+    before_rows = run_cli(["export", "--all", "--output", "-"], scanner_env).stdout
+    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "150", "SCANNER_CONCURRENCY": "1"}
+    tickers = [f"K{i:02d}" for i in range(20)]
+    holder = spawn_cli(["scan", "--tickers", ",".join(tickers)], env)
+
+    def progress() -> float:
+        current = real_store.get(real_store.current_id())
+        return current.pct if current is not None and current.scan_id != before["scan_id"] else 0.0
+
+    wait_for(lambda: progress() >= kill_at_pct, timeout=60, interval=0.02)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=10)
+    killed_at = time.monotonic()
+    ttl = int(env["SCANNER_LOCK_TTL"])
+    wait_for(lambda: not real_store.lock().held, timeout=ttl + 5)
+    assert time.monotonic() - killed_at <= ttl + 1
+    status = _status_when(env, lambda s: s["current"]["status"] == "abandoned", timeout=ttl)
+    assert kill_at_pct <= status["current"]["pct"] < 100  # its progress is kept
+    assert status["latest"]["scan_id"] == before["scan_id"]
+    assert run_cli(["export", "--all", "--output", "-"], scanner_env).stdout == before_rows
+    assert run_cli(["scan", "--tickers", "AAPL"], scanner_env).returncode == 0  # and a new scan can start
+
+
+def test_sigterm_records_cancelled_and_releases_the_lock(scanner_env: dict[str, str], real_store: ScanStore) -> None:
+    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
+    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
+    wait_for_current(real_store, lambda meta: meta.status == "running")
+    holder.send_signal(signal.SIGTERM)
+    assert holder.wait(timeout=30) == 5
+    status = cli_status(env)
+    assert status["current"]["status"] == "cancelled" and status["lock"]["held"] is False
+
+
+def test_cancel_command_stops_the_running_scan(scanner_env: dict[str, str], real_store: ScanStore) -> None:
+    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
+    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
+    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
+    assert run_cli(["cancel"], env).returncode == 0
+    assert holder.wait(timeout=30) == 5
+    current = cli_status(env)["current"]
+    assert current["status"] == "cancelled" and 1 <= current["tickers_done"] < len(LONG_SCAN)
+
+
+def test_page_launch_runs_a_detached_logged_subprocess(scanner_env: dict[str, str], real_store: ScanStore) -> None:
+    settings = Settings.from_env(scanner_env)
+    scan_id = start_background(settings, real_store, ScanRequest(tickers=["AAPL", "MSFT"]))
+    wait_for(lambda: real_store.get(scan_id).status == "completed", timeout=60)
+    meta = real_store.get(scan_id)
+    assert meta.pid and meta.pid != os.getpid()
+    log = log_path(settings, scan_id).read_text()
+    assert f"scan {scan_id} completed" in log
+    wait_for(lambda: not Path(f"/proc/{meta.pid}").exists(), timeout=10)  # reaped: no zombie left
+
+
+def test_embedded_server_outlives_a_cli_call_and_stops_cleanly(tmp_path: Path, scanner_env: dict[str, str]) -> None:
+    env = {**scanner_env, "SCANNER_DATA_DIR": str(tmp_path / "fresh")}
+    try:
+        assert run_cli(["scan", "--tickers", "AAPL"], env).returncode == 0
+        assert "running" in run_cli(["server", "status"], env).stdout
+        assert run_cli(["export", "--all", "--output", "-"], env).stdout.count("AAPL") > 0
+    finally:
+        stopped = run_cli(["server", "stop"], env)
+    assert "stopped" in stopped.stdout
+    assert "stopped" in run_cli(["server", "status"], env).stdout
+    assert (tmp_path / "fresh" / "redis" / "dump.rdb").exists()
+
+
+def test_unreachable_external_redis_is_named_without_its_password(scanner_env: dict[str, str]) -> None:
+    env = {**scanner_env, "REDIS_URL": "redis://user:s3cr3t-pw@127.0.0.1:1/0"}
+    done = run_cli(["status"], env)
+    assert done.returncode == 1
+    assert "127.0.0.1:1" in done.stderr and "s3cr3t-pw" not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr

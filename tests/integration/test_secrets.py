@@ -1,0 +1,117 @@
+"""No secret reaches a page, a log line, an export or ``status --json``: a scan runs with known secrets and
+every output is searched for them."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+import redis
+from streamlit.testing.v1 import AppTest
+
+from scanner.config import Settings
+from scanner.scan.launcher import child_env, log_path
+from scanner.store.connection import _valkey_binary
+from scanner.store.scans import FINISHED
+from tests.support.paths import ROOT
+from tests.support.processes import run_cli, wait_for
+
+REDIS_PASSWORD = "pw-7f3c9a51e2b84d06"
+API_KEY = "mdkey-0c2e5b7d9a4f4e61b3"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def secret_env(scanner_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A password-protected server on loopback and an API key in the environment."""
+    port = _free_port()
+    server = subprocess.Popen([_valkey_binary(), "--port", str(port), "--bind", "127.0.0.1", "--requirepass",
+                               REDIS_PASSWORD, "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"
+    wait_for(lambda: _pings(url), timeout=15)
+    values = {"REDIS_URL": url, "MD_API_KEY": API_KEY, "SCANNER_PROVIDER": "demo",
+              "AWS_SECRET_ACCESS_KEY": "not-for-the-scan"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    yield {**scanner_env, **values}
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _pings(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.ConnectionError:
+        return False
+
+
+def _page_text(at: AppTest) -> str:
+    """Every label and value on the page and in its sidebar, walked through the element tree."""
+    parts: list[str] = []
+
+    def walk(node) -> None:  # noqa: ANN001
+        for attr in ("label", "value", "body", "help", "placeholder"):
+            try:
+                parts.append(str(getattr(node, attr, "") or ""))
+            except Exception:  # some elements compute values lazily and have none here
+                pass
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main)
+    walk(at.sidebar)
+    return "\n".join(parts)
+
+
+def test_no_output_holds_a_secret(secret_env: dict[str, str], tmp_path: Path) -> None:
+    outputs: list[str] = []
+    scan = run_cli(["scan", "--tickers", "AAPL,MSFT"], secret_env)
+    assert scan.returncode == 0, scan.stderr
+    outputs += [scan.stdout, scan.stderr]
+    for args in (["status", "--json"], ["history", "--json"], ["status"], ["history"],
+                 ["export", "--all", "--output", "-"], ["server", "status"]):
+        done = run_cli(args, secret_env)
+        outputs += [done.stdout, done.stderr]
+    parquet = tmp_path / "all.parquet"
+    assert run_cli(["export", "--all", "--format", "parquet", "--output", str(parquet)], secret_env).returncode == 0
+    outputs.append(parquet.read_bytes().decode("latin-1"))
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    at.button[0].click().run()
+    outputs.append(_page_text(at))
+    settings = Settings.from_env(secret_env)
+    store_url = secret_env["REDIS_URL"]
+    client = redis.Redis.from_url(store_url, decode_responses=True)
+    current = client.get(f"{{{settings.prefix}}}:current")
+    wait_for(lambda: client.hget(f"{{{settings.prefix}}}:scan:{current}", "status") in FINISHED, timeout=90)
+    assert client.hget(f"{{{settings.prefix}}}:scan:{current}", "status") == "completed", log_path(settings, current).read_text()
+    outputs.append(log_path(settings, current).read_text())
+    final_page = _page_text(at.run())
+    assert "redis://:***@127.0.0.1" in final_page and "Download CSV" in final_page  # the page was searched
+    outputs.append(final_page)
+
+    wrong = {**secret_env, "REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:1/0"}
+    down = run_cli(["status"], wrong)
+    assert down.returncode == 1 and "127.0.0.1:1" in down.stderr
+    outputs += [down.stdout, down.stderr]
+
+    for text in outputs:
+        assert REDIS_PASSWORD not in text
+        assert API_KEY not in text
+
+
+def test_the_scan_process_gets_only_the_environment_it_needs(secret_env: dict[str, str]) -> None:
+    env = child_env(Settings.from_env(secret_env), token="t0ken")
+    assert "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["SCANNER_LOCK_TOKEN"] == "t0ken" and env["REDIS_URL"] == secret_env["REDIS_URL"]
+    assert set(env) <= {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "REDIS_URL",
+                        "MD_API_KEY", "MD_URL_BASE", "PYTHONUNBUFFERED", "SCANNER_LOCK_TOKEN"} | {
+        name for name in env if name.startswith("SCANNER_")}

@@ -1,0 +1,161 @@
+"""AppTest of the analyst workflow on a known scan: filters, URL round trip, bad parameters, history, compare."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from scanner.store.scans import ScanStore, counters
+from tests.support.paths import ROOT
+from tests.support.rows import known_rows
+
+
+def _store_scan(store: ScanStore, scan_id: str, rows: pd.DataFrame, started: float) -> None:
+    tickers = sorted(rows["ticker"].unique())
+    store.create(scan_id, provider="demo", provider_label="Demo", criteria={"side": "put"}, tickers=tickers)
+    store.client.zadd(store.keys.scans, {scan_id: started})
+    store.set_fields(scan_id, {"started_at": started})
+    for done, (ticker, group) in enumerate(rows.assign(underlying_price=210.0).groupby("ticker"), 1):
+        store.record_ticker(scan_id, ticker, group, None,
+                            counters(done, len(tickers), len(group), int(group["match"].sum()), 0, ticker))
+    store.finish(scan_id, "completed")
+
+
+@pytest.fixture
+def two_scans(scanner_env, real_store: ScanStore) -> ScanStore:
+    """"before" lacks the AAPL 195 put and has an extra contract; "known" is the latest."""
+    before = known_rows().drop(index=[1])
+    before = pd.concat([before, before.iloc[[0]].assign(option_symbol="AAPL  261204P00190000", strike=190.0)])
+    _store_scan(real_store, "before", before, 1_700_000_000.0)
+    _store_scan(real_store, "known", known_rows(), 1_700_100_000.0)
+    return real_store
+
+
+def _main(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def _tickers_shown(at: AppTest) -> dict[str, str]:
+    return {e.label.split(" — ")[0]: e.label.split(" — ")[1] for e in at.expander}
+
+
+def test_default_view_is_the_scan_rules(two_scans) -> None:
+    at = _main()
+    assert not at.exception
+    assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
+    summary = at.dataframe[0].value
+    assert summary["ticker"].tolist() == ["AAPL", "MSFT"]
+    assert summary["best_annualized"].tolist() == [36.5, 36.5]
+
+
+@pytest.mark.parametrize(("widget", "value", "shown"), [
+    ("min_annualized", 20.0, {"AAPL": "2 options", "MSFT": "1 option"}),
+    ("min_open_interest", 300, {"MSFT": "2 options", "AAPL": "1 option"}),
+    ("max_spread_pct", 10.0, {"AAPL": "1 option", "MSFT": "2 options"}),
+    ("min_below_pct", 7.0, {"AAPL": "1 option", "NVDA": "2 options"}),
+])
+def test_each_sidebar_filter_changes_what_is_shown(two_scans, widget: str, value: float, shown: dict) -> None:
+    at = _main({"rules": "0", "side": "all", "min_ann": "", "delta_min": "", "delta_max": ""})
+    assert len(at.expander) == 3
+    at.number_input(key=f"filter_{widget}").set_value(value).run()
+    assert not at.exception
+    assert _tickers_shown(at) == shown
+
+
+def test_side_tickers_search_and_reset(two_scans) -> None:
+    at = _main({"rules": "0", "side": "all", "min_ann": "", "delta_min": "", "delta_max": ""})
+    at.selectbox(key="filter_side").set_value("call").run()
+    assert _tickers_shown(at) == {"MSFT": "1 option"}
+    at.selectbox(key="filter_side").set_value("all").run()
+    at.multiselect(key="filter_tickers").set_value(["NVDA"]).run()
+    assert _tickers_shown(at) == {"NVDA": "2 options"}
+    assert at.query_params["tickers"] == "NVDA"
+    at.multiselect(key="filter_tickers").set_value([]).run()
+    at.text_input(key="filter_search").input("261211").run()
+    assert _tickers_shown(at) == {"AAPL": "1 option"}
+    next(b for b in at.button if b.label == "Reset filters").click().run()
+    assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
+    assert not {"q", "rules", "side"} & set(at.query_params)
+
+
+def test_filters_round_trip_through_the_url(two_scans) -> None:
+    at = _main()
+    at.checkbox(key="filter_only_matches").uncheck().run()
+    at.number_input(key="filter_min_annualized").set_value(20.0).run()
+    at.number_input(key="filter_dte_min").set_value(10).run()
+    assert dict(at.query_params) == {"rules": "0", "min_ann": "20", "dte_min": "10"}
+    assert _tickers_shown(at) == {"AAPL": "1 option"}
+    again = _main(dict(at.query_params))
+    assert again.checkbox(key="filter_only_matches").value is False
+    assert again.number_input(key="filter_dte_min").value == 10
+    assert _tickers_shown(again) == {"AAPL": "1 option"}
+
+
+def test_tampered_parameters_are_ignored_with_a_visible_note(two_scans) -> None:
+    at = _main({"min_ann": "abc", "dte_min": "30", "dte_max": "5", "tickers": "AAPL,ZZZZ"})
+    assert not at.exception
+    notes = [w.value for w in at.sidebar.warning]
+    assert "Ignored min_ann='abc': not a number." in notes
+    assert any("DTE range 30 to 5" in n for n in notes)
+    assert any("ZZZZ" in n for n in notes)
+    assert _tickers_shown(at) == {"AAPL": "1 option"}
+
+
+def test_new_contracts_are_marked_on_the_main_page(two_scans) -> None:
+    at = _main({"rules": "0", "side": "all", "min_ann": "", "delta_min": "", "delta_max": ""})
+    labels = {e.label.split(" — ")[0]: e.label for e in at.expander}
+    assert labels["AAPL"].endswith("— 1 new")  # the 195 put was not in the previous scan
+    assert not labels["MSFT"].endswith("new")
+
+
+def _history(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "1_History.py"), default_timeout=60)
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def test_history_lists_scans_and_selects_by_url(two_scans) -> None:
+    at = _history()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["scan_id"].tolist() == ["known", "before"]
+    assert at.subheader[0].value.startswith("Scan known — completed")
+    older = _history({"scan": "before"})
+    assert older.subheader[0].value.startswith("Scan before — completed")
+    assert "No earlier completed scan to compare with." in [c.value for c in older.caption]
+    missing = _history({"scan": "nope"})
+    assert any("not in the history" in w.value for w in missing.warning)
+
+
+def test_history_compares_with_the_previous_completed_scan(two_scans) -> None:
+    at = _history({"scan": "known"})
+    labels = [tab.label for tab in at.tabs]
+    assert "New (1)" in labels and "Dropped (1)" in labels and "Changed (0)" in labels
+    new_tab = next(tab for tab in at.tabs if tab.label == "New (1)")
+    assert new_tab.dataframe[0].value["option_symbol"].tolist() == ["AAPL  261211P00195000"]
+
+
+def test_each_page_starts_its_filters_from_its_own_url(two_scans) -> None:
+    at = _main()
+    at.checkbox(key="filter_only_matches").uncheck().run()
+    assert at.query_params["rules"] == "0"
+    at.query_params.clear()  # as a browser's page link does: the next page opens without them
+    at.switch_page("pages/1_History.py").run()
+    assert not at.exception
+    assert at.checkbox(key="filter_only_matches").value is True
+    at.switch_page("dashboard.py").run()
+    assert at.checkbox(key="filter_only_matches").value is True
+    assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
+
+
+def test_exports_of_the_whole_scan_stay_offered_when_the_filters_hide_every_row(two_scans) -> None:
+    at = _main({"min_ann": "5000"})
+    assert "No options found." in [i.value for i in at.info]
+    offered = {b.proto.label: b.proto.disabled for b in at.get("download_button")}
+    assert offered == {"Download CSV": True, "Download CSV (all contracts)": False,
+                       "Download Parquet (all contracts)": False}

@@ -1,0 +1,187 @@
+"""The HTTP client against a real local server: statuses, retries, 429 waits, timeouts, pacing, credits."""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+import pytest
+
+from tests.support.http_replay import Answer, ReplayServer
+from scanner.providers.base import ProviderError, ProviderFatal
+from scanner.providers.httpclient import HttpClient, RetryPolicy
+
+PATH = "/v1/options/chain/AAPL/"
+REL = "options/chain/AAPL/"  # the same, relative to the base URL
+FAST = RetryPolicy(attempts=3, backoff_base=0.01, backoff_cap=0.05, rate_limit_attempts=3, max_rate_limit_wait=5)
+OK = {"s": "ok", "optionSymbol": []}
+
+
+@pytest.fixture
+def server() -> Iterator[ReplayServer]:
+    with ReplayServer() as replay:
+        yield replay
+
+
+def client(server: ReplayServer, **kwargs: object) -> HttpClient:
+    options = {"timeout": 5.0, "retry": FAST, **kwargs}  # far above a local answer's time on a loaded machine
+    return HttpClient(server.url, "tok-123", **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [200, 203])
+def test_data_statuses_return_the_json(server: ReplayServer, status: int) -> None:
+    server.script(PATH, Answer(status, OK))
+    reply = client(server).get("options/chain/AAPL/", {"side": "put"})
+    assert (reply.status, reply.payload) == (status, OK)
+    seen = server.requests_to(PATH)[0]
+    assert seen.headers["Authorization"] == "Bearer tok-123" and seen.query == {"side": "put"}
+
+
+@pytest.mark.parametrize("answer, payload", [
+    (Answer(204), None),
+    (Answer(404, {"s": "no_data", "nextTime": 1684800000}), {"s": "no_data", "nextTime": 1684800000}),
+    (Answer(400, {"s": "error", "errmsg": "Invalid symbol"}), {"s": "error", "errmsg": "Invalid symbol"}),
+    (Answer(200, "{not json"), None),
+])
+def test_other_answers_are_returned_once_for_the_caller(server: ReplayServer, answer: Answer, payload: object) -> None:
+    server.script(PATH, answer)
+    reply = client(server).get(REL)
+    assert (reply.status, reply.payload) == (answer.status, payload)
+    assert len(server.requests_to(PATH)) == 1  # not retried
+
+
+def test_server_error_then_success_is_retried(server: ReplayServer) -> None:
+    server.script(PATH, Answer(500, {"s": "error"}), Answer(502), Answer(200, OK))
+    assert client(server).get(REL).payload == OK
+    assert len(server.requests_to(PATH)) == 3
+
+
+def test_server_errors_give_up_after_the_attempts(server: ReplayServer) -> None:
+    server.script(PATH, Answer(503))
+    with pytest.raises(ProviderError, match=r"HTTP 503 \(3 attempts\)") as info:
+        client(server).get(REL)
+    assert not isinstance(info.value, ProviderFatal)
+    assert len(server.requests_to(PATH)) == 3
+
+
+def test_slow_answer_times_out_and_is_retried(server: ReplayServer) -> None:
+    server.script(PATH, Answer(200, OK, delay=3.0), Answer(200, OK))
+    assert client(server, timeout=1.0).get(REL).payload == OK
+    assert len(server.requests_to(PATH)) == 2
+
+
+def test_always_slow_is_a_ticker_error(server: ReplayServer) -> None:
+    server.script(PATH, Answer(200, OK, delay=1.0))
+    with pytest.raises(ProviderError, match="no answer within 0.2 s"):
+        client(server, timeout=0.2).get(REL)
+
+
+@pytest.mark.parametrize("pause", [0.1, 30.0])  # bytes that keep coming, and headers then silence
+def test_a_body_that_trickles_or_stalls_times_out_as_a_whole(server: ReplayServer, pause: float) -> None:
+    server.script(PATH, Answer(200, {"s": "ok", "optionSymbol": ["x" * 300]}, trickle=pause))  # ~35 s at 0.1 s a byte
+    begun = time.monotonic()
+    with pytest.raises(ProviderError, match=r"no answer within 0.3 s \(3 attempts\)"):
+        client(server, timeout=0.3).get(REL)
+    # each attempt ends within about two timeouts plus FAST's short backoffs (~2 s); bounded loosely, far below
+    # the 30+ s a client timing each read alone would wait, so a loaded machine does not fail it
+    assert time.monotonic() - begun < 15
+    assert len(server.requests_to(PATH)) == FAST.attempts
+
+
+def test_connection_refused_is_a_ticker_error() -> None:
+    with ReplayServer() as gone:
+        url = gone.url
+    with pytest.raises(ProviderError, match="connection failed"):
+        HttpClient(url, "tok", retry=FAST, timeout=0.5).get(REL)
+
+
+def test_the_proxy_the_environment_names_carries_the_requests(server: ReplayServer,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    server.script(PATH, Answer(200, OK))
+    monkeypatch.setenv("http_proxy", server.url.removesuffix("/v1"))
+    monkeypatch.setenv("no_proxy", "")
+    api = "http://api.example.invalid/v1"  # unresolvable: only the proxy can reach it
+    assert HttpClient(api, "tok", retry=FAST, timeout=5.0).get(REL).payload == OK
+    assert len(server.requests_to(PATH)) == 1
+    monkeypatch.setenv("no_proxy", "api.example.invalid")
+    with pytest.raises(ProviderError, match="connection failed"):
+        HttpClient(api, "tok", retry=FAST, timeout=0.5).get(REL)
+    assert len(server.requests_to(PATH)) == 1
+
+
+def test_429_waits_for_retry_after_then_succeeds(server: ReplayServer) -> None:
+    server.script(PATH, Answer(429, {"s": "error", "errmsg": "Too many"}, {"Retry-After": "1"}), Answer(200, OK))
+    assert client(server).get(REL).payload == OK
+    first, second = server.requests_to(PATH)
+    assert second.at - first.at >= 0.9
+
+
+def test_429_waits_for_the_ratelimit_reset(server: ReplayServer) -> None:
+    reset = str(int(time.time()) + 2)
+    server.script(PATH, Answer(429, None, {"X-Api-Ratelimit-Reset": reset, "X-Api-Ratelimit-Remaining": "0"}),
+                  Answer(200, OK))
+    assert client(server).get(REL).payload == OK
+    first, second = server.requests_to(PATH)
+    assert second.at - first.at >= 0.9
+
+
+def test_429_pauses_every_request_not_just_the_throttled_one(server: ReplayServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server.script(PATH, Answer(429, None, {"Retry-After": "1"}), Answer(200, OK, delay=0.2))
+    http = client(server)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(http.get, REL)
+        time.sleep(0.1)  # the second starts while the first is paused by its 429
+        second = pool.submit(http.get, REL)
+        assert first.result().payload == second.result().payload == OK
+    times = [seen.at for seen in server.requests_to(PATH)]
+    assert len(times) == 3 and min(times[1:]) - times[0] >= 0.9
+
+
+def test_spent_daily_budget_stops_the_scan_without_retrying(server: ReplayServer) -> None:
+    headers = {"X-Api-Ratelimit-Remaining": "0", "X-Api-Ratelimit-Consumed": "0",
+               "X-Api-Ratelimit-Reset": str(int(time.time()) + 6 * 3600)}
+    server.script(PATH, Answer(429, {"s": "error", "errmsg": "API credit limit reached"}, headers))
+    with pytest.raises(ProviderFatal, match="daily credit budget is spent: requests resume at .* ET"):
+        client(server).get(REL)
+    assert len(server.requests_to(PATH)) == 1
+
+
+def test_endless_429_gives_up_on_the_request(server: ReplayServer) -> None:
+    server.script(PATH, Answer(429, None, {"Retry-After": "0"}))
+    with pytest.raises(ProviderError, match="429"):
+        client(server).get(REL)
+    assert len(server.requests_to(PATH)) == FAST.rate_limit_attempts + 1
+
+
+def test_credits_are_summed_and_the_latest_remaining_kept(server: ReplayServer) -> None:
+    server.script(PATH, Answer(200, OK, {"X-Api-Ratelimit-Consumed": "15", "X-Api-Ratelimit-Remaining": "985",
+                                         "X-Api-Ratelimit-Limit": "1000"}),
+                  Answer(203, OK, {"X-Api-Ratelimit-Consumed": "0", "X-Api-Ratelimit-Remaining": "985"}),
+                  Answer(200, OK, {"X-Api-Ratelimit-Consumed": "12", "X-Api-Ratelimit-Remaining": "973"}))
+    http = client(server)
+    assert http.usage.consumed == 0 and http.usage.remaining is None
+    for _ in range(3):
+        http.get(REL)
+    assert (http.usage.consumed, http.usage.remaining, http.usage.limit) == (27, 973, 1000)
+
+
+def test_requests_per_second_spaces_the_requests(server: ReplayServer) -> None:
+    server.script(PATH, Answer(200, OK))
+    http = client(server, requests_per_second=20)
+    for _ in range(6):
+        http.get(REL)
+    times = [seen.at for seen in server.requests_to(PATH)]
+    assert times[-1] - times[0] >= 5 * 0.05 * 0.9
+
+
+def test_concurrency_is_capped_at_the_api_limit() -> None:
+    assert HttpClient("http://x", None, concurrency=500).concurrency == 50
+    assert HttpClient("http://x", None, concurrency=0).concurrency == 1
+
+
+def test_the_token_stays_out_of_repr_and_redacted_text(server: ReplayServer) -> None:
+    http = client(server)
+    assert "tok-123" not in repr(http)
+    assert http.redact("echo: Bearer tok-123") == "echo: Bearer [redacted]"

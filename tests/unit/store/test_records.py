@@ -1,0 +1,153 @@
+"""Watch-list and criteria storage: validation, CSV, merge/replace, and property tests that nothing invalid is
+ever stored and nothing but SettingsError escapes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from scanner.scan.screening import Criteria
+from scanner.store.records import (SettingsError, add_symbols, edit_watchlist, export_csv, import_csv,
+                                    load_watchlist, parse_assignments, reset_criteria, save_criteria,
+                                    stored_criteria, stored_tickers)
+from scanner.store.scans import ScanStore
+from scanner.scan.watchlist import DEFAULT_TICKERS, Entry, parse_csv, to_csv
+
+SYMBOL = re.compile(r"[A-Z0-9.\-]{1,10}")
+
+
+def _raw(store: ScanStore, key: str) -> str | None:
+    return store.client.get(key)
+
+
+def test_defaults_until_something_is_saved(fake_store: ScanStore) -> None:
+    assert stored_tickers(fake_store) == DEFAULT_TICKERS and len(DEFAULT_TICKERS) == 26
+    assert stored_criteria(fake_store) == Criteria()
+    assert _raw(fake_store, fake_store.keys.watchlist) is None
+
+
+def test_add_upper_cases_collapses_duplicates_and_reactivates(fake_store: ScanStore) -> None:
+    edit_watchlist(fake_store, deactivate="AAPL")
+    outcome = add_symbols(fake_store, "tsla, brk.b\nTSLA aapl")
+    assert outcome.added == ["TSLA", "BRK.B"] and outcome.already == ["AAPL"]
+    entries = load_watchlist(fake_store)
+    assert [e.symbol for e in entries][-2:] == ["TSLA", "BRK.B"]
+    assert Entry("AAPL", True) in entries and len(entries) == 28
+
+
+def test_bad_symbols_are_listed_and_nothing_is_saved(fake_store: ScanStore) -> None:
+    add_symbols(fake_store, "IBM")
+    before = _raw(fake_store, fake_store.keys.watchlist)
+    with pytest.raises(SettingsError) as refused:
+        add_symbols(fake_store, "MSFT a$b TOOLONGSYMBOL1 ok")
+    assert "'a$b'" in str(refused.value) and "'TOOLONGSYMBOL1'" in str(refused.value)
+    assert "MSFT" not in str(refused.value)
+    assert _raw(fake_store, fake_store.keys.watchlist) == before
+
+
+def test_switch_and_remove_refuse_unknown_symbols_whole(fake_store: ScanStore) -> None:
+    with pytest.raises(SettingsError, match="not on the watch-list: ZZZ"):
+        edit_watchlist(fake_store, remove=["AAPL", "ZZZ"])
+    assert "AAPL" in stored_tickers(fake_store)
+    edit_watchlist(fake_store, deactivate=["msft"], remove=["AAPL"])
+    entries = {e.symbol: e.active for e in load_watchlist(fake_store)}
+    assert "AAPL" not in entries and entries["MSFT"] is False
+    assert "MSFT" not in stored_tickers(fake_store)
+    edit_watchlist(fake_store, activate="MSFT")
+    assert "MSFT" in stored_tickers(fake_store)
+
+
+def test_csv_round_trip_headers_and_flags() -> None:
+    entries = [Entry("AAPL"), Entry("BRK.B", False)]
+    assert parse_csv(to_csv(entries)) == entries
+    assert parse_csv(b"\xef\xbb\xbfTicker,Name,Active\nibm,IBM Corp,no\nibm,dup,yes\nnvda,,\n") == [
+        Entry("IBM", False), Entry("NVDA", True)]
+    assert parse_csv("aapl\nmsft\n\n") == [Entry("AAPL"), Entry("MSFT")]
+    with pytest.raises(ValueError) as refused:
+        parse_csv("symbol,active\nAAPL,maybe\n$$$,1\nMSFT,0\n")
+    assert refused.value.bad == ["AAPL (active='maybe')", "$$$"]
+    with pytest.raises(ValueError, match="not a readable CSV"):
+        parse_csv(b"\xff\xfe\x00bad")
+
+
+def test_import_merges_or_replaces_and_refuses_a_bad_file_whole(fake_store: ScanStore) -> None:
+    merged = import_csv(fake_store, "symbol,active\nAAPL,false\nZM,true\n", replace=False)
+    assert len(merged) == 27 and Entry("AAPL", False) in merged and merged[-1] == Entry("ZM")
+    before = _raw(fake_store, fake_store.keys.watchlist)
+    with pytest.raises(SettingsError):
+        import_csv(fake_store, "IBM\nnot a symbol\n", replace=True)
+    assert _raw(fake_store, fake_store.keys.watchlist) == before
+    assert import_csv(fake_store, "IBM\nORCL,false\n", replace=True) == [Entry("IBM"), Entry("ORCL", False)]
+    assert export_csv(fake_store) == "symbol,active\nIBM,true\nORCL,false\n"
+    with pytest.raises(SettingsError, match="no symbols"):
+        import_csv(fake_store, "symbol,active\n", replace=True)
+
+
+def test_criteria_save_validate_reset(fake_store: ScanStore) -> None:
+    saved = save_criteria(fake_store, parse_assignments(["side=both", "weeks=6", "call-delta-table=7:0.2, 30:0.3"]))
+    assert saved.side == "both" and saved.weeks == 6 and saved.call_delta_table == ((7, 0.2), (30, 0.3))
+    assert stored_criteria(fake_store) == saved
+    for bad, field in ((["weeks=53"], "weeks"), (["strike_limit=0"], "strike_limit"),
+                       (["min_put_annualized=-1"], "min_put_annualized"), (["side=straddle"], "side"),
+                       (["put_delta_floor=0.5"], "put_delta_floor"), (["call_delta_table=14:0.2,7:0.3"], "increasing"),
+                       (["call_delta_table=7"], "call_delta_table")):
+        with pytest.raises(SettingsError, match=field):
+            save_criteria(fake_store, parse_assignments(bad))
+    assert stored_criteria(fake_store) == saved
+    with pytest.raises(SettingsError, match="NAME=VALUE"):
+        parse_assignments(["colour=red"])
+    assert reset_criteria(fake_store) == Criteria() == stored_criteria(fake_store)
+
+
+def _assert_valid_watchlist(store: ScanStore) -> None:
+    raw = _raw(store, store.keys.watchlist)
+    if raw is None:
+        return
+    entries = json.loads(raw)
+    symbols = [e["symbol"] for e in entries]
+    assert all(SYMBOL.fullmatch(s) for s in symbols) and len(set(symbols)) == len(symbols)
+    assert all(isinstance(e["active"], bool) for e in entries)
+
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=60) | st.text(alphabet="aZ9.-$ ,;\n\t", max_size=40)
+_PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_PROPERTY
+@given(text=_TEXT)
+def test_random_watchlist_input_never_stores_anything_invalid(fake_store: ScanStore, text: str) -> None:
+    for change in (lambda: add_symbols(fake_store, text), lambda: edit_watchlist(fake_store, deactivate=text),
+                   lambda: import_csv(fake_store, text, replace=True),
+                   lambda: import_csv(fake_store, text.encode("utf-8", "surrogatepass")[:80], replace=False)):
+        before = _raw(fake_store, fake_store.keys.watchlist)
+        try:
+            change()
+        except SettingsError:
+            assert _raw(fake_store, fake_store.keys.watchlist) == before
+        _assert_valid_watchlist(fake_store)
+
+
+_FIELD = st.sampled_from(list(Criteria.__dataclass_fields__) + ["bogus"])
+_VALUE = (_TEXT | st.integers(-10**6, 10**6).map(str) | st.floats(allow_nan=True).map(repr)
+          | st.lists(st.tuples(st.integers(-5, 60), st.floats(-2, 2)), max_size=4).map(
+              lambda rows: ", ".join(f"{d}:{v}" for d, v in rows)))
+
+
+@_PROPERTY
+@given(changes=st.dictionaries(_FIELD, _VALUE, max_size=4), words=st.lists(_TEXT, max_size=3))
+def test_random_criteria_input_never_stores_anything_invalid(fake_store: ScanStore, changes: dict, words: list) -> None:
+    for attempt in (lambda: save_criteria(fake_store, changes),
+                    lambda: save_criteria(fake_store, parse_assignments(words)),
+                    lambda: save_criteria(fake_store, parse_assignments(f"{k}={v}" for k, v in changes.items()))):
+        before = _raw(fake_store, fake_store.keys.criteria)
+        try:
+            attempt()
+        except SettingsError:
+            assert _raw(fake_store, fake_store.keys.criteria) == before
+        raw = _raw(fake_store, fake_store.keys.criteria)
+        if raw is not None:
+            stored = Criteria.from_dict(json.loads(raw))
+            assert 0 <= stored.min_put_annualized <= 1000 and 0 <= stored.min_call_annualized <= 1000
