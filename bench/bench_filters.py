@@ -8,10 +8,10 @@ from __future__ import annotations
 import statistics
 import time
 
+import _common
 import numpy as np
 import pandas as pd
 
-import _common
 from scanner.results.filters import Filters
 
 ROWS, RUNS = 100_000, 21

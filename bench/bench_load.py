@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from _common import embedded_server, symbols
+
 from scanner.config import Settings
 from scanner.store.scans import ScanStore, open_store
 

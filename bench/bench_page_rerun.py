@@ -11,10 +11,12 @@ import time
 from datetime import date
 
 from _common import embedded_server, symbols
+
 from scanner.config import Settings
 from scanner.providers.base import ChainRequest
 from scanner.providers.demo import DemoProvider
-from scanner.scan.screening import Criteria, screen
+from scanner.scan.criteria import Criteria
+from scanner.scan.screening import screen
 from scanner.store.scans import counters, open_store
 
 TICKERS, RUNS = 500, 15

@@ -16,12 +16,13 @@ from datetime import date
 
 import pandas as pd
 import redis
-
 from _common import embedded_server, symbols
-from scanner.store.keys import Keys
+
 from scanner.providers.base import ChainRequest
 from scanner.providers.demo import DemoProvider
-from scanner.scan.screening import Criteria, screen
+from scanner.scan.criteria import Criteria
+from scanner.scan.screening import screen
+from scanner.store.keys import Keys
 from scanner.store.scans import ScanStore, counters
 
 TICKERS, RUNS = 500, 15

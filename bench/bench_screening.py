@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import math
 import statistics
-import sys
 import time
 from datetime import date
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from scanner.market import blackscholes
-from scanner.scan.screening import Criteria, screen
+from scanner.scan.criteria import Criteria
+from scanner.scan.screening import screen
 
 AS_OF = date(2026, 11, 30)
 TICKERS, SIDES, EXPIRATIONS, STRIKES = 2_500, 2, 4, 50  # 1,000,000 contracts

@@ -20,18 +20,26 @@ from pathlib import Path
 import redis
 
 from scanner import clock
-from scanner.store import connection
-from scanner.config import ConfigError, Settings
-from scanner.scan.control import ControlRefused, cancel_scan, release_lock
-from scanner.scan.engine import ScanRefused, ScanRequest, begin_scan, run_scan
+from scanner.config import Settings
+from scanner.errors import ConfigError, ControlRefused, InvalidSymbols, RedisUnavailable, ScanRefused, SettingsError
 from scanner.results.export import FORMATS, export_frame, file_name, to_bytes
+from scanner.scan.control import cancel_scan, release_lock
+from scanner.scan.criteria import format_delta_table, parse_assignments
+from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.scan.launcher import TOKEN_ENV
-from scanner.store.connection import RedisUnavailable
-from scanner.store.records import (SettingsError, add_symbols, edit_watchlist, export_csv, format_delta_table,
-                                    import_csv, load_watchlist, parse_assignments, reset_criteria, save_criteria,
-                                    stored_criteria)
+from scanner.scan.watchlist import parse_symbols
+from scanner.store import connection
+from scanner.store.records import (
+    add_symbols,
+    edit_watchlist,
+    export_csv,
+    import_csv,
+    load_watchlist,
+    reset_criteria,
+    save_criteria,
+    stored_criteria,
+)
 from scanner.store.scans import ScanMeta, ScanStore, open_store
-from scanner.scan.watchlist import InvalidSymbols, parse_symbols
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_MARKET_CLOSED, EXIT_CANCELLED = range(6)
 _EXIT_BY_STATUS = {"completed": EXIT_OK, "cancelled": EXIT_CANCELLED}

@@ -8,12 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 
+from scanner.errors import ConfigError
+
 N = TypeVar("N", int, float)
 PROVIDERS = ("demo", "marketdata", "yahoo", "snapshot")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the variable, never a secret value."""
 
 
 def _number(env: Mapping[str, str], name: str, default: N, low: N, high: N, parse: Callable[[str], N], what: str) -> N:

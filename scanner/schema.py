@@ -1,39 +1,108 @@
-"""The normalized option-chain row every provider returns, and the screened columns added to it."""
+"""The column schema: every column a scan stores, once (DESIGN "Layout": one owner of the column schema).
+
+Each ``Column`` names its kind (how it is coerced, stored in Arrow and exported), its label, how a page shows it
+and its help text. Everything else derives from ``COLUMNS``: the chain columns providers return, the screened
+columns the store keeps, the Arrow schema of the row codec, screening's coercion groups, the pages'
+``st.column_config`` and the exports' order. Adding a column is one entry here plus its formula in screening.
+"""
 
 from __future__ import annotations
 
-SIDES = ("put", "call")
+from dataclasses import dataclass
+from enum import Enum, StrEnum
 
-# What a provider hands the screener (delta may be NaN: it is then computed from iv).
-CHAIN_COLUMNS = (
-    "ticker",
-    "side",
-    "expiration",
-    "strike",
-    "bid",
-    "ask",
-    "last",
-    "volume",
-    "open_interest",
-    "iv",
-    "delta",
-    "underlying_price",
-    "quote_date",
-    "option_symbol",
+
+class Side(StrEnum):
+    PUT = "put"
+    CALL = "call"
+
+
+SIDES: tuple[str, ...] = tuple(side.value for side in Side)
+
+
+class Kind(Enum):
+    """How a column's values are held: coercion in screening, the Arrow type, export formatting."""
+
+    FLOAT = "float"
+    INT = "int"  # whole numbers, missing kept missing (nullable Int64)
+    TEXT = "text"
+    DATE = "date"  # a New York calendar date (datetime64[s] midnight)
+    BOOL = "bool"
+
+
+class Display(Enum):
+    """How a page shows a column's values."""
+
+    TEXT = "text"
+    MONEY = "money"  # $1,234.56
+    PERCENT = "percent"  # a number already in percent: 36.50%
+    FRACTION = "fraction"  # a fraction shown as a percent: 0.83 -> 83%
+    DELTA = "delta"  # three decimals
+    COUNT = "count"  # whole number
+    DATE = "date"
+    FLAG = "flag"  # a checkbox
+    NUMBER = "number"
+
+
+class Role(Enum):
+    """Where a column comes from."""
+
+    CHAIN = "chain"  # a provider's normalized row (DESIGN "Data sources")
+    METRIC = "metric"  # computed by screening
+    VIEW = "view"  # computed by a page for what is on screen, never stored
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    role: Role
+    label: str
+    display: Display
+    help: str = ""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("ticker", Kind.TEXT, Role.CHAIN, "Ticker", Display.TEXT),
+    Column("side", Kind.TEXT, Role.CHAIN, "Side", Display.TEXT, "put or call"),
+    Column("expiration", Kind.DATE, Role.CHAIN, "Expiration", Display.DATE),
+    Column("strike", Kind.FLOAT, Role.CHAIN, "Strike", Display.MONEY),
+    Column("bid", Kind.FLOAT, Role.CHAIN, "Bid", Display.MONEY),
+    Column("ask", Kind.FLOAT, Role.CHAIN, "Ask", Display.MONEY),
+    Column("last", Kind.FLOAT, Role.CHAIN, "Last", Display.MONEY),
+    Column("volume", Kind.INT, Role.CHAIN, "Volume", Display.COUNT),
+    Column("open_interest", Kind.INT, Role.CHAIN, "Open int.", Display.COUNT),
+    Column("iv", Kind.FLOAT, Role.CHAIN, "IV", Display.FRACTION, "Implied volatility of the contract"),
+    Column("delta", Kind.FLOAT, Role.CHAIN, "Delta", Display.DELTA,
+           "From the source; from Black-Scholes on the IV where the source has none"),
+    Column("underlying_price", Kind.FLOAT, Role.CHAIN, "Underlying", Display.MONEY),
+    Column("quote_date", Kind.DATE, Role.CHAIN, "Quote date", Display.DATE, "The date DTE counts from"),
+    Column("option_symbol", Kind.TEXT, Role.CHAIN, "Contract", Display.TEXT),
+    Column("dte", Kind.INT, Role.METRIC, "DTE", Display.COUNT, "Calendar days from the quote date to expiration"),
+    Column("mid", Kind.FLOAT, Role.METRIC, "Mid", Display.MONEY, "(bid + ask) / 2"),
+    Column("spread_pct", Kind.FLOAT, Role.METRIC, "Spread", Display.PERCENT, "(ask - bid) / mid"),
+    Column("premium", Kind.FLOAT, Role.METRIC, "Premium", Display.MONEY, "bid x 100: what one contract pays"),
+    Column("collateral", Kind.FLOAT, Role.METRIC, "Collateral", Display.MONEY, "strike x 100"),
+    Column("break_even", Kind.FLOAT, Role.METRIC, "Break-even", Display.MONEY,
+           "puts: strike - bid; calls: strike + bid"),
+    Column("prob_otm", Kind.FLOAT, Role.METRIC, "P(OTM)", Display.FRACTION,
+           "1 - |delta|: the market's rough odds the contract expires out of the money"),
+    Column("annualized_return_pct", Kind.FLOAT, Role.METRIC, "Annualized", Display.PERCENT,
+           "The original rule, which decides matches: bid / strike / max(DTE, 1) x 365"),
+    Column("change_pct", Kind.FLOAT, Role.METRIC, "Change", Display.PERCENT,
+           "(underlying - strike) / strike: how far the price may fall before a put's strike"),
+    Column("match", Kind.BOOL, Role.METRIC, "Match", Display.FLAG, "Passes the scan's rules"),
+    Column("new", Kind.BOOL, Role.VIEW, "New", Display.FLAG, "Not in the previous completed scan"),
 )
 
-# What screening adds to every row.
-METRIC_COLUMNS = (
-    "dte",
-    "mid",
-    "spread_pct",
-    "premium",
-    "collateral",
-    "break_even",
-    "prob_otm",
-    "annualized_return_pct",
-    "change_pct",
-    "match",
-)
+BY_NAME: dict[str, Column] = {column.name: column for column in COLUMNS}
 
-RESULT_COLUMNS = CHAIN_COLUMNS + METRIC_COLUMNS
+
+def names(*, roles: tuple[Role, ...] = (Role.CHAIN, Role.METRIC), kinds: tuple[Kind, ...] | None = None) -> tuple[str, ...]:
+    """Column names in schema order, of the given roles (stored ones by default) and kinds."""
+    return tuple(c.name for c in COLUMNS if c.role in roles and (kinds is None or c.kind in kinds))
+
+
+CHAIN_COLUMNS = names(roles=(Role.CHAIN,))  # what a provider hands the screener (delta may be NaN)
+METRIC_COLUMNS = names(roles=(Role.METRIC,))  # what screening adds to every row
+RESULT_COLUMNS = CHAIN_COLUMNS + METRIC_COLUMNS  # what the store keeps per contract

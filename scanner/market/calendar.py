@@ -10,11 +10,11 @@ import threading
 import warnings
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import exchange_calendars as xcals
 import pandas as pd
 from pandas.errors import PandasChangeWarning
-from zoneinfo import ZoneInfo
 
 NY = ZoneInfo("America/New_York")
 REGULAR_OPEN, REGULAR_CLOSE = time(9, 30), time(16, 0)  # used only beyond the calendar's range

@@ -5,8 +5,9 @@ Each source's module is imported only when it is picked, so the demo never loads
 
 from __future__ import annotations
 
-from scanner.config import ConfigError, Settings
-from scanner.providers.base import ChainRequest, Provider, ProviderError, ProviderFatal
+from scanner.config import Settings
+from scanner.errors import ConfigError, ProviderError, ProviderFatal
+from scanner.providers.base import ChainRequest, Provider
 
 __all__ = ["ChainRequest", "Provider", "ProviderError", "ProviderFatal", "get_provider", "provider_label"]
 

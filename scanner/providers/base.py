@@ -11,14 +11,6 @@ import pandas as pd
 from scanner.market.calendar import today_ny
 
 
-class ProviderError(Exception):
-    """A per-ticker failure (unknown symbol, bad answer): recorded on the scan, the scan goes on."""
-
-
-class ProviderFatal(ProviderError):
-    """A failure that ends the whole scan (credits spent, bad key): partial results are kept."""
-
-
 @dataclass(frozen=True)
 class ChainRequest:
     """What the scan asks of a provider for one ticker."""

@@ -16,12 +16,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from scanner.errors import ProviderError
 from scanner.market import blackscholes
 from scanner.market.calendar import weekly_expirations
-from scanner.providers.base import ChainRequest, ProviderError, live_quote_date
+from scanner.providers.base import ChainRequest, live_quote_date
 from scanner.providers.chains import empty_chain
-from scanner.schema import CHAIN_COLUMNS
 from scanner.scan.watchlist import SYMBOL
+from scanner.schema import CHAIN_COLUMNS
 
 _SPOT_RANGE = (15.0, 900.0)  # log-uniform over the ticker hash, for symbols without a reference level
 # Rough reference levels (spot, ATM implied vol) for familiar symbols, round numbers of a plausible

@@ -19,13 +19,13 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Mapping
-
-import urllib3
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
+import urllib3
+
 from scanner.clock import fmt_ny
-from scanner.providers.base import ProviderError, ProviderFatal
+from scanner.errors import ProviderError, ProviderFatal
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,13 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from scanner.config import ConfigError, Settings
+from scanner.config import Settings
+from scanner.errors import ConfigError, ProviderError, ProviderFatal
 from scanner.market.calendar import NY, weekly_expirations
-from scanner.providers.base import ChainRequest, ProviderError, ProviderFatal, live_quote_date
+from scanner.providers.base import ChainRequest, live_quote_date
 from scanner.providers.chains import NUMERIC_COLUMNS, empty_chain, fill_delta, nearest_otm_positions
-from scanner.schema import CHAIN_COLUMNS, SIDES
 from scanner.providers.httpclient import HttpClient, RetryPolicy
+from scanner.schema import CHAIN_COLUMNS, SIDES
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,10 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from scanner.config import ConfigError, Settings
+from scanner.config import Settings
+from scanner.errors import ConfigError, ProviderError
 from scanner.market.calendar import NY
-from scanner.providers.base import ChainRequest, ProviderError
+from scanner.providers.base import ChainRequest
 from scanner.providers.chains import fill_delta, nearest_otm, normalized
 from scanner.providers.marketdata import chain_frame
 

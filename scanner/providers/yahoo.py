@@ -17,10 +17,11 @@ import pandas as pd
 import yfinance
 from yfinance.exceptions import YFRateLimitError
 
-from scanner.market import blackscholes
 from scanner.config import Settings
+from scanner.errors import ProviderError
+from scanner.market import blackscholes
 from scanner.market.calendar import weekly_expirations
-from scanner.providers.base import ChainRequest, ProviderError, live_quote_date
+from scanner.providers.base import ChainRequest, live_quote_date
 from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
 from scanner.providers.httpclient import RetryPolicy
 

@@ -12,8 +12,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from scanner.scan.screening import Criteria
-from scanner.scan.watchlist import InvalidSymbols, parse_symbols
+from scanner.errors import InvalidSymbols
+from scanner.scan.criteria import Criteria
+from scanner.scan.watchlist import parse_symbols
 
 SIDE_OPTIONS = ("all", "put", "call")
 DELTA_LIMITS = (-1.0, 1.0)

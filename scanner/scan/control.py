@@ -13,19 +13,12 @@ from pathlib import Path
 
 from scanner import clock
 from scanner.config import Settings
+from scanner.errors import ControlRefused
 from scanner.scan.launcher import log_path
 from scanner.store.lock import LockState, force_release
 from scanner.store.scans import ScanMeta, ScanStore
 
 LOG_TAIL_BYTES = 64 * 1024
-
-
-class ControlRefused(Exception):
-    """The action was not taken; ``exit_code`` follows DESIGN "Command line"."""
-
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        self.exit_code = exit_code
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

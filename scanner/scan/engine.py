@@ -9,48 +9,25 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Callable, TypeVar
 
 import redis
 
+from scanner.config import Settings
+from scanner.errors import AlreadyRunning, ConfigError, MarketClosed, ProviderError, ProviderFatal, ScanRefused
 from scanner.market import calendar
-from scanner.config import ConfigError, Settings
+from scanner.providers import ChainRequest, Provider, get_provider
+from scanner.scan.criteria import Criteria
 from scanner.scan.launcher import spawn_scan
+from scanner.scan.screening import screen, unusable
+from scanner.scan.watchlist import parse_symbols
 from scanner.store.lock import Heartbeat, ScanLock
-from scanner.providers import ChainRequest, Provider, ProviderError, ProviderFatal, get_provider
-from scanner.scan.screening import Criteria, screen, unusable
 from scanner.store.records import stored_criteria, stored_tickers
 from scanner.store.scans import ScanMeta, ScanStore, counters, encode_rows, new_scan_id
-from scanner.scan.watchlist import parse_symbols
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-MARKET_CLOSED = "Market is closed. Scans only run during market hours (9:30 AM - 4:00 PM ET)."
-
-
-class ScanRefused(Exception):
-    """The scan was not started; ``exit_code`` follows DESIGN "Command line"."""
-
-    exit_code = 2
-
-
-class AlreadyRunning(ScanRefused):
-    exit_code = 3
-
-    def __init__(self, scan_id: str | None) -> None:
-        self.scan_id = scan_id
-        super().__init__(f"A scan is already running ({scan_id or 'starting'}).")
-
-
-class MarketClosed(ScanRefused):
-    exit_code = 4
-
-    def __init__(self, next_open: datetime) -> None:
-        self.next_open = next_open
-        super().__init__(f"{MARKET_CLOSED} Next open: {next_open:%a %Y-%m-%d %H:%M} ET.")
-
 
 @dataclass(frozen=True)
 class ScanRequest:

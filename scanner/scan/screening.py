@@ -7,10 +7,8 @@ original app let a null delta pass the put filter; here a missing delta can neve
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,10 +17,9 @@ import pyarrow.compute as pc
 
 from scanner.market import blackscholes
 from scanner.market.calendar import NY
-from scanner.providers.base import ChainRequest
+from scanner.scan.criteria import Criteria
 from scanner.schema import CHAIN_COLUMNS, RESULT_COLUMNS, SIDES
 
-SIDE_CHOICES = ("put", "call", "both")
 _FLOAT_INPUTS = ("strike", "bid", "ask", "last", "iv", "delta", "underlying_price")
 _DATE_COLUMNS = ("expiration", "quote_date")
 # Below this many rows, copying the unchanged columns costs less than pandas' work to share them.
@@ -37,107 +34,6 @@ _FLOAT_METRICS = ("mid", "spread_pct", "premium", "collateral", "break_even", "p
 _TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 _NAT = np.iinfo(np.int64).min  # NaT as an integer
 _BLOCK_ROWS = 16384
-
-
-@dataclass(frozen=True)
-class Criteria:
-    """What to fetch and what counts as a match; the defaults are the original app's rules."""
-
-    side: str = "put"
-    weeks: int = 4
-    strike_limit: int = 15
-    min_put_annualized: float = 30.0
-    put_delta_floor: float = -0.20
-    min_call_annualized: float = 20.0
-    call_delta_table: tuple[tuple[int, float], ...] = ((7, 0.20), (14, 0.24), (21, 0.28), (28, 0.32))
-    call_delta_beyond: float = 0.36
-
-    def __post_init__(self) -> None:
-        _check(self.side in SIDE_CHOICES, f"side must be one of {', '.join(SIDE_CHOICES)}, got {self.side!r}")
-        _check_int("weeks", self.weeks, 1, 52)
-        _check_int("strike_limit", self.strike_limit, 1, 50)
-        for name in ("min_put_annualized", "min_call_annualized"):
-            _check_float(name, getattr(self, name), -math.inf, math.inf)
-        _check_float("put_delta_floor", self.put_delta_floor, -1.0, 0.0)
-        _check_float("call_delta_beyond", self.call_delta_beyond, 0.0, 1.0)
-        _check(len(self.call_delta_table) > 0, "call_delta_table must have at least one (dte, delta) row")
-        for dte, limit in self.call_delta_table:
-            _check_int("call_delta_table dte", dte, 0, 3650)
-            _check_float("call_delta_table delta", limit, 0.0, 1.0)
-        days = [dte for dte, _ in self.call_delta_table]
-        _check(days == sorted(set(days)), f"call_delta_table days must be strictly increasing, got {days}")
-
-    @property
-    def sides(self) -> tuple[str, ...]:
-        """The option sides to fetch and match."""
-        return SIDES if self.side == "both" else (self.side,)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (the table as lists) that from_dict reads back."""
-        out = asdict(self)
-        out["call_delta_table"] = [list(row) for row in self.call_delta_table]
-        return out
-
-    @classmethod
-    def of_scan(cls, record: Mapping[str, Any]) -> "Criteria":
-        """The rules a scan ran with, from the criteria recorded on it (which also hold its ``as_of``)."""
-        return cls.from_dict({k: v for k, v in record.items() if k != "as_of"})
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Criteria":
-        """Criteria from untrusted input (a form, Redis, the CLI); ValueError names the bad field."""
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        _check(not unknown, f"unknown criteria field(s): {', '.join(sorted(map(str, unknown)))}")
-        kwargs: dict[str, Any] = {}
-        for name, value in data.items():
-            if name == "side":
-                kwargs[name] = str(value).strip().lower()
-            elif name in ("weeks", "strike_limit"):
-                kwargs[name] = _as_int(name, value)
-            elif name == "call_delta_table":
-                try:
-                    kwargs[name] = tuple((_as_int("call_delta_table dte", d), _as_float("call_delta_table delta", v))
-                                         for d, v in value)
-                except (TypeError, ValueError) as exc:
-                    raise ValueError(f"call_delta_table must be a list of [dte, delta] pairs: {exc}") from None
-            else:
-                kwargs[name] = _as_float(name, value)
-        return cls(**kwargs)
-
-    def chain_request(self, as_of: date | None = None) -> ChainRequest:
-        """What to ask a provider for, for one ticker."""
-        return ChainRequest(sides=self.sides, weeks=self.weeks, strike_limit=self.strike_limit, as_of=as_of)
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
-
-
-def _check_int(name: str, value: Any, low: int, high: int) -> None:
-    _check(isinstance(value, int) and not isinstance(value, bool), f"{name} must be a whole number, got {value!r}")
-    _check(low <= value <= high, f"{name} must be between {low} and {high}, got {value}")
-
-
-def _check_float(name: str, value: Any, low: float, high: float) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    _check(ok, f"{name} must be a finite number, got {value!r}")
-    _check(low <= value <= high, f"{name} must be between {low} and {high}, got {value}")
-
-
-def _as_float(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-
-
-def _as_int(name: str, value: Any) -> int:
-    number = _as_float(name, value)
-    _check(number.is_integer(), f"{name} must be a whole number, got {value!r}")
-    return int(number)
 
 
 def call_delta_limit(dte: Any, criteria: Criteria) -> np.ndarray:

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from scanner.errors import InvalidCsv, InvalidSymbols, first_ten
+
 DEFAULT_TICKERS = (
     "AAPL ADBE AMZN ANET ASML AVGO CRM CRWD DDOG DUOL GOOGL JPM MA META MSFT NFLX NOW NVDA PANW PLTR "
     "PYPL SHOP SPGI SPOT UBER V"
@@ -16,19 +18,6 @@ DEFAULT_TICKERS = (
 
 SYMBOL = re.compile(r"[A-Z0-9.\-]{1,10}")
 _SEPARATORS = re.compile(r"[\s,;]+")
-
-
-def _shown(bad: list[str]) -> str:
-    """The first ten offending entries, quoted, and how many more there are."""
-    return ", ".join(repr(b) for b in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-
-
-class InvalidSymbols(ValueError):
-    """Some entries are not symbols; ``bad`` lists them and nothing was accepted."""
-
-    def __init__(self, bad: list[str]) -> None:
-        self.bad = bad
-        super().__init__(f"not a ticker symbol (1-10 of A-Z, 0-9, '.', '-'): {_shown(bad)}")
 
 
 def parse_symbols(entries: str | Iterable[str]) -> list[str]:
@@ -65,14 +54,6 @@ class Entry:
 
     def to_dict(self) -> dict[str, str | bool]:
         return {"symbol": self.symbol, "active": self.active}
-
-
-class InvalidCsv(ValueError):
-    """The CSV could not be read; ``bad`` lists the offending entries and nothing was accepted."""
-
-    def __init__(self, message: str, bad: list[str] | None = None) -> None:
-        self.bad = bad or []
-        super().__init__(message)
 
 
 def default_entries() -> list[Entry]:
@@ -124,7 +105,7 @@ def parse_csv(data: bytes | str) -> list[Entry]:
         else:
             entries.setdefault(symbol, Entry(symbol, active))
     if bad:
-        raise InvalidCsv(f"rows that are not 'symbol[,active]' (symbol: 1-10 of A-Z, 0-9, '.', '-'): {_shown(bad)}",
+        raise InvalidCsv(f"rows that are not 'symbol[,active]' (symbol: 1-10 of A-Z, 0-9, '.', '-'): {first_ten(bad)}",
                          bad)
     return list(entries.values())
 

@@ -19,12 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from scanner.config import Settings
+from scanner.errors import RedisUnavailable
 
 _SOCKET_PATH_LIMIT = 100  # AF_UNIX sun_path is 104-108 bytes
-
-
-class RedisUnavailable(RuntimeError):
-    """Redis cannot be reached; the message names the (masked) URL and the cause."""
 
 
 def mask_url(url: str) -> str:

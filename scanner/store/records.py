@@ -9,29 +9,27 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 import redis
 
-from scanner.scan.screening import Criteria
+from scanner.errors import SettingsError
+from scanner.scan.criteria import Criteria, validate_criteria
+from scanner.scan.watchlist import (
+    MAX_SYMBOLS,
+    Entry,
+    default_entries,
+    entries_from_json,
+    parse_csv,
+    parse_symbols,
+    to_csv,
+)
 from scanner.store.scans import ScanStore
-from scanner.scan.watchlist import (MAX_SYMBOLS, Entry, default_entries, entries_from_json, parse_csv, parse_symbols,
-                               to_csv)
 
 log = logging.getLogger(__name__)
 P = TypeVar("P")
 R = TypeVar("R")
-
-# Bounds the page's inputs offer; Criteria enforces the others itself, the annualized minimums are checked here.
-ANNUALIZED_RANGE = (0.0, 1000.0)
-CRITERIA_FIELDS = tuple(Criteria.__dataclass_fields__)
-
-
-class SettingsError(ValueError):
-    """Input refused; the message says why and names the offending entries. Nothing was saved."""
-
 
 @dataclass(frozen=True)
 class Added:
@@ -150,37 +148,6 @@ def stored_criteria(store: ScanStore) -> Criteria:
         return Criteria()
 
 
-def parse_delta_table(text: str) -> list[list[str]]:
-    """``7:0.20, 14:0.24`` → [[dte, delta], ...] (validated by Criteria); the page and the CLI write it so."""
-    pairs = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
-    table = [pair.split(":") for pair in pairs]
-    bad = [pair for pair, cells in zip(pairs, table) if len(cells) != 2]
-    if bad or not table:
-        raise SettingsError(f"call_delta_table must be DTE:max-delta pairs such as 7:0.20, 14:0.24; bad: {bad or text!r}")
-    return table
-
-
-def format_delta_table(criteria: Criteria) -> str:
-    return ", ".join(f"{dte}:{delta:g}" for dte, delta in criteria.call_delta_table)
-
-
-def validate_criteria(data: Mapping[str, Any]) -> Criteria:
-    """Criteria from untrusted values (strings included); SettingsError names the bad field."""
-    values = dict(data)
-    if isinstance(values.get("call_delta_table"), str):
-        values["call_delta_table"] = parse_delta_table(values["call_delta_table"])
-    try:
-        criteria = Criteria.from_dict(values)
-    except (ValueError, TypeError) as exc:
-        raise SettingsError(str(exc)) from None
-    low, high = ANNUALIZED_RANGE
-    for name in ("min_put_annualized", "min_call_annualized"):
-        value = getattr(criteria, name)
-        if not (math.isfinite(value) and low <= value <= high):
-            raise SettingsError(f"{name} must be between {low:g} and {high:g} (%), got {value:g}")
-    return criteria
-
-
 def save_criteria(store: ScanStore, changes: Mapping[str, Any]) -> Criteria:
     """Merge ``changes`` into the stored criteria, validate the whole, and save it."""
     criteria = validate_criteria({**stored_criteria(store).to_dict(), **changes})
@@ -193,15 +160,3 @@ def reset_criteria(store: ScanStore) -> Criteria:
     return Criteria()
 
 
-def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
-    """CLI ``name=value`` words → a changes dict for save_criteria."""
-    changes: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        name = name.strip().replace("-", "_")
-        if not sep or name not in CRITERIA_FIELDS:
-            raise SettingsError(f"expected NAME=VALUE with NAME one of {', '.join(CRITERIA_FIELDS)}; got {pair!r}")
-        changes[name] = value.strip()
-    if not changes:
-        raise SettingsError("nothing to set")
-    return changes

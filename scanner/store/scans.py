@@ -19,9 +19,9 @@ import redis
 
 from scanner import clock
 from scanner.config import Settings
+from scanner.schema import RESULT_COLUMNS
 from scanner.store.keys import Keys
 from scanner.store.lock import LockState, lock_state
-from scanner.schema import RESULT_COLUMNS
 
 ACTIVE = ("starting", "running")
 FINISHED = ("completed", "failed", "cancelled", "abandoned")

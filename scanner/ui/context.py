@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
-from scanner.config import ConfigError, Settings
-from scanner.store.keys import Keys
+from scanner.config import Settings
+from scanner.errors import ConfigError, RedisUnavailable
 from scanner.providers import provider_label
-from scanner.store.connection import RedisUnavailable, connect, mask_url
+from scanner.store.connection import connect, mask_url
+from scanner.store.keys import Keys
 from scanner.store.scans import ScanStore
 
 

@@ -6,7 +6,15 @@ from dataclasses import fields, replace
 
 import streamlit as st
 
-from scanner.results.filters import COUNT_LIMITS, DELTA_LIMITS, DTE_LIMITS, PERCENT_LIMITS, QUERY_NAMES, SIDE_OPTIONS, Filters
+from scanner.results.filters import (
+    COUNT_LIMITS,
+    DELTA_LIMITS,
+    DTE_LIMITS,
+    PERCENT_LIMITS,
+    QUERY_NAMES,
+    SIDE_OPTIONS,
+    Filters,
+)
 
 _KEY = "filter_"  # widget keys: filter_<field>
 _SCOPE = "filter_scope"  # the view the widgets' values belong to

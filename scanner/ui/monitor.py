@@ -8,7 +8,8 @@ import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
 from scanner import clock
-from scanner.scan.control import ControlRefused, MonitorState, cancel_scan, monitor_state, release_lock
+from scanner.errors import ControlRefused
+from scanner.scan.control import MonitorState, cancel_scan, monitor_state, release_lock
 from scanner.store.scans import ScanMeta
 from scanner.ui.auth import Access, admin_gate, current_access, guard_page
 from scanner.ui.context import PageContext, page_context, redis_failed

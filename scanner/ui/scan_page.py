@@ -7,8 +7,8 @@ import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
 from scanner import clock
-from scanner.config import ConfigError
-from scanner.scan.engine import AlreadyRunning, MarketClosed, ScanRefused, ScanRequest, start_background
+from scanner.errors import AlreadyRunning, ConfigError, MarketClosed, ScanRefused
+from scanner.scan.engine import ScanRequest, start_background
 from scanner.store.scans import ScanMeta, Snapshot
 from scanner.ui.auth import admin_gate, current_access, guard_page
 from scanner.ui.context import PageContext, page_context, redis_failed

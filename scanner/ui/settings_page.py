@@ -14,12 +14,20 @@ import pandas as pd
 import redis
 import streamlit as st
 
-from scanner.scan.screening import SIDE_CHOICES, Criteria
-from scanner.store.records import (ANNUALIZED_RANGE, SettingsError, add_symbols, edit_watchlist, format_delta_table,
-                                    import_csv, load_watchlist, reset_criteria, save_criteria, stored_criteria)
+from scanner.errors import SettingsError
+from scanner.scan.criteria import ANNUALIZED_RANGE, SIDE_CHOICES, Criteria, format_delta_table
+from scanner.scan.watchlist import Entry, to_csv
+from scanner.store.records import (
+    add_symbols,
+    edit_watchlist,
+    import_csv,
+    load_watchlist,
+    reset_criteria,
+    save_criteria,
+    stored_criteria,
+)
 from scanner.ui.auth import admin_gate, current_access, guard_page
 from scanner.ui.context import PageContext, page_context, redis_failed
-from scanner.scan.watchlist import Entry, to_csv
 
 NOTICE = "settings_notice"
 ADD, PICK, FILE, MODE = "wl-add", "wl-pick", "wl-file", "wl-mode"

@@ -150,8 +150,8 @@ def test_scan_progress_results_and_csv(server, page, tmp_path: Path) -> None:
 def test_filter_history_page_and_export(server, page, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from scanner.scan.engine import ScanRequest, begin_scan, run_scan
     from scanner.results.filters import Filters
+    from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 
     url, store = server
     settings = replace(Settings.from_env(), demo_delay_ms=0)

@@ -23,12 +23,11 @@ from typing import Any, Callable, Iterator
 import pandas as pd
 import pytest
 
-from tests.support.http_replay import Answer, ReplayServer, chain_payload
 from scanner.market.calendar import weekly_expirations
 from scanner.providers.httpclient import RetryPolicy
 from scanner.store.scans import ScanMeta, ScanStore
+from tests.support.http_replay import Answer, ReplayServer, chain_payload
 from tests.support.processes import cli_status, run_cli
-
 
 KEY = "md-dummy-key-for-fault-tests"
 AS_OF = date(2026, 11, 30)  # a Monday

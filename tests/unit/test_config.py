@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.config import ConfigError, Settings
+from scanner.config import Settings
+from scanner.errors import ConfigError
 
 
 def test_defaults_and_valid_values() -> None:

@@ -12,13 +12,15 @@ import pandas as pd
 import pytest
 
 from scanner.config import Settings
-from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+from scanner.errors import ProviderError
 from scanner.market.calendar import NY, is_trading_day
-from scanner.providers.base import ChainRequest, ProviderError
+from scanner.providers.base import ChainRequest
 from scanner.providers.demo import DemoProvider
+from scanner.scan.criteria import Criteria
+from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+from scanner.scan.screening import screen
 from scanner.schema import CHAIN_COLUMNS
 from scanner.store.scans import ScanMeta, ScanStore
-from scanner.scan.screening import Criteria, screen
 
 DAY = date(2026, 11, 30)
 TICKERS = ("AAPL", "MSFT", "NVDA", "F", "BRK.B", "KO", "TSLA", "SPY")

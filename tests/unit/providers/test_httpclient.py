@@ -7,9 +7,9 @@ from typing import Iterator
 
 import pytest
 
-from tests.support.http_replay import Answer, ReplayServer
-from scanner.providers.base import ProviderError, ProviderFatal
+from scanner.errors import ProviderError, ProviderFatal
 from scanner.providers.httpclient import HttpClient, RetryPolicy
+from tests.support.http_replay import Answer, ReplayServer
 
 PATH = "/v1/options/chain/AAPL/"
 REL = "options/chain/AAPL/"  # the same, relative to the base URL

@@ -13,19 +13,21 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
-from tests.support.paths import shared_file
-from tests.support.http_replay import Answer, ReplayServer
-from scanner.results import export
+from scanner.config import Settings
+from scanner.errors import ConfigError, ProviderError, ProviderFatal
 from scanner.market import blackscholes
-from scanner.config import ConfigError, Settings
-from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.providers import get_provider
-from scanner.providers.base import ChainRequest, ProviderError, ProviderFatal
+from scanner.providers.base import ChainRequest
 from scanner.providers.httpclient import RetryPolicy
 from scanner.providers.marketdata import MarketDataProvider, chain_frame
+from scanner.results import export
+from scanner.scan.criteria import Criteria
+from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+from scanner.scan.screening import screen
 from scanner.schema import CHAIN_COLUMNS
-from scanner.scan.screening import Criteria, screen
 from scanner.store.scans import ScanStore
+from tests.support.http_replay import Answer, ReplayServer
+from tests.support.paths import shared_file
 
 KEY = "md-secret-7f3a9c"
 AS_OF = date(2023, 5, 21)  # the file's quote date; its expiry 2023-06-16 is the 4th weekly after it

@@ -12,16 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.support.paths import shared_file
+from scanner.config import Settings
+from scanner.errors import ConfigError, ProviderError
 from scanner.market import blackscholes
-from scanner.config import ConfigError, Settings
-from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.providers import get_provider
-from scanner.providers.base import ChainRequest, ProviderError
+from scanner.providers.base import ChainRequest
 from scanner.providers.demo import DemoProvider
 from scanner.providers.snapshot import SnapshotProvider, read_chain_file
+from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.schema import CHAIN_COLUMNS
 from scanner.store.scans import ScanStore
+from tests.support.paths import shared_file
 
 SPY = "tdameritrade/spy_chain_2020-01-29.json"
 SPY_NAN = "tdameritrade/spy_chain_nan_values.json"

@@ -12,15 +12,17 @@ import pandas as pd
 import pytest
 from yfinance.exceptions import YFRateLimitError
 
-from tests.support.paths import shared_file
-from scanner.market import blackscholes
 from scanner.config import Settings
+from scanner.errors import ProviderError
+from scanner.market import blackscholes
 from scanner.providers import get_provider
-from scanner.providers.base import ChainRequest, ProviderError
+from scanner.providers.base import ChainRequest
 from scanner.providers.httpclient import RetryPolicy
 from scanner.providers.yahoo import YahooProvider
+from scanner.scan.criteria import Criteria
+from scanner.scan.screening import screen
 from scanner.schema import CHAIN_COLUMNS
-from scanner.scan.screening import Criteria, screen
+from tests.support.paths import shared_file
 
 TAKEN = date(2026, 1, 1)  # a market holiday: many bids are 0
 SPOT = 313.51  # GOOGL's 2025-12-31 close; parity on the file's 312.5 strike puts it at about 313.3

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,7 +11,6 @@ from scanner.results.compare import compare, mark_new
 from scanner.results.export import export_frame, neutralize_formulas, to_bytes
 from scanner.results.filters import Filters
 from tests.support.rows import known_rows
-
 
 OPEN = Filters(only_matches=False)
 

@@ -12,8 +12,9 @@ import pandas as pd
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from scanner.scan.criteria import Criteria
+from scanner.scan.screening import screen, unusable
 from scanner.schema import CHAIN_COLUMNS, RESULT_COLUMNS, SIDES
-from scanner.scan.screening import Criteria, screen, unusable
 from tests.support.processes import run_cli
 
 AS_OF = date(2026, 11, 30)

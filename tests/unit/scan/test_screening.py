@@ -15,8 +15,9 @@ import pytest
 
 from scanner.market import blackscholes
 from scanner.providers.base import ChainRequest
+from scanner.scan.criteria import Criteria
+from scanner.scan.screening import call_delta_limit, screen
 from scanner.schema import CHAIN_COLUMNS, RESULT_COLUMNS
-from scanner.scan.screening import Criteria, call_delta_limit, screen
 from tests.support.paths import shared_file
 
 AAPL_CHAIN = "marketdata/options_chain_AAPL_2023-05-21.json"

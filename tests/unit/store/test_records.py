@@ -7,14 +7,24 @@ import json
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from scanner.scan.screening import Criteria
-from scanner.store.records import (SettingsError, add_symbols, edit_watchlist, export_csv, import_csv,
-                                    load_watchlist, parse_assignments, reset_criteria, save_criteria,
-                                    stored_criteria, stored_tickers)
-from scanner.store.scans import ScanStore
+from scanner.errors import SettingsError
+from scanner.scan.criteria import Criteria, parse_assignments
 from scanner.scan.watchlist import DEFAULT_TICKERS, Entry, parse_csv, to_csv
+from scanner.store.records import (
+    add_symbols,
+    edit_watchlist,
+    export_csv,
+    import_csv,
+    load_watchlist,
+    reset_criteria,
+    save_criteria,
+    stored_criteria,
+    stored_tickers,
+)
+from scanner.store.scans import ScanStore
 
 SYMBOL = re.compile(r"[A-Z0-9.\-]{1,10}")
 

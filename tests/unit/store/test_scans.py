@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from scanner import clock
+from scanner.schema import RESULT_COLUMNS
 from scanner.store.keys import Keys
 from scanner.store.lock import ScanLock, force_release
-from scanner.schema import RESULT_COLUMNS
 from scanner.store.scans import ScanStore, counters, decode_rows, encode_rows
 
 
