@@ -56,7 +56,7 @@ def with_readers(env: dict[str, str], store: ScanStore) -> tuple[float, list[flo
     def reader() -> None:
         while not stop.is_set():
             started = time.perf_counter()
-            snap = store.snapshot()
+            snap = store.overview()
             if snap.current is not None:
                 shared.read(snap.current.scan_id, snap.current.version)
             latencies.append((time.perf_counter() - started) * 1000)

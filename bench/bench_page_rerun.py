@@ -16,8 +16,9 @@ from scanner.config import Settings
 from scanner.providers.base import ChainRequest
 from scanner.providers.demo import DemoProvider
 from scanner.scan.criteria import Criteria
+from scanner.scan.engine import counters
 from scanner.scan.screening import screen
-from scanner.store.scans import counters, open_store
+from scanner.store.scans import open_store
 
 TICKERS, RUNS = 500, 15
 AS_OF = date(2026, 11, 30)

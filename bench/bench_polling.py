@@ -21,9 +21,10 @@ from _common import embedded_server, symbols
 from scanner.providers.base import ChainRequest
 from scanner.providers.demo import DemoProvider
 from scanner.scan.criteria import Criteria
+from scanner.scan.engine import counters
 from scanner.scan.screening import screen
 from scanner.store.keys import Keys
-from scanner.store.scans import ScanStore, counters
+from scanner.store.scans import ScanStore
 
 TICKERS, RUNS = 500, 15
 AS_OF = date(2026, 11, 30)
@@ -85,7 +86,7 @@ def main() -> None:
 
         seen_version = store.get("s1").version
         before = CountingConnection.sent
-        snap = store.snapshot()
+        snap = store.overview()
         if snap.latest.version != seen_version:  # the page re-reads results only when version moved
             store.results("s1")
         trips = CountingConnection.sent - before

@@ -17,11 +17,10 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
-import redis
-
 from scanner import clock
 from scanner.config import Settings
-from scanner.errors import ConfigError, ControlRefused, InvalidSymbols, RedisUnavailable, ScanRefused, SettingsError
+from scanner.errors import REDIS_DOWN, ExitCode, InvalidSymbols, ScannerError, ScanRefused, SettingsError
+from scanner.providers import registry
 from scanner.results.export import FORMATS, export_frame, file_name, to_bytes
 from scanner.scan.control import cancel_scan, release_lock
 from scanner.scan.criteria import format_delta_table, parse_assignments
@@ -29,27 +28,16 @@ from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.scan.launcher import TOKEN_ENV
 from scanner.scan.watchlist import parse_symbols
 from scanner.store import connection
-from scanner.store.records import (
-    add_symbols,
-    edit_watchlist,
-    export_csv,
-    import_csv,
-    load_watchlist,
-    reset_criteria,
-    save_criteria,
-    stored_criteria,
-)
-from scanner.store.scans import ScanMeta, ScanStore, open_store
+from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, open_store
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_MARKET_CLOSED, EXIT_CANCELLED = range(6)
-_EXIT_BY_STATUS = {"completed": EXIT_OK, "cancelled": EXIT_CANCELLED}
+_EXIT_BY_STATUS = {ScanStatus.COMPLETED: ExitCode.OK, ScanStatus.CANCELLED: ExitCode.CANCELLED}
 
 
 class _Parser(argparse.ArgumentParser):
     """Bad arguments get one line and exit 2 (``--help`` still shows the usage)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message}\n")
+        self.exit(ExitCode.BAD_INPUT, f"error: {self.prog}: {message}\n")
 
 
 def _symbols(text: str) -> list[str]:
@@ -65,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     scan = commands.add_parser("scan", help="run one whole scan in the foreground")
-    scan.add_argument("--provider", choices=("demo", "marketdata", "yahoo", "snapshot"))
+    scan.add_argument("--provider", choices=registry.NAMES)
     scan.add_argument("--tickers", type=_symbols,
                       help="symbols separated by commas, spaces or semicolons (default: the stored watch-list)")
     scan.add_argument("--side", choices=("put", "call", "both"))
@@ -124,16 +112,13 @@ def main(argv: list[str] | None = None) -> int:
             return _server(settings, args.action)
         store = open_store(settings)
         return _COMMANDS[args.command](settings, store, args)
-    except (ConfigError, ScanRefused, ControlRefused, SettingsError) as exc:
+    except ScannerError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", EXIT_BAD_INPUT)
-    except RedisUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        return exc.exit_code
+    except REDIS_DOWN as exc:
         print(f"error: Redis became unavailable ({type(exc).__name__}); what was written before is kept",
               file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.FAILED
 
 
 def _stop_on_signals() -> threading.Event:
@@ -161,7 +146,7 @@ def _finish_line(meta: ScanMeta) -> int:
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     print(f"scan {meta.scan_id} {meta.status}: {meta.message}")
-    return _EXIT_BY_STATUS.get(meta.status, EXIT_FAILED)
+    return _EXIT_BY_STATUS.get(meta.status, ExitCode.FAILED)
 
 
 def _scan(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
@@ -178,7 +163,7 @@ def _run(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
     token = os.environ.pop(TOKEN_ENV, "")
     if not token:
         print(f"error: {TOKEN_ENV} is not set", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     meta = run_scan(settings, store, args.scan_id, token, stop=_stop_on_signals())
     return _finish_line(meta)
 
@@ -187,16 +172,16 @@ def _meta_dict(meta: ScanMeta | None) -> dict | None:
     if meta is None:
         return None
     data = asdict(meta)
-    data.update(started_et=clock.fmt_ny(meta.started_at), finished_et=clock.fmt_ny(meta.finished_at))
+    data.update(as_of=meta.as_of.isoformat() if meta.as_of else None, started_et=clock.fmt_ny(meta.started_at), finished_et=clock.fmt_ny(meta.finished_at))
     return data
 
 
 def _status(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
-    snap = store.snapshot()
+    snap = store.overview()
     if args.json:
         print(json.dumps({"lock": asdict(snap.lock), "current": _meta_dict(snap.current),
                           "latest": _meta_dict(snap.latest)}, indent=2))
-        return EXIT_OK
+        return ExitCode.OK
     lock = f"held ({snap.lock.ttl_seconds or 0:.0f} s left)" if snap.lock.held else "free"
     print(f"lock: {lock}")
     for label, meta in (("current", snap.current), ("latest completed", snap.latest)):
@@ -206,21 +191,21 @@ def _status(settings: Settings, store: ScanStore, args: argparse.Namespace) -> i
                   f"{' — ' + meta.message if meta.message else ''}")
         else:
             print(f"{label}: none")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _history(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
     scans = store.history(args.limit)
     if args.json:
         print(json.dumps([_meta_dict(m) for m in scans], indent=2))
-        return EXIT_OK
+        return ExitCode.OK
     for meta in scans:
         print(f"{meta.scan_id}  {clock.fmt_ny(meta.started_at)}  {meta.status:<9} {meta.provider:<8}"
               f" {meta.side:<4} {meta.tickers_done}/{meta.tickers_total} tickers  {meta.contracts} contracts"
               f"  {meta.matches} matches  {meta.errors} errors  {clock.fmt_duration(meta.elapsed)}")
     if not scans:
         print("no scans yet")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _export(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
@@ -228,7 +213,7 @@ def _export(settings: Settings, store: ScanStore, args: argparse.Namespace) -> i
     meta = store.get(scan_id)
     if meta is None:
         raise ScanRefused(f"no scan {args.scan!r}")
-    if meta.status != "completed":
+    if meta.status != ScanStatus.COMPLETED:
         raise ScanRefused(f"scan {meta.scan_id} is {meta.status}; only completed scans are exported")
     results = store.results(meta.scan_id)
     payload = to_bytes(export_frame(results.frame, matches_only=not args.all), args.format)
@@ -239,42 +224,42 @@ def _export(settings: Settings, store: ScanStore, args: argparse.Namespace) -> i
         path = Path(args.output or file_name(meta, "all" if args.all else "matches", args.format))
         path.write_bytes(payload)
         print(f"wrote {path}", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cancel(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
     print(cancel_scan(store))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _release_lock(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
     by = f"cli release-lock{' --force' if args.force else ''} on {socket.gethostname()}"
     print(release_lock(settings, store, force=args.force, by=by))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _watchlist(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
     symbols = " ".join(getattr(args, "symbols", ()))
     if args.action == "add":
-        outcome = add_symbols(store, symbols)
+        outcome = store.watchlist.add(symbols)
         print(f"added {', '.join(outcome.added) or 'nothing'}"
               + (f"; already listed (now active): {', '.join(outcome.already)}" if outcome.already else ""))
     elif args.action in ("remove", "activate", "deactivate"):
-        entries = edit_watchlist(store, **{args.action: symbols})
+        entries = store.watchlist.edit(**{args.action: symbols})
         print(f"{args.action}: done; {sum(e.active for e in entries)} of {len(entries)} symbols active")
     elif args.action == "import":
         data = sys.stdin.buffer.read() if args.path == "-" else _read_file(args.path)
-        entries = import_csv(store, data, replace=args.replace)
+        entries = store.watchlist.import_csv(data, replace=args.replace)
         print(f"imported; the watch-list has {len(entries)} symbols, {sum(e.active for e in entries)} active")
     elif args.action == "export":
-        _write_text(export_csv(store), args.output)
+        _write_text(store.watchlist.export_csv(), args.output)
     else:
-        entries = load_watchlist(store)
+        entries = store.watchlist.entries()
         if args.json:
             print(json.dumps([e.to_dict() for e in entries], indent=2))
         for entry in entries if not args.json else ():
             print(f"{entry.symbol:<10} {'active' if entry.active else 'inactive'}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _read_file(path: str) -> bytes:
@@ -294,36 +279,36 @@ def _write_text(text: str, output: str) -> None:
 
 def _criteria(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
     if args.action == "set":
-        criteria = save_criteria(store, parse_assignments(args.assignments))
+        criteria = store.criteria.save(parse_assignments(args.assignments))
     elif args.action == "reset":
-        criteria = reset_criteria(store)
+        criteria = store.criteria.reset()
     else:
-        criteria = stored_criteria(store)
+        criteria = store.criteria.load()
     if getattr(args, "json", False):
         print(json.dumps(criteria.to_dict(), indent=2))
-        return EXIT_OK
+        return ExitCode.OK
     for name, value in criteria.to_dict().items():
         shown = format_delta_table(criteria) if name == "call_delta_table" else value
         print(f"{name:<20} {shown}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _server(settings: Settings, action: str) -> int:
     if settings.redis_url:
         print(f"REDIS_URL is set ({connection.mask_url(settings.redis_url)}); there is no embedded server to {action}")
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     if action == "start":
         print(f"embedded Redis at {connection.start_embedded(settings.data_dir)}")
     elif action == "stop":
         if connection.is_running(settings.data_dir) and open_store(settings).lock().held:
             print("a scan holds the lock; the embedded Redis server stays up (stop it when the scan ends)")
-            return EXIT_LOCKED
+            return ExitCode.LOCKED
         print("embedded Redis stopped" if connection.stop_embedded(settings.data_dir) else "embedded Redis was not running")
     else:
         pid = connection.embedded_pid(settings.data_dir)
         print(f"embedded Redis {'running' if connection.is_running(settings.data_dir) else 'stopped'}"
               f" (pid {pid}, {connection.embedded_url(settings.data_dir)})")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 _COMMANDS = {

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 
 from scanner.errors import ConfigError
+from scanner.providers import registry
 
 N = TypeVar("N", int, float)
-PROVIDERS = ("demo", "marketdata", "yahoo", "snapshot")
 
 
 def _number(env: Mapping[str, str], name: str, default: N, low: N, high: N, parse: Callable[[str], N], what: str) -> N:
@@ -91,8 +91,8 @@ class Settings:
         env = os.environ if env is None else env
         md_api_key = env.get("MD_API_KEY", "").strip() or None
         provider = env.get("SCANNER_PROVIDER", "").strip().lower() or ("marketdata" if md_api_key else "demo")
-        if provider not in PROVIDERS:
-            raise ConfigError(f"SCANNER_PROVIDER must be one of {', '.join(PROVIDERS)}, got {provider!r}")
+        if provider not in registry.NAMES:
+            raise ConfigError(f"SCANNER_PROVIDER must be one of {', '.join(registry.NAMES)}, got {provider!r}")
         prefix = env.get("SCANNER_PREFIX", "scanner").strip() or "scanner"
         if not prefix.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(f"SCANNER_PREFIX may hold letters, digits, '-' and '_' only, got {prefix!r}")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import pandas as pd
 
 from scanner.market.calendar import today_ny
+from scanner.providers import registry
+
+if TYPE_CHECKING:
+    from scanner.config import Settings
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,10 @@ class Provider(Protocol):
     simulated: bool
     live: bool  # market hours are enforced by default only for live providers
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Provider:
+        """The provider as configured; ConfigError when it cannot be used (a key or folder missing)."""
+
     def quote_date(self, request: ChainRequest) -> date:
         """The date DTE counts from."""
 
@@ -35,6 +43,30 @@ class Provider(Protocol):
 
         Raises ProviderError for this ticker alone, ProviderFatal to stop the scan.
         """
+
+
+class Registered:
+    """What the registry says of a provider class (name, label, simulated, live), read from its entry."""
+
+    @property
+    def name(self) -> str:
+        return registry.source_of(type(self)).name
+
+    @property
+    def label(self) -> str:
+        return registry.source_of(type(self)).label
+
+    @property
+    def simulated(self) -> bool:
+        return registry.source_of(type(self)).simulated
+
+    @property
+    def live(self) -> bool:
+        return registry.source_of(type(self)).live
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Provider:
+        return cls(settings)
 
 
 def live_quote_date(request: ChainRequest, now: Callable[[], datetime] | None = None) -> date:

@@ -16,10 +16,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from scanner.config import Settings
 from scanner.errors import ProviderError
 from scanner.market import blackscholes
 from scanner.market.calendar import weekly_expirations
-from scanner.providers.base import ChainRequest, live_quote_date
+from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import empty_chain
 from scanner.scan.watchlist import SYMBOL
 from scanner.schema import CHAIN_COLUMNS
@@ -63,17 +64,16 @@ def _tick_round(prices: np.ndarray, up: bool) -> np.ndarray:
     return np.round(steps * tick, 2)
 
 
-class DemoProvider:
+class DemoProvider(Registered):
     """Deterministic simulated option chains (DESIGN "Data sources": demo)."""
-
-    name = "demo"
-    label = "Demo market (simulated data)"
-    simulated = True
-    live = False
 
     def __init__(self, delay_ms: int = 0, now: Callable[[], datetime] | None = None) -> None:
         self.delay_ms = delay_ms
         self._now = now
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DemoProvider:
+        return cls(delay_ms=settings.demo_delay_ms)
 
     def quote_date(self, request: ChainRequest) -> date:
         return live_quote_date(request, self._now)

@@ -22,7 +22,7 @@ import pandas as pd
 from scanner.config import Settings
 from scanner.errors import ConfigError, ProviderError, ProviderFatal
 from scanner.market.calendar import NY, weekly_expirations
-from scanner.providers.base import ChainRequest, live_quote_date
+from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import NUMERIC_COLUMNS, empty_chain, fill_delta, nearest_otm_positions
 from scanner.providers.httpclient import HttpClient, RetryPolicy
 from scanner.schema import CHAIN_COLUMNS, SIDES
@@ -150,13 +150,8 @@ def chain_columns(payload: Mapping[str, Any], ticker: str | None = None) -> dict
     return columns
 
 
-class MarketDataProvider:
+class MarketDataProvider(Registered):
     """Live chains from the MarketData.app REST API (DESIGN "Data sources": marketdata)."""
-
-    name = "marketdata"
-    label = "MarketData.app"
-    simulated = False
-    live = True
 
     def __init__(self, settings: Settings, retry: RetryPolicy = RetryPolicy(),
                  now: Callable[[], datetime] | None = None) -> None:

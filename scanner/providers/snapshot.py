@@ -24,7 +24,7 @@ import pandas as pd
 from scanner.config import Settings
 from scanner.errors import ConfigError, ProviderError
 from scanner.market.calendar import NY
-from scanner.providers.base import ChainRequest
+from scanner.providers.base import ChainRequest, Registered
 from scanner.providers.chains import fill_delta, nearest_otm, normalized
 from scanner.providers.marketdata import chain_frame
 
@@ -97,12 +97,8 @@ class _Snapshot:
     quote_date: date | None
 
 
-class SnapshotProvider:
+class SnapshotProvider(Registered):
     """Chains from files (DESIGN "Data sources": snapshot)."""
-
-    name = "snapshot"
-    simulated = False
-    live = False
 
     def __init__(self, settings: Settings) -> None:
         if settings.snapshot_dir is None:
@@ -110,10 +106,13 @@ class SnapshotProvider:
         if not settings.snapshot_dir.is_dir():
             raise ConfigError(f"SCANNER_SNAPSHOT_DIR is not a folder: {settings.snapshot_dir}")
         self.folder = settings.snapshot_dir
-        self.label = f"Snapshot files ({self.folder.name})"
         self._rate, self._dividend_yield = settings.risk_free_rate, settings.dividend_yield
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{super().label} ({self.folder.name})"
 
     def quote_date(self, request: ChainRequest) -> date:
         if request.as_of:

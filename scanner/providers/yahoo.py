@@ -21,7 +21,7 @@ from scanner.config import Settings
 from scanner.errors import ProviderError
 from scanner.market import blackscholes
 from scanner.market.calendar import weekly_expirations
-from scanner.providers.base import ChainRequest, live_quote_date
+from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
 from scanner.providers.httpclient import RetryPolicy
 
@@ -35,13 +35,8 @@ _FIELDS = {  # normalized column <- yfinance option_chain column
 _YAHOO_RETRY = RetryPolicy(attempts=4, backoff_base=2.0, backoff_cap=30.0)  # Yahoo's throttle lasts longer
 
 
-class YahooProvider:
+class YahooProvider(Registered):
     """Delayed chains from Yahoo Finance (DESIGN "Data sources": yahoo)."""
-
-    name = "yahoo"
-    label = "Yahoo Finance (yfinance, delayed quotes)"
-    simulated = False
-    live = True
 
     def __init__(self, settings: Settings, ticker_factory: Callable[[str], Any] = yfinance.Ticker,
                  retry: RetryPolicy = _YAHOO_RETRY, sleep: Callable[[float], None] = time.sleep,

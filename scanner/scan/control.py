@@ -13,7 +13,7 @@ from pathlib import Path
 
 from scanner import clock
 from scanner.config import Settings
-from scanner.errors import ControlRefused
+from scanner.errors import ControlRefused, ExitCode
 from scanner.scan.launcher import log_path
 from scanner.store.lock import LockState, force_release
 from scanner.store.scans import ScanMeta, ScanStore
@@ -82,7 +82,7 @@ def tail(path: Path, lines: int) -> str:
 
 
 def monitor_state(settings: Settings, store: ScanStore, log_lines: int = 40) -> MonitorState:
-    snap = store.snapshot()
+    snap = store.overview()
     meta = snap.current
     heartbeat_age = process_gone = None
     errors: dict[str, str] = {}
@@ -119,13 +119,12 @@ def release_lock(settings: Settings, store: ScanStore, *, force: bool, by: str) 
     holder, dead = state.holder, state.holder_dead
     if not dead and not force:
         raise ControlRefused(f"scan {holder.scan_id} is alive (heartbeat {state.heartbeat_age:.0f} s ago); "
-                             "releasing its lock anyway needs confirmation (--force)", exit_code=3)
+                             "releasing its lock anyway needs confirmation (--force)", ExitCode.LOCKED)
     if not force_release(store.client, store.keys):
         return "The lock was freed meanwhile; nothing to release."
     if holder is None:
         return "Lock released (no running scan claimed it)."
-    store.set_fields(holder.scan_id, {"lock_released_by": by, "lock_released_at": clock.now(),
-                                      "lock_release_forced": int(not dead)})
+    store.set_fields(holder.scan_id, lock_released_by=by, lock_released_at=clock.now(), lock_release_forced=not dead)
     if dead:
         store.mark_abandoned(holder.scan_id)
         return f"Lock released; scan {holder.scan_id} had no live process and is marked abandoned."

@@ -10,21 +10,29 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import date
+from enum import Enum
 from typing import Callable, TypeVar
 
-import redis
-
 from scanner.config import Settings
-from scanner.errors import AlreadyRunning, ConfigError, MarketClosed, ProviderError, ProviderFatal, ScanRefused
+from scanner.errors import (
+    REDIS_DOWN,
+    AlreadyRunning,
+    ConfigError,
+    MarketClosed,
+    ProviderError,
+    ProviderFatal,
+    ScanRefused,
+)
 from scanner.market import calendar
-from scanner.providers import ChainRequest, Provider, get_provider
+from scanner.providers.base import ChainRequest, Provider
+from scanner.providers.registry import get_provider
 from scanner.scan.criteria import Criteria
 from scanner.scan.launcher import spawn_scan
 from scanner.scan.screening import screen, unusable
 from scanner.scan.watchlist import parse_symbols
+from scanner.store.codec import encode_rows
 from scanner.store.lock import Heartbeat, ScanLock
-from scanner.store.records import stored_criteria, stored_tickers
-from scanner.store.scans import ScanMeta, ScanStore, counters, encode_rows, new_scan_id
+from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, new_scan_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,6 +55,13 @@ class Started:
     token: str
 
 
+class StopReason(Enum):
+    """Why the scan stopped fetching before the last ticker."""
+
+    CANCELLED = "cancelled"  # the cancel flag, SIGTERM or SIGINT
+    LOCK_LOST = "lock lost"  # the lock expired or was force-released
+
+
 @dataclass
 class _Tally:
     total: int
@@ -56,7 +71,7 @@ class _Tally:
     errors: int = 0
     invalid: int = 0
     fatal: str | None = None
-    stopped: str | None = None
+    stopped: StopReason | None = None
     cancel_requested: bool = False  # as of the latest write
 
 
@@ -65,12 +80,12 @@ def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> St
     provider_name = request.provider or settings.provider
     provider = get_provider(provider_name, settings)
     try:
-        tickers = parse_symbols(request.tickers) if request.tickers is not None else stored_tickers(store)
+        tickers = parse_symbols(request.tickers) if request.tickers is not None else store.watchlist.tickers()
     except ValueError as exc:
         raise ScanRefused(str(exc)) from None
     if not tickers:
         raise ScanRefused("The watch-list is empty: add tickers first.")
-    base = stored_criteria(store)
+    base = store.criteria.load()
     try:
         criteria = Criteria.from_dict({**base.to_dict(), **{k: v for k, v in
                                        (("side", request.side), ("weeks", request.weeks)) if v is not None}})
@@ -84,12 +99,9 @@ def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> St
     if token is None:
         raise AlreadyRunning(store.current_id())
     scan_id = new_scan_id()
-    criteria_record = criteria.to_dict()
-    if request.as_of:
-        criteria_record["as_of"] = request.as_of.isoformat()
     try:
-        store.create(scan_id, provider=provider_name, provider_label=provider.label,
-                     criteria=criteria_record, tickers=tickers)
+        store.create(scan_id, provider=provider_name, provider_label=provider.label, criteria=criteria.to_dict(),
+                     tickers=tickers, as_of=request.as_of)
     except BaseException:
         lock.release()
         raise
@@ -102,10 +114,10 @@ def start_background(settings: Settings, store: ScanStore, request: ScanRequest)
     try:
         pid = spawn_scan(settings, started.scan_id, started.token)
     except OSError as exc:
-        store.finish(started.scan_id, "failed", f"Could not start the scan process: {exc.strerror}")
+        store.finish(started.scan_id, ScanStatus.FAILED, f"Could not start the scan process: {exc.strerror}")
         ScanLock.attach(store.client, store.keys, settings.lock_ttl, started.token).release()
         raise ScanRefused(f"Could not start the scan process: {exc.strerror}") from None
-    store.set_fields(started.scan_id, {"pid": pid})
+    store.set_fields(started.scan_id, pid=pid)
     return started.scan_id
 
 
@@ -115,7 +127,7 @@ def _retrying(action: Callable[[], T], attempts: int = 6, first_delay: float = 0
     for attempt in range(attempts):
         try:
             return action()
-        except (redis.ConnectionError, redis.TimeoutError):
+        except REDIS_DOWN:
             if attempt == attempts - 1:
                 raise
             log.warning("Redis unavailable; retrying in %.1f s", delay)
@@ -159,17 +171,17 @@ def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
     meta = store.get(scan_id)
     if meta is None or not lock.owned():
         if meta is not None:
-            store.finish(scan_id, "failed", "The scan lost its lock before it began.")
+            store.finish(scan_id, ScanStatus.FAILED, "The scan lost its lock before it began.")
         raise AlreadyRunning(store.current_id())
     store.mark_running(scan_id, os.getpid(), socket.gethostname())
-    status, message = "failed", "The scan stopped unexpectedly."
+    status, message = ScanStatus.FAILED, "The scan stopped unexpectedly."
     try:
         with Heartbeat(lock, lambda: store.heartbeat(scan_id)) as heartbeat:
             tally = _scan_tickers(settings, store, meta, heartbeat, stop or threading.Event(), on_progress)
         status, message = _outcome(tally)
     except ConfigError as exc:
         message = f"The scan could not start: {exc}"
-    except (redis.ConnectionError, redis.TimeoutError):
+    except REDIS_DOWN:
         message = "Redis became unavailable during the scan."
     except Exception as exc:
         log.exception("scan %s failed", scan_id)
@@ -183,34 +195,33 @@ def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
     return store.get(scan_id) or meta
 
 
-def _outcome(tally: _Tally) -> tuple[str, str]:
+def _outcome(tally: _Tally) -> tuple[ScanStatus, str]:
     summary = f"{tally.done}/{tally.total} tickers, {tally.contracts} contracts, {tally.matches} matches, {tally.errors} errors"
     if tally.invalid:
         summary += f", {tally.invalid} unusable rows dropped"
     if tally.fatal:
-        return "failed", f"{tally.fatal} (partial results kept: {summary})"
-    if tally.stopped == "cancelled" and tally.done < tally.total:  # a cancel after the last fetch skipped nothing
-        return "cancelled", f"Cancelled after {summary}."
-    if tally.stopped == "lost":
-        return "failed", f"The scan lost its lock and stopped after {summary}."
-    return "completed", f"{summary}."
+        return ScanStatus.FAILED, f"{tally.fatal} (partial results kept: {summary})"
+    if tally.stopped is StopReason.CANCELLED and tally.done < tally.total:  # a cancel after the last fetch skipped nothing
+        return ScanStatus.CANCELLED, f"Cancelled after {summary}."
+    if tally.stopped is StopReason.LOCK_LOST:
+        return ScanStatus.FAILED, f"The scan lost its lock and stopped after {summary}."
+    return ScanStatus.COMPLETED, f"{summary}."
 
 
 def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, heartbeat: Heartbeat,
                   stop: threading.Event, on_progress: Callable[[ScanMeta], None] | None) -> _Tally:
     provider = get_provider(meta.provider, settings)
     criteria = Criteria.of_scan(meta.criteria)
-    as_of_raw = meta.criteria.get("as_of")
-    request = criteria.chain_request(date.fromisoformat(as_of_raw) if as_of_raw else None)
+    request = criteria.chain_request(meta.as_of)
     as_of = provider.quote_date(request)
     tally = _Tally(total=len(meta.tickers), cancel_requested=_retrying(lambda: store.cancel_requested(meta.scan_id)))
     tickers = iter(meta.tickers)
 
-    def stop_reason() -> str | None:
+    def stop_reason() -> StopReason | None:
         if heartbeat.lost.is_set():
-            return "lost"
+            return StopReason.LOCK_LOST
         if stop.is_set() or tally.cancel_requested:
-            return "cancelled"
+            return StopReason.CANCELLED
         return None
 
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="fetch") as pool:
@@ -256,3 +267,10 @@ def _record(store: ScanStore, scan_id: str, ticker: str, result: _TickerResult, 
     tally.cancel_requested = _retrying(lambda: store.record_ticker(scan_id, ticker, result.payload, result.error,
                                                                    progress))
     return counted
+
+
+def counters(done: int, total: int, contracts: int, matches: int, errors: int, ticker: str) -> dict[str, int | float | str]:
+    """The progress fields (ScanMeta names) written with each ticker."""
+    pct = round(100.0 * done / total, 1) if total else 100.0
+    return {"tickers_done": done, "tickers_total": total, "pct": pct, "contracts": contracts,
+            "matches": matches, "errors": errors, "current_ticker": ticker}

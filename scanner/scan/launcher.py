@@ -9,11 +9,12 @@ import threading
 from pathlib import Path
 
 from scanner.config import Settings
+from scanner.providers import registry
 
 TOKEN_ENV = "SCANNER_LOCK_TOKEN"
-# The child gets what it needs and nothing else (no cloud credentials, no Streamlit internals).
-_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "REDIS_URL", "MD_API_KEY",
-               "MD_URL_BASE")
+# The child gets what it needs and nothing else (no cloud credentials, no Streamlit internals): the basics, Redis,
+# what the data sources read (the registry names it) and the SCANNER_* settings.
+_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "REDIS_URL", *registry.SCAN_ENV)
 
 
 def child_env(settings: Settings, token: str) -> dict[str, str]:

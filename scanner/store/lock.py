@@ -23,7 +23,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LockState:
     held: bool
-    ttl_seconds: float | None  # None when free
+    ttl_seconds: float | None  # None when free, or held with no expiry
+
+    @classmethod
+    def from_pttl(cls, pttl: int) -> LockState:
+        """The one reading of the lock key's PTTL: -2 absent, -1 held with no expiry, else milliseconds left
+        (0 is a lock about to expire: still held, 0 s left)."""
+        if pttl == -2:
+            return cls(held=False, ttl_seconds=None)
+        return cls(held=True, ttl_seconds=None if pttl < 0 else pttl / 1000)
 
 
 class ScanLock:
@@ -60,13 +68,6 @@ class ScanLock:
             return True
         except LockError:  # also LockNotOwnedError, its subclass
             return False
-
-
-def lock_state(client: redis.Redis, keys: Keys) -> LockState:
-    pttl = client.pttl(keys.lock)
-    if pttl == -2:
-        return LockState(held=False, ttl_seconds=None)
-    return LockState(held=True, ttl_seconds=None if pttl < 0 else pttl / 1000)
 
 
 def force_release(client: redis.Redis, keys: Keys) -> bool:

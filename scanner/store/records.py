@@ -1,4 +1,4 @@
-"""The analysts' settings in Redis: the watch-list and the screening criteria.
+"""The analysts' settings records in Redis: the watch-list and the screening criteria (a key each).
 
 The page and the CLI change them only through this module, which validates everything first: bad input
 raises SettingsError with the offending entries and nothing is written. Watch-list edits are read-modify-write
@@ -25,7 +25,6 @@ from scanner.scan.watchlist import (
     parse_symbols,
     to_csv,
 )
-from scanner.store.scans import ScanStore
 
 log = logging.getLogger(__name__)
 P = TypeVar("P")
@@ -37,7 +36,6 @@ class Added:
     already: list[str]
 
 
-# ---- watch-list ----
 def _decode(raw: str | None) -> list[Entry]:
     if raw is None:
         return default_entries()
@@ -46,31 +44,6 @@ def _decode(raw: str | None) -> list[Entry]:
     except ValueError:
         log.warning("the stored watch-list is not JSON; showing the defaults")
         return default_entries()
-
-
-def load_watchlist(store: ScanStore) -> list[Entry]:
-    """The stored watch-list, or the default 26 when none was ever saved."""
-    return _decode(store.client.get(store.keys.watchlist))
-
-
-def stored_tickers(store: ScanStore) -> list[str]:
-    """The active symbols: what a scan runs on."""
-    return [entry.symbol for entry in load_watchlist(store) if entry.active]
-
-
-def _update(store: ScanStore, change: Callable[[list[Entry]], list[Entry]]) -> list[Entry]:
-    """Apply ``change`` to the current list atomically (retried if another edit lands in between)."""
-    key = store.keys.watchlist
-
-    def transaction(pipe: redis.client.Pipeline) -> list[Entry]:
-        entries = change(_decode(pipe.get(key)))
-        if len(entries) > MAX_SYMBOLS:
-            raise SettingsError(f"the watch-list may hold at most {MAX_SYMBOLS} symbols ({len(entries)} given)")
-        pipe.multi()
-        pipe.set(key, json.dumps([entry.to_dict() for entry in entries]))
-        return entries
-
-    return store.client.transaction(transaction, key, value_from_callable=True)
 
 
 def _parsed(parse: Callable[[P], list[R]], data: P, nothing: str) -> list[R]:
@@ -88,75 +61,104 @@ def _symbols(entries: str | Iterable[str]) -> list[str]:
     return _parsed(parse_symbols, entries, "no symbols given")
 
 
-def add_symbols(store: ScanStore, entries: str | Iterable[str]) -> Added:
-    """Add one symbol or a pasted list (active); a listed inactive symbol becomes active again."""
-    symbols = _symbols(entries)
-    outcome = Added([], [])
+class WatchlistRecord:
+    """The watch-list (``Keys.watchlist``): the default 26 until first saved."""
 
-    def change(current: list[Entry]) -> list[Entry]:
-        listed = {entry.symbol for entry in current}
-        outcome.added[:] = [s for s in symbols if s not in listed]
-        outcome.already[:] = [s for s in symbols if s in listed]
-        wanted = set(symbols)
-        return [Entry(e.symbol, True) if e.symbol in wanted else e for e in current] + \
-            [Entry(s) for s in outcome.added]
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self._client = client
+        self._key = key
 
-    _update(store, change)
-    return outcome
+    def entries(self) -> list[Entry]:
+        return _decode(self._client.get(self._key))
+
+    def tickers(self) -> list[str]:
+        """The active symbols: what a scan runs on."""
+        return [entry.symbol for entry in self.entries() if entry.active]
+
+    def _update(self, change: Callable[[list[Entry]], list[Entry]]) -> list[Entry]:
+        """Apply ``change`` to the current list atomically (retried if another edit lands in between)."""
+
+        def transaction(pipe: redis.client.Pipeline) -> list[Entry]:
+            entries = change(_decode(pipe.get(self._key)))
+            if len(entries) > MAX_SYMBOLS:
+                raise SettingsError(f"the watch-list may hold at most {MAX_SYMBOLS} symbols ({len(entries)} given)")
+            pipe.multi()
+            pipe.set(self._key, json.dumps([entry.to_dict() for entry in entries]))
+            return entries
+
+        return self._client.transaction(transaction, self._key, value_from_callable=True)
+
+    def add(self, entries: str | Iterable[str]) -> Added:
+        """Add one symbol or a pasted list (active); a listed inactive symbol becomes active again."""
+        symbols = _symbols(entries)
+        outcome = Added([], [])
+
+        def change(current: list[Entry]) -> list[Entry]:
+            listed = {entry.symbol for entry in current}
+            outcome.added[:] = [s for s in symbols if s not in listed]
+            outcome.already[:] = [s for s in symbols if s in listed]
+            wanted = set(symbols)
+            return [Entry(e.symbol, True) if e.symbol in wanted else e for e in current] + \
+                [Entry(s) for s in outcome.added]
+
+        self._update(change)
+        return outcome
+
+    def edit(self, *, activate: str | Iterable[str] = (), deactivate: str | Iterable[str] = (),
+             remove: str | Iterable[str] = ()) -> list[Entry]:
+        """Switch symbols active/inactive and remove others in one write; an unknown symbol refuses the whole edit."""
+        on, off, gone = (set(_symbols(group)) if group else set() for group in (activate, deactivate, remove))
+        if not on | off | gone:
+            raise SettingsError("no symbols given")
+
+        def change(current: list[Entry]) -> list[Entry]:
+            unknown = sorted((on | off | gone) - {entry.symbol for entry in current})
+            if unknown:
+                raise SettingsError(f"not on the watch-list: {', '.join(unknown)}")
+            return [Entry(e.symbol, e.symbol in on or (e.active and e.symbol not in off))
+                    for e in current if e.symbol not in gone]
+
+        return self._update(change)
+
+    def import_csv(self, data: bytes | str, *, replace: bool) -> list[Entry]:
+        """Merge (imported rows win) or replace the list with a CSV's rows; a bad row refuses the whole file."""
+        imported = _parsed(parse_csv, data, "the file holds no symbols")
+        if replace:
+            return self._update(lambda current: imported)
+        by_symbol = {entry.symbol: entry for entry in imported}
+        return self._update(lambda current: [by_symbol.pop(e.symbol, e) for e in current] + list(by_symbol.values()))
+
+    def export_csv(self) -> str:
+        return to_csv(self.entries())
 
 
-def edit_watchlist(store: ScanStore, *, activate: str | Iterable[str] = (), deactivate: str | Iterable[str] = (),
-                   remove: str | Iterable[str] = ()) -> list[Entry]:
-    """Switch symbols active/inactive and remove others in one write; an unknown symbol refuses the whole edit."""
-    on, off, gone = (set(_symbols(group)) if group else set() for group in (activate, deactivate, remove))
-    if not on | off | gone:
-        raise SettingsError("no symbols given")
+class CriteriaRecord:
+    """The screening criteria (``Keys.criteria``): the defaults until first saved."""
 
-    def change(current: list[Entry]) -> list[Entry]:
-        unknown = sorted((on | off | gone) - {entry.symbol for entry in current})
-        if unknown:
-            raise SettingsError(f"not on the watch-list: {', '.join(unknown)}")
-        return [Entry(e.symbol, e.symbol in on or (e.active and e.symbol not in off))
-                for e in current if e.symbol not in gone]
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self._client = client
+        self._key = key
 
-    return _update(store, change)
+    def load(self) -> Criteria:
+        """The saved criteria, or the defaults (also when the stored value no longer validates)."""
+        try:
+            raw = json.loads(self._client.get(self._key) or "null")
+        except ValueError:
+            raw = None
+        if not isinstance(raw, dict):
+            return Criteria()
+        try:
+            return validate_criteria(raw)
+        except SettingsError:
+            log.warning("stored criteria are invalid; using the defaults")
+            return Criteria()
 
+    def save(self, changes: Mapping[str, Any]) -> Criteria:
+        """Merge ``changes`` into the stored criteria, validate the whole, and save it."""
+        criteria = validate_criteria({**self.load().to_dict(), **changes})
+        self._client.set(self._key, json.dumps(criteria.to_dict()))
+        return criteria
 
-def import_csv(store: ScanStore, data: bytes | str, *, replace: bool) -> list[Entry]:
-    """Merge (imported rows win) or replace the list with a CSV's rows; a bad row refuses the whole file."""
-    imported = _parsed(parse_csv, data, "the file holds no symbols")
-    if replace:
-        return _update(store, lambda current: imported)
-    by_symbol = {entry.symbol: entry for entry in imported}
-    return _update(store, lambda current: [by_symbol.pop(e.symbol, e) for e in current] + list(by_symbol.values()))
-
-
-def export_csv(store: ScanStore) -> str:
-    return to_csv(load_watchlist(store))
-
-
-# ---- criteria ----
-def stored_criteria(store: ScanStore) -> Criteria:
-    """The saved criteria, or the defaults (also when the stored value no longer validates)."""
-    raw = store.get_json(store.keys.criteria)
-    if not isinstance(raw, dict):
+    def reset(self) -> Criteria:
+        self._client.delete(self._key)
         return Criteria()
-    try:
-        return validate_criteria(raw)
-    except SettingsError:
-        log.warning("stored criteria are invalid; using the defaults")
-        return Criteria()
-
-
-def save_criteria(store: ScanStore, changes: Mapping[str, Any]) -> Criteria:
-    """Merge ``changes`` into the stored criteria, validate the whole, and save it."""
-    criteria = validate_criteria({**stored_criteria(store).to_dict(), **changes})
-    store.set_json(store.keys.criteria, criteria.to_dict())
-    return criteria
-
-
-def reset_criteria(store: ScanStore) -> Criteria:
-    store.client.delete(store.keys.criteria)
-    return Criteria()
-
-

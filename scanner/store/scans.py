@@ -8,44 +8,61 @@ from __future__ import annotations
 import json
 import math
 import secrets
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, get_type_hints
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import redis
 
 from scanner import clock
 from scanner.config import Settings
-from scanner.schema import RESULT_COLUMNS
+from scanner.store.codec import encode_rows, one_payload, read_batches, to_frame
 from scanner.store.keys import Keys
-from scanner.store.lock import LockState, lock_state
+from scanner.store.lock import LockState
+from scanner.store.records import CriteriaRecord, WatchlistRecord
 
-ACTIVE = ("starting", "running")
-FINISHED = ("completed", "failed", "cancelled", "abandoned")
-DATE_COLUMNS = ("expiration", "quote_date")
+
+class ScanStatus(StrEnum):
+    """A scan's life (DESIGN "Redis": statuses)."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ABANDONED = "abandoned"
+
+    @property
+    def active(self) -> bool:
+        return self in ACTIVE
+
+
+ACTIVE = frozenset({ScanStatus.STARTING, ScanStatus.RUNNING})
+FINISHED = frozenset(ScanStatus) - ACTIVE
 
 # Marks a scan abandoned only if it still reads as active: a holder finishing at the same moment wins.
+# KEYS[1]: the scan's hash. ARGV[1]: finished_at, ARGV[2]: message, ARGV[3]: abandoned, ARGV[4..]: active statuses.
 _MARK_ABANDONED = """
 local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'starting' or status == 'running' then
-  redis.call('HSET', KEYS[1], 'status', 'abandoned', 'finished_at', ARGV[1], 'message', ARGV[2])
-  return 1
+for i = 4, #ARGV do
+  if status == ARGV[i] then
+    redis.call('HSET', KEYS[1], 'status', ARGV[3], 'finished_at', ARGV[1], 'message', ARGV[2])
+    return 1
+  end
 end
 return 0
 """
 
-
 def new_scan_id() -> str:
     """Sortable by start time, unique across processes."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
 
 
-def _float(value: str | None) -> float | None:
-    if value in (None, ""):
-        return None
+def _float(value: str) -> float | None:
     try:
         number = float(value)
     except ValueError:
@@ -53,17 +70,58 @@ def _float(value: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _int(value: str | None) -> int:
+def _int(value: str) -> int | None:
     number = _float(value)
-    return int(number) if number is not None else 0
+    return int(number) if number is not None else None
+
+
+def _json(kind: type) -> Callable[[str], Any]:
+    def decode(value: str) -> Any:
+        try:
+            loaded = json.loads(value)
+        except ValueError:
+            return kind()
+        return loaded if isinstance(loaded, kind) else kind()
+    return decode
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _status(value: str) -> ScanStatus:
+    """An unreadable status (a hand-edited hash) reads as failed: never as a scan still running."""
+    try:
+        return ScanStatus(value)
+    except ValueError:
+        return ScanStatus.FAILED
+
+
+_FIELD_CODECS: dict[Any, tuple[Callable[[Any], str], Callable[[str], Any]]] = {
+    # annotation: (to the hash's text, from it); a missing or empty field takes the dataclass default
+    str: (str, str),
+    int: (lambda v: str(int(v)), _int),
+    int | None: (lambda v: "" if v is None else str(int(v)), _int),
+    float: (repr, _float),
+    float | None: (lambda v: "" if v is None else repr(float(v)), _float),
+    bool: (lambda v: "1" if v else "0", lambda v: v == "1"),
+    ScanStatus: (lambda v: ScanStatus(v).value, _status),
+    date | None: (lambda v: "" if v is None else v.isoformat(), _date),
+    dict[str, Any]: (json.dumps, _json(dict)),
+    list[str]: (json.dumps, _json(list)),
+    tuple[str, ...]: (",".join, lambda v: tuple(t for t in v.split(",") if t)),
+}
 
 
 @dataclass(frozen=True)
 class ScanMeta:
-    """A scan's hash, typed."""
+    """A scan's hash, typed; its round trip through Redis derives from these fields (``to_hash``/``from_hash``)."""
 
     scan_id: str
-    status: str
+    status: ScanStatus
     provider: str = ""
     provider_label: str = ""
     side: str = "put"
@@ -85,11 +143,17 @@ class ScanMeta:
     cancel_requested: bool = False
     criteria: dict[str, Any] = field(default_factory=dict)
     tickers: list[str] = field(default_factory=list)
-    extra: dict[str, str] = field(default_factory=dict)
+    as_of: date | None = None  # the quote date asked for (scan --as-of); None: the source's own
+    credits_used: int | None = None  # a metered source's (MarketData) credits spent by this scan
+    credits_remaining: int | None = None
+    lock_released_by: str = ""  # who freed this scan's lock (monitor page, CLI), when, and whether forced
+    lock_released_at: float | None = None
+    lock_release_forced: bool = False
+    corrupt_tickers: tuple[str, ...] = ()  # stored results that could not be read at compaction
 
     @property
     def active(self) -> bool:
-        return self.status in ACTIVE
+        return self.status.active
 
     @property
     def elapsed(self) -> float | None:
@@ -104,47 +168,35 @@ class ScanMeta:
             return None
         return self.elapsed / self.tickers_done * max(self.tickers_total - self.tickers_done, 0)
 
+    @staticmethod
+    def encode(values: Mapping[str, Any]) -> dict[str, str]:
+        """Some fields as the hash stores them; a name that is not a field is a bug, so it raises KeyError."""
+        return {name: _FIELD_CODECS[_HINTS[name]][0](value) for name, value in values.items()}
+
     @classmethod
-    def from_hash(cls, scan_id: str, raw: dict[str, str]) -> "ScanMeta":
-        known = set(cls.__dataclass_fields__)
+    def decode(cls, name: str, text: str | None) -> Any:
+        """One field as read from the hash (its default when missing or unreadable)."""
+        value = _FIELD_CODECS[_HINTS[name]][1](text) if text else None
+        if value is not None:
+            return value
+        default = cls.__dataclass_fields__[name]
+        return default.default_factory() if default.default is MISSING else default.default
 
-        def loads(name: str, default: Any) -> Any:
-            try:
-                value = json.loads(raw.get(name) or "null")
-            except ValueError:
-                return default
-            return value if isinstance(value, type(default)) else default
+    def to_hash(self) -> dict[str, str]:
+        return self.encode({f.name: getattr(self, f.name) for f in fields(self) if f.name != "scan_id"})
 
-        return cls(
-            scan_id=scan_id,
-            status=raw.get("status", "unknown"),
-            provider=raw.get("provider", ""),
-            provider_label=raw.get("provider_label", ""),
-            side=raw.get("side", "put"),
-            tickers_total=_int(raw.get("tickers_total")),
-            tickers_done=_int(raw.get("tickers_done")),
-            pct=_float(raw.get("pct")) or 0.0,
-            contracts=_int(raw.get("contracts")),
-            matches=_int(raw.get("matches")),
-            errors=_int(raw.get("errors")),
-            invalid_rows=_int(raw.get("invalid_rows")),
-            current_ticker=raw.get("current_ticker", ""),
-            started_at=_float(raw.get("started_at")),
-            heartbeat_at=_float(raw.get("heartbeat_at")),
-            finished_at=_float(raw.get("finished_at")),
-            message=raw.get("message", ""),
-            pid=_int(raw.get("pid")),
-            host=raw.get("host", ""),
-            version=_int(raw.get("version")),
-            cancel_requested=raw.get("cancel_requested") == "1",
-            criteria=loads("criteria", {}),
-            tickers=loads("tickers", []),
-            extra={k: v for k, v in raw.items() if k not in known},
-        )
+    @classmethod
+    def from_hash(cls, scan_id: str, raw: Mapping[str, str]) -> ScanMeta:
+        """Fields the hash lacks, or holds unreadably, take their defaults; unknown hash fields are ignored."""
+        values = {f.name: cls.decode(f.name, raw.get(f.name)) for f in fields(cls) if f.name not in ("scan_id", "status")}
+        return cls(scan_id=scan_id, status=_status(raw.get("status") or ""), **values)
+
+
+_HINTS = get_type_hints(ScanMeta)
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class Overview:
     """What a page needs on every rerun, read in two round trips."""
 
     lock: LockState
@@ -158,78 +210,6 @@ class Results:
     corrupt_tickers: tuple[str, ...] = ()
 
 
-def _arrow_type(column: str) -> pa.DataType:
-    if column in DATE_COLUMNS:
-        return pa.timestamp("s")
-    if column in ("ticker", "side", "option_symbol"):
-        return pa.string()
-    if column in ("volume", "open_interest", "dte"):
-        return pa.int64()
-    return pa.bool_() if column == "match" else pa.float64()
-
-
-# Every ticker's rows share this schema, so each is stored as one bare Arrow record batch (no schema, no
-# per-ticker metadata) and a 500-ticker scan reads back as one concatenation.
-ROWS_SCHEMA = pa.schema([pa.field(name, _arrow_type(name)) for name in RESULT_COLUMNS])
-
-
-def _arrow_column(frame: pd.DataFrame, field: pa.Field) -> pa.Array:
-    """One column of `frame` as the field's Arrow type; all null when the frame lacks it."""
-    if field.name not in frame:
-        return pa.nulls(len(frame), field.type)
-    column = frame[field.name]
-    if pa.types.is_timestamp(field.type) and not pd.api.types.is_datetime64_dtype(column.dtype):
-        column = pd.to_datetime(column, errors="coerce")
-    array = pa.array(column, type=field.type, from_pandas=True)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array  # pyarrow-backed text
-
-
-def encode_rows(frame: pd.DataFrame, keep: np.ndarray | None = None) -> bytes:
-    """One ticker's screened rows (those `keep` marks, else all) as an Arrow record batch of ``ROWS_SCHEMA``
-    (missing columns are null). Column by column rather than Table.from_pandas, and the rows picked
-    in Arrow: pandas' own per-call cost was most of a small ticker's."""
-    batch = pa.RecordBatch.from_arrays([_arrow_column(frame, field) for field in ROWS_SCHEMA], schema=ROWS_SCHEMA)
-    if keep is not None and not keep.all():
-        batch = batch.filter(pa.array(keep, type=pa.bool_()))
-    return batch.serialize().to_pybytes()
-
-
-ROW_ERRORS = (pa.ArrowException, ValueError, OSError, EOFError)
-
-
-def _read_batches(payloads: Mapping[str | bytes, bytes]) -> tuple[list[pa.RecordBatch], tuple[str, ...]]:
-    """Each payload as a validated record batch of ``ROWS_SCHEMA`` (in key order), and the keys of those
-    that are not one."""
-    batches: list[pa.RecordBatch] = []
-    corrupt: list[str] = []
-    for key, payload in sorted(payloads.items()):
-        try:
-            batch = pa.ipc.read_record_batch(pa.py_buffer(payload), ROWS_SCHEMA)
-            batch.validate(full=True)
-            batches.append(batch)
-        except ROW_ERRORS:
-            corrupt.append(key.decode() if isinstance(key, bytes) else key)
-    return batches, tuple(corrupt)
-
-
-def _one_batch(batches: list[pa.RecordBatch]) -> bytes:
-    """Record batches of ``ROWS_SCHEMA`` serialized as one (empty when there are none)."""
-    combined = pa.Table.from_batches(batches, ROWS_SCHEMA).combine_chunks().to_batches()
-    return (combined[0] if combined else pa.RecordBatch.from_pylist([], schema=ROWS_SCHEMA)).serialize().to_pybytes()
-
-
-def _frame(batches: list[pa.RecordBatch]) -> pd.DataFrame:
-    frame = pa.Table.from_batches(batches, ROWS_SCHEMA).to_pandas(date_as_object=False)
-    frame["match"] = frame["match"].fillna(False).astype(bool)
-    return frame
-
-
-def decode_rows(payloads: Mapping[str | bytes, bytes]) -> Results:
-    """All tickers' rows as one DataFrame; an entry that does not decode is skipped and named."""
-    batches, corrupt = _read_batches(payloads)
-    return Results(frame=_frame(batches), corrupt_tickers=corrupt)
-
-
 def _binary_twin(client: redis.Redis) -> redis.Redis:
     """A client on the same server that returns bytes (Arrow payloads are not text)."""
     pool = client.connection_pool
@@ -238,7 +218,7 @@ def _binary_twin(client: redis.Redis) -> redis.Redis:
 
 
 class ScanStore:
-    """Reads and writes scans; one instance per client and key prefix."""
+    """Reads and writes one deployment's scans (and, through ``watchlist`` and ``criteria``, its settings)."""
 
     def __init__(self, client: redis.Redis, keys: Keys, lock_ttl: int = 60, retention: int = 30) -> None:
         self.client = client
@@ -246,66 +226,64 @@ class ScanStore:
         self.keys = keys
         self.lock_ttl = lock_ttl
         self.retention = retention
+        self.watchlist = WatchlistRecord(client, keys.watchlist)
+        self.criteria = CriteriaRecord(client, keys.criteria)
         self._mark_abandoned = client.register_script(_MARK_ABANDONED)
 
     # ---- writing (the lock holder) ----
     def create(self, scan_id: str, *, provider: str, provider_label: str, criteria: dict[str, Any],
-               tickers: list[str]) -> None:
+               tickers: list[str], as_of: date | None = None) -> None:
         started = clock.now()
-        fields = {
-            "status": "starting", "provider": provider, "provider_label": provider_label,
-            "side": criteria.get("side", "put"), "tickers_total": len(tickers), "tickers_done": 0,
-            "pct": 0, "contracts": 0, "matches": 0, "errors": 0, "current_ticker": "",
-            "started_at": started, "heartbeat_at": started, "message": "", "pid": 0, "host": "",
-            "criteria": json.dumps(criteria), "tickers": json.dumps(tickers), "version": 0,
-        }
+        meta = ScanMeta(scan_id=scan_id, status=ScanStatus.STARTING, provider=provider, provider_label=provider_label,
+                        side=criteria.get("side", "put"), tickers_total=len(tickers), started_at=started,
+                        heartbeat_at=started, criteria=criteria, tickers=tickers, as_of=as_of)
         pipe = self.client.pipeline()
-        pipe.hset(self.keys.scan(scan_id), mapping=fields)
+        pipe.hset(self.keys.scan(scan_id), mapping=meta.to_hash())
         pipe.zadd(self.keys.scans, {scan_id: started})
         pipe.set(self.keys.current, scan_id)
         pipe.execute()
 
     def mark_running(self, scan_id: str, pid: int, host: str) -> None:
-        self.client.hset(self.keys.scan(scan_id), mapping={
-            "status": "running", "pid": pid, "host": host, "heartbeat_at": clock.now()})
+        self.set_fields(scan_id, status=ScanStatus.RUNNING, pid=pid, host=host, heartbeat_at=clock.now())
 
     def heartbeat(self, scan_id: str) -> None:
-        self.client.hset(self.keys.scan(scan_id), "heartbeat_at", clock.now())
+        self.set_fields(scan_id, heartbeat_at=clock.now())
 
     def record_ticker(self, scan_id: str, ticker: str, rows: pd.DataFrame | bytes | None, error: str | None,
-                      progress: dict[str, int | float | str]) -> bool:
-        """One ticker's rows (a frame, or already encoded), error and the scan's new counters, atomically,
-        bumping ``version``. Returns whether a cancel has been requested (read in the same round trip, so
-        the scan's one thread that writes never waits on Redis twice per ticker)."""
+                      progress: Mapping[str, Any]) -> bool:
+        """One ticker's rows (a frame, or already encoded), error and the scan's new counters (ScanMeta fields),
+        atomically, bumping ``version``. Returns whether a cancel has been requested (read in the same round trip,
+        so the scan's one thread that writes never waits on Redis twice per ticker)."""
         pipe = self.client.pipeline(transaction=True)
         if rows is not None:
             payload = encode_rows(rows) if isinstance(rows, pd.DataFrame) else rows
             pipe.hset(self.keys.results(scan_id), ticker, payload)
         if error:
             pipe.hset(self.keys.errors(scan_id), ticker, error)
-        pipe.hset(self.keys.scan(scan_id), mapping={**progress, "heartbeat_at": clock.now()})
+        pipe.hset(self.keys.scan(scan_id), mapping=ScanMeta.encode({**progress, "heartbeat_at": clock.now()}))
         pipe.hincrby(self.keys.scan(scan_id), "version", 1)
         pipe.hget(self.keys.scan(scan_id), "cancel_requested")
-        return pipe.execute()[-1] == "1"
+        return ScanMeta.decode("cancel_requested", pipe.execute()[-1])
 
-    def set_fields(self, scan_id: str, fields: dict[str, str | int | float]) -> None:
-        self.client.hset(self.keys.scan(scan_id), mapping=fields)
+    def set_fields(self, scan_id: str, **values: Any) -> None:
+        """Write some of the scan's fields (ScanMeta names)."""
+        self.client.hset(self.keys.scan(scan_id), mapping=ScanMeta.encode(values))
 
-    def finish(self, scan_id: str, status: str, message: str = "") -> None:
+    def finish(self, scan_id: str, status: ScanStatus, message: str = "") -> None:
         """Record the end; a completed scan becomes ``latest`` and retention runs.
 
-        The per-ticker rows are compacted into one record batch (``table``), so reading a finished
-        500-ticker scan is one GET and one decode instead of 500; entries that could not be read are named
-        on the scan (``corrupt_tickers``).
+        The per-ticker rows are compacted into one payload (``table``), so reading a finished 500-ticker scan is
+        one GET and one decode instead of 500; entries that could not be read are named on the scan
+        (``corrupt_tickers``).
         """
         batches, corrupt = self._stored_batches(scan_id)
         pipe = self.client.pipeline(transaction=True)
-        pipe.set(self.keys.table(scan_id), _one_batch(batches))  # as one ticker's, never through pandas
+        pipe.set(self.keys.table(scan_id), one_payload(batches))  # as one ticker's, never through pandas
         pipe.delete(self.keys.results(scan_id))
-        pipe.hset(self.keys.scan(scan_id), mapping={"status": status, "finished_at": clock.now(), "message": message,
-                                                   "corrupt_tickers": ",".join(corrupt)})
+        pipe.hset(self.keys.scan(scan_id), mapping=ScanMeta.encode(
+            {"status": status, "finished_at": clock.now(), "message": message, "corrupt_tickers": corrupt}))
         pipe.hincrby(self.keys.scan(scan_id), "version", 1)
-        if status == "completed":
+        if status == ScanStatus.COMPLETED:
             pipe.set(self.keys.latest, scan_id)
         pipe.execute()
         self.apply_retention()
@@ -314,11 +292,11 @@ class ScanStore:
         meta = self.get(scan_id)
         if meta is None or not meta.active:
             return False
-        self.client.hset(self.keys.scan(scan_id), "cancel_requested", "1")
+        self.set_fields(scan_id, cancel_requested=True)
         return True
 
     def cancel_requested(self, scan_id: str) -> bool:
-        return self.client.hget(self.keys.scan(scan_id), "cancel_requested") == "1"
+        return ScanMeta.decode("cancel_requested", self.client.hget(self.keys.scan(scan_id), "cancel_requested"))
 
     # ---- reading ----
     def get(self, scan_id: str | None) -> ScanMeta | None:
@@ -338,24 +316,24 @@ class ScanStore:
         scan_id = {"latest": self.latest_id, "current": self.current_id}.get(ref, lambda: ref)()
         return scan_id if scan_id and self.client.exists(self.keys.scan(scan_id)) else None
 
-    def snapshot(self) -> Snapshot:
+    def overview(self) -> Overview:
         """Lock, current and latest scans; detects and marks an abandoned current scan."""
         pipe = self.client.pipeline(transaction=False)
         pipe.pttl(self.keys.lock)
         pipe.get(self.keys.current)
         pipe.get(self.keys.latest)
         pttl, current_id, latest_id = pipe.execute()
-        lock = LockState(held=pttl != -2, ttl_seconds=pttl / 1000 if pttl and pttl > 0 else None)
+        lock = LockState.from_pttl(pttl)
         ids = [i for i in dict.fromkeys((current_id, latest_id)) if i]
         pipe = self.client.pipeline(transaction=False)
         for scan_id in ids:
             pipe.hgetall(self.keys.scan(scan_id))
-        metas = {i: ScanMeta.from_hash(i, raw) for i, raw in zip(ids, pipe.execute()) if raw}
+        metas = {i: ScanMeta.from_hash(i, raw) for i, raw in zip(ids, pipe.execute(), strict=True) if raw}
         current = metas.get(current_id) if current_id else None
         if current is not None and current.active and not lock.held and self._looks_dead(current):
             self.mark_abandoned(current.scan_id)
             current = self.get(current.scan_id)
-        return Snapshot(lock=lock, current=current, latest=metas.get(latest_id) if latest_id else None)
+        return Overview(lock=lock, current=current, latest=metas.get(latest_id) if latest_id else None)
 
     def _looks_dead(self, meta: ScanMeta) -> bool:
         """No lock and no heartbeat for half a TTL: the holder died (its lock expired)."""
@@ -364,15 +342,16 @@ class ScanStore:
 
     def mark_abandoned(self, scan_id: str) -> bool:
         message = "The scan process stopped without finishing (its lock expired); partial results are kept."
-        return bool(self._mark_abandoned(keys=[self.keys.scan(scan_id)], args=[clock.now(), message]))
+        return bool(self._mark_abandoned(keys=[self.keys.scan(scan_id)],
+                                         args=[clock.now(), message, ScanStatus.ABANDONED, *sorted(ACTIVE)]))
 
     def lock(self) -> LockState:
-        return lock_state(self.client, self.keys)
+        return LockState.from_pttl(self.client.pttl(self.keys.lock))
 
     def results(self, scan_id: str) -> Results:
         """A finished scan's compacted rows, else (running or abandoned) its per-ticker rows."""
         batches, corrupt = self._stored_batches(scan_id)
-        return Results(frame=_frame(batches), corrupt_tickers=corrupt)
+        return Results(frame=to_frame(batches), corrupt_tickers=corrupt)
 
     def _stored_batches(self, scan_id: str) -> tuple[list[pa.RecordBatch], tuple[str, ...]]:
         """The scan's record batches and the tickers that could not be read, in one atomic round trip:
@@ -383,11 +362,11 @@ class ScanStore:
         pipe.hgetall(self.keys.results(scan_id))
         table, corrupt, per_ticker = pipe.execute()
         if table is None:
-            return _read_batches(per_ticker)
-        batches, unreadable = _read_batches({"all tickers": table})
+            return read_batches(per_ticker)
+        batches, unreadable = read_batches({"all tickers": table})
         if unreadable:
             return [], unreadable
-        return batches, tuple(t for t in (corrupt or b"").decode().split(",") if t)
+        return batches, ScanMeta.decode("corrupt_tickers", corrupt.decode() if corrupt else None)
 
     def errors(self, scan_id: str) -> dict[str, str]:
         return self.client.hgetall(self.keys.errors(scan_id))
@@ -398,7 +377,7 @@ class ScanStore:
         pipe = self.client.pipeline(transaction=False)
         for scan_id in ids:
             pipe.hgetall(self.keys.scan(scan_id))
-        return [ScanMeta.from_hash(i, raw) for i, raw in zip(ids, pipe.execute()) if raw]
+        return [ScanMeta.from_hash(i, raw) for i, raw in zip(ids, pipe.execute(), strict=True) if raw]
 
     def previous_completed(self, scan_id: str) -> str | None:
         """The completed scan that started before ``scan_id`` (what it is compared with)."""
@@ -411,7 +390,8 @@ class ScanStore:
         pipe = self.client.pipeline(transaction=False)
         for candidate in earlier:
             pipe.hget(self.keys.scan(candidate), "status")
-        return next((c for c, status in zip(earlier, pipe.execute()) if status == "completed"), None)
+        return next((c for c, status in zip(earlier, pipe.execute(), strict=True) if status == ScanStatus.COMPLETED),
+                    None)
 
     # ---- retention ----
     def apply_retention(self) -> list[str]:
@@ -421,14 +401,14 @@ class ScanStore:
         for scan_id in ids:
             pipe.hget(self.keys.scan(scan_id), "status")
         statuses = pipe.execute()
-        kept = {"completed": 0, "other": 0}
+        kept = {True: 0, False: 0}  # completed or not: how many are kept so far
         doomed: list[str] = []
-        for scan_id, status in zip(ids, statuses):
+        for scan_id, status in zip(ids, statuses, strict=True):
             if status in ACTIVE:
                 continue
-            kind = "completed" if status == "completed" else "other"
-            kept[kind] += 1
-            if kept[kind] > self.retention or status is None:
+            completed = status == ScanStatus.COMPLETED
+            kept[completed] += 1
+            if kept[completed] > self.retention or status is None:
                 doomed.append(scan_id)
         if doomed:
             pipe = self.client.pipeline(transaction=True)
@@ -437,25 +417,6 @@ class ScanStore:
             pipe.zrem(self.keys.scans, *doomed)
             pipe.execute()
         return doomed
-
-    # ---- settings ----
-    def get_json(self, key: str) -> Any:
-        raw = self.client.get(key)
-        try:
-            return json.loads(raw) if raw else None
-        except ValueError:
-            return None
-
-    def set_json(self, key: str, value: Any) -> None:
-        self.client.set(key, json.dumps(value))
-
-
-def counters(done: int, total: int, contracts: int, matches: int, errors: int, ticker: str) -> dict[str, int | float | str]:
-    """The progress fields written with each ticker."""
-    pct = round(100.0 * done / total, 1) if total else 100.0
-    return {"tickers_done": done, "tickers_total": total, "pct": pct, "contracts": contracts,
-            "matches": matches, "errors": errors, "current_ticker": ticker}
-
 
 
 def open_store(settings: Settings) -> ScanStore:

@@ -9,7 +9,7 @@ from streamlit_autorefresh import st_autorefresh
 
 from scanner.config import Settings
 from scanner.errors import ConfigError, RedisUnavailable
-from scanner.providers import provider_label
+from scanner.providers.registry import provider_label
 from scanner.store.connection import connect, mask_url
 from scanner.store.keys import Keys
 from scanner.store.scans import ScanStore

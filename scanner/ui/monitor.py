@@ -60,10 +60,9 @@ def _scan_section(meta: ScanMeta) -> None:
         st.caption(meta.message)
     if meta.cancel_requested and meta.active:
         st.warning("Cancel requested: the scan stops once the tickers already being fetched are in.")
-    if "lock_released_by" in meta.extra:
-        forced = " (forced while it was still beating)" if meta.extra.get("lock_release_forced") == "1" else ""
-        when = clock.fmt_ny(float(meta.extra.get("lock_released_at") or 0) or None)
-        st.caption(f"Lock released by {meta.extra['lock_released_by']} at {when}{forced}.")
+    if meta.lock_released_by:
+        forced = " (forced while it was still beating)" if meta.lock_release_forced else ""
+        st.caption(f"Lock released by {meta.lock_released_by} at {clock.fmt_ny(meta.lock_released_at)}{forced}.")
     with st.expander("Watch-list and criteria this scan ran with"):
         st.markdown(", ".join(meta.tickers) or "no tickers")
         st.json(meta.criteria, expanded=True)

@@ -9,7 +9,7 @@ from streamlit_autorefresh import st_autorefresh
 from scanner import clock
 from scanner.errors import AlreadyRunning, ConfigError, MarketClosed, ScanRefused
 from scanner.scan.engine import ScanRequest, start_background
-from scanner.store.scans import ScanMeta, Snapshot
+from scanner.store.scans import Overview, ScanMeta
 from scanner.ui.auth import admin_gate, current_access, guard_page
 from scanner.ui.context import PageContext, page_context, redis_failed
 from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view
@@ -50,7 +50,7 @@ def _notice() -> None:
         getattr(st, kind)(text)
 
 
-def _progress(ctx: PageContext, snap: Snapshot) -> None:
+def _progress(ctx: PageContext, snap: Overview) -> None:
     st_autorefresh(interval=ctx.settings.poll_seconds * 1000, key="scan-refresh")
     meta = snap.current
     if meta is None or not meta.active:
@@ -72,9 +72,9 @@ def _progress(ctx: PageContext, snap: Snapshot) -> None:
 
 def _credits(meta: ScanMeta) -> None:
     """What a metered source (MarketData) charged for this scan, and what the plan has left."""
-    used, left = meta.extra.get("credits_used"), meta.extra.get("credits_remaining")
-    if used is not None:
-        st.caption(f"API credits used by this scan: {used}" + (f" · remaining today: {left}" if left else ""))
+    if meta.credits_used is not None:
+        left = f" · remaining today: {meta.credits_remaining}" if meta.credits_remaining is not None else ""
+        st.caption(f"API credits used by this scan: {meta.credits_used}{left}")
 
 
 def _banner(meta: ScanMeta) -> None:
@@ -86,7 +86,7 @@ def _banner(meta: ScanMeta) -> None:
         st.error(f"The scan started {when} {meta.status}: {meta.message}")
 
 
-def _final(ctx: PageContext, snap: Snapshot) -> None:
+def _final(ctx: PageContext, snap: Overview) -> None:
     current, latest = snap.current, snap.latest
     if current is not None and current.status != "completed":
         _banner(current)
@@ -115,7 +115,7 @@ def render() -> None:
     guard_page()
     ctx = page_context()
     try:
-        snap = ctx.store.snapshot()
+        snap = ctx.store.overview()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         _offline(ctx, exc)
         return

@@ -17,15 +17,6 @@ import streamlit as st
 from scanner.errors import SettingsError
 from scanner.scan.criteria import ANNUALIZED_RANGE, SIDE_CHOICES, Criteria, format_delta_table
 from scanner.scan.watchlist import Entry, to_csv
-from scanner.store.records import (
-    add_symbols,
-    edit_watchlist,
-    import_csv,
-    load_watchlist,
-    reset_criteria,
-    save_criteria,
-    stored_criteria,
-)
 from scanner.ui.auth import admin_gate, current_access, guard_page
 from scanner.ui.context import PageContext, page_context, redis_failed
 
@@ -57,14 +48,14 @@ def _notice(section: str) -> None:
 
 # ---- watch-list ----
 def _add(ctx: PageContext) -> str:
-    outcome = add_symbols(ctx.store, st.session_state.get(ADD, ""))
+    outcome = ctx.store.watchlist.add(st.session_state.get(ADD, ""))
     already = f"; already listed: {', '.join(outcome.already)}" if outcome.already else ""
     return f"Added {', '.join(outcome.added) or 'nothing new'}{already}."
 
 
 def _edit(ctx: PageContext, how: str) -> str:
     picked = st.session_state.get(PICK) or []
-    edit_watchlist(ctx.store, **{how: picked})
+    ctx.store.watchlist.edit(**{how: picked})
     return f"{how.capitalize()}: {', '.join(picked)}."
 
 
@@ -73,7 +64,7 @@ def _import(ctx: PageContext) -> str:
     if upload is None:
         raise SettingsError("choose a CSV file first")
     replace = st.session_state.get(MODE) == "Replace the list"
-    entries = import_csv(ctx.store, upload.getvalue(), replace=replace)
+    entries = ctx.store.watchlist.import_csv(upload.getvalue(), replace=replace)
     return f"Imported {upload.name}: {len(entries)} symbols, {sum(e.active for e in entries)} active."
 
 
@@ -106,12 +97,12 @@ def _criteria_values(generation: str) -> dict[str, Any]:
 
 
 def _save(ctx: PageContext, generation: str) -> str:
-    save_criteria(ctx.store, _criteria_values(generation))
+    ctx.store.criteria.save(_criteria_values(generation))
     return "Criteria saved; the next scan uses them."
 
 
 def _reset(ctx: PageContext) -> str:
-    reset_criteria(ctx.store)
+    ctx.store.criteria.reset()
     return "Criteria reset to the defaults."
 
 
@@ -154,7 +145,7 @@ def render() -> None:
     guard_page()
     ctx = page_context()
     try:
-        entries, criteria = load_watchlist(ctx.store), stored_criteria(ctx.store)
+        entries, criteria = ctx.store.watchlist.entries(), ctx.store.criteria.load()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         redis_failed(exc, ctx.settings)
         return

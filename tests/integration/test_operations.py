@@ -48,7 +48,7 @@ def test_release_of_a_dead_holders_lock(scanner_env: dict[str, str], real_store:
     assert "marked abandoned" in released.stdout
     status = cli_status(env)
     assert status["lock"]["held"] is False and status["current"]["status"] == "abandoned"
-    assert status["current"]["extra"]["lock_released_by"].startswith("cli release-lock on ")
+    assert status["current"]["lock_released_by"].startswith("cli release-lock on ")
     assert run_cli(["scan", "--tickers", "AAPL"], env).returncode == 0  # and a new scan can start
 
 
@@ -62,8 +62,8 @@ def test_forced_release_of_a_live_holder_stops_it_and_is_recorded(scanner_env: d
     assert holder.wait(timeout=30) == 1  # it noticed at its next heartbeat and stopped
     current = cli_status(env)["current"]
     assert current["status"] == "failed" and "lost its lock" in current["message"]
-    assert current["extra"]["lock_release_forced"] == "1"
-    assert current["extra"]["lock_released_by"].startswith("cli release-lock --force on ")
+    assert current["lock_release_forced"] is True
+    assert current["lock_released_by"].startswith("cli release-lock --force on ")
 
 
 def test_cli_watchlist_and_criteria_are_what_the_next_scan_runs_with(scanner_env: dict[str, str], tmp_path) -> None:

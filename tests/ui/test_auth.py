@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from scanner.store.records import stored_tickers
 from scanner.store.scans import ScanStore
 from tests.support.paths import ROOT
 
@@ -63,7 +62,7 @@ def test_password_gate_wrong_then_right(scanner_env, real_store: ScanStore) -> N
     assert PASSWORD not in _all_text(at)
     at.text_area(key="wl-add").input("zm").run()
     at.button(key="wl-add-button").click().run()
-    assert "ZM" in stored_tickers(real_store)
+    assert "ZM" in real_store.watchlist.tickers()
     at.button(key="admin-lock").click().run()
     assert "Add" not in _labels(at)
 
@@ -110,7 +109,7 @@ def test_oidc_admin_may_edit_and_unverified_email_may_not(scanner_env, real_stor
     assert any("Signed in as **boss@example.com** (admin)" == c.value for c in at.sidebar.caption)
     at.multiselect(key="wl-pick").select("AAPL").run()
     at.button(key="wl-deactivate").click().run()
-    assert "AAPL" not in stored_tickers(real_store)
+    assert "AAPL" not in real_store.watchlist.tickers()
     unverified = _page(secrets=secrets, user={"is_logged_in": True, "email": "boss@example.com",
                                               "email_verified": False})
     assert "Add" not in _labels(unverified)

@@ -13,9 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from scanner import clock
 from scanner.config import Settings
+from scanner.scan.engine import counters
 from scanner.scan.launcher import log_path
 from scanner.store.lock import ScanLock
-from scanner.store.scans import ScanStore, counters
+from scanner.store.scans import ScanStore
 from tests.support.paths import ROOT
 
 
@@ -76,7 +77,7 @@ def test_live_holder_cancel_and_confirmed_force_release(scanner_env, real_store:
     assert any("still beating (recorded)" in s.value for s in at.success)
     assert not real_store.lock().held
     meta = real_store.get("live")
-    assert meta.extra["lock_release_forced"] == "1" and meta.extra["lock_released_by"] == "monitor page (open access)"
+    assert meta.lock_release_forced is True and meta.lock_released_by == "monitor page (open access)"
     assert any(c.value.startswith("Lock released by monitor page (open access)") for c in at.caption)
 
 
@@ -91,13 +92,13 @@ def test_dead_holder_is_offered_release_and_marked_abandoned(scanner_env, real_s
     assert not at.exception
     assert any("marked abandoned" in s.value for s in at.success)
     assert not real_store.lock().held and real_store.get("live").status == "abandoned"
-    assert real_store.get("live").extra["lock_release_forced"] == "0"
+    assert real_store.get("live").lock_release_forced is False
     assert "**Free**: no scan holds the lock." in _markdown(at)
 
 
 def test_stale_heartbeat_is_red_and_the_lock_releasable(scanner_env, real_store: ScanStore) -> None:
     _holder(real_store, os.getpid(), ttl=600)
-    real_store.set_fields("live", {"heartbeat_at": clock.now() - 120})
+    real_store.set_fields("live", heartbeat_at=clock.now() - 120)
     at = _page()
     assert any(m.startswith(":red[Heartbeat 120 s ago: older than the lock TTL (6 s)]") for m in _markdown(at))
     assert "Release lock" in [b.label for b in at.button]

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from scanner.store.scans import ScanStore, counters
+from scanner.scan.engine import counters
+from scanner.store.scans import ScanStore
 from tests.support.paths import ROOT
 from tests.support.rows import known_rows
 
@@ -15,7 +16,7 @@ def _store_scan(store: ScanStore, scan_id: str, rows: pd.DataFrame, started: flo
     tickers = sorted(rows["ticker"].unique())
     store.create(scan_id, provider="demo", provider_label="Demo", criteria={"side": "put"}, tickers=tickers)
     store.client.zadd(store.keys.scans, {scan_id: started})
-    store.set_fields(scan_id, {"started_at": started})
+    store.set_fields(scan_id, started_at=started)
     for done, (ticker, group) in enumerate(rows.assign(underlying_price=210.0).groupby("ticker"), 1):
         store.record_ticker(scan_id, ticker, group, None,
                             counters(done, len(tickers), len(group), int(group["match"].sum()), 0, ticker))

@@ -9,9 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scanner.config import Settings
-from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+from scanner.scan.engine import ScanRequest, begin_scan, counters, run_scan
 from scanner.store.lock import ScanLock
-from scanner.store.scans import ScanStore, counters
+from scanner.store.scans import ScanStore
 from tests.support.paths import ROOT
 
 
@@ -197,6 +197,6 @@ def test_scan_button_behind_the_admin_password(scanner_env, real_store: ScanStor
 
 def test_credits_of_a_metered_source_are_shown(scanner_env, real_store: ScanStore) -> None:
     _finished_scan(real_store, "s1", "AAPL", [True], "completed")
-    real_store.set_fields("s1", {"credits_used": 184, "credits_remaining": 9816})
+    real_store.set_fields("s1", credits_used=184, credits_remaining=9816)
     at = _page()
     assert "API credits used by this scan: 184 · remaining today: 9816" in _texts(at, "caption")

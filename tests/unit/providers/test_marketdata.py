@@ -16,10 +16,10 @@ import pytest
 from scanner.config import Settings
 from scanner.errors import ConfigError, ProviderError, ProviderFatal
 from scanner.market import blackscholes
-from scanner.providers import get_provider
 from scanner.providers.base import ChainRequest
 from scanner.providers.httpclient import RetryPolicy
 from scanner.providers.marketdata import MarketDataProvider, chain_frame
+from scanner.providers.registry import get_provider
 from scanner.results import export
 from scanner.scan.criteria import Criteria
 from scanner.scan.engine import ScanRequest, begin_scan, run_scan
@@ -188,7 +188,7 @@ def test_scan_records_credits_and_stops_on_a_spent_budget(server: ReplayServer, 
     meta = fake_store.get(scan_id)
     assert meta.status == "failed" and "daily credit budget is spent" in meta.message
     assert "partial results kept" in meta.message
-    assert meta.tickers_done == 2 and meta.extra["credits_used"] == "30" and meta.extra["credits_remaining"] == "0"
+    assert meta.tickers_done == 2 and meta.credits_used == 30 and meta.credits_remaining == 0
     assert set(fake_store.results(scan_id).frame.ticker) == {"AAPL"}
     assert not server.requests_to("/v1/options/chain/NVDA/")  # the scan stopped
 

@@ -15,9 +15,9 @@ import pytest
 from scanner.config import Settings
 from scanner.errors import ConfigError, ProviderError
 from scanner.market import blackscholes
-from scanner.providers import get_provider
 from scanner.providers.base import ChainRequest
 from scanner.providers.demo import DemoProvider
+from scanner.providers.registry import get_provider
 from scanner.providers.snapshot import SnapshotProvider, read_chain_file
 from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.schema import CHAIN_COLUMNS

@@ -15,9 +15,9 @@ from yfinance.exceptions import YFRateLimitError
 from scanner.config import Settings
 from scanner.errors import ProviderError
 from scanner.market import blackscholes
-from scanner.providers import get_provider
 from scanner.providers.base import ChainRequest
 from scanner.providers.httpclient import RetryPolicy
+from scanner.providers.registry import get_provider
 from scanner.providers.yahoo import YahooProvider
 from scanner.scan.criteria import Criteria
 from scanner.scan.screening import screen

@@ -13,17 +13,6 @@ from hypothesis import strategies as st
 from scanner.errors import SettingsError
 from scanner.scan.criteria import Criteria, parse_assignments
 from scanner.scan.watchlist import DEFAULT_TICKERS, Entry, parse_csv, to_csv
-from scanner.store.records import (
-    add_symbols,
-    edit_watchlist,
-    export_csv,
-    import_csv,
-    load_watchlist,
-    reset_criteria,
-    save_criteria,
-    stored_criteria,
-    stored_tickers,
-)
 from scanner.store.scans import ScanStore
 
 SYMBOL = re.compile(r"[A-Z0-9.\-]{1,10}")
@@ -34,25 +23,25 @@ def _raw(store: ScanStore, key: str) -> str | None:
 
 
 def test_defaults_until_something_is_saved(fake_store: ScanStore) -> None:
-    assert stored_tickers(fake_store) == DEFAULT_TICKERS and len(DEFAULT_TICKERS) == 26
-    assert stored_criteria(fake_store) == Criteria()
+    assert fake_store.watchlist.tickers() == DEFAULT_TICKERS and len(DEFAULT_TICKERS) == 26
+    assert fake_store.criteria.load() == Criteria()
     assert _raw(fake_store, fake_store.keys.watchlist) is None
 
 
 def test_add_upper_cases_collapses_duplicates_and_reactivates(fake_store: ScanStore) -> None:
-    edit_watchlist(fake_store, deactivate="AAPL")
-    outcome = add_symbols(fake_store, "tsla, brk.b\nTSLA aapl")
+    fake_store.watchlist.edit(deactivate="AAPL")
+    outcome = fake_store.watchlist.add("tsla, brk.b\nTSLA aapl")
     assert outcome.added == ["TSLA", "BRK.B"] and outcome.already == ["AAPL"]
-    entries = load_watchlist(fake_store)
+    entries = fake_store.watchlist.entries()
     assert [e.symbol for e in entries][-2:] == ["TSLA", "BRK.B"]
     assert Entry("AAPL", True) in entries and len(entries) == 28
 
 
 def test_bad_symbols_are_listed_and_nothing_is_saved(fake_store: ScanStore) -> None:
-    add_symbols(fake_store, "IBM")
+    fake_store.watchlist.add("IBM")
     before = _raw(fake_store, fake_store.keys.watchlist)
     with pytest.raises(SettingsError) as refused:
-        add_symbols(fake_store, "MSFT a$b TOOLONGSYMBOL1 ok")
+        fake_store.watchlist.add("MSFT a$b TOOLONGSYMBOL1 ok")
     assert "'a$b'" in str(refused.value) and "'TOOLONGSYMBOL1'" in str(refused.value)
     assert "MSFT" not in str(refused.value)
     assert _raw(fake_store, fake_store.keys.watchlist) == before
@@ -60,14 +49,14 @@ def test_bad_symbols_are_listed_and_nothing_is_saved(fake_store: ScanStore) -> N
 
 def test_switch_and_remove_refuse_unknown_symbols_whole(fake_store: ScanStore) -> None:
     with pytest.raises(SettingsError, match="not on the watch-list: ZZZ"):
-        edit_watchlist(fake_store, remove=["AAPL", "ZZZ"])
-    assert "AAPL" in stored_tickers(fake_store)
-    edit_watchlist(fake_store, deactivate=["msft"], remove=["AAPL"])
-    entries = {e.symbol: e.active for e in load_watchlist(fake_store)}
+        fake_store.watchlist.edit(remove=["AAPL", "ZZZ"])
+    assert "AAPL" in fake_store.watchlist.tickers()
+    fake_store.watchlist.edit(deactivate=["msft"], remove=["AAPL"])
+    entries = {e.symbol: e.active for e in fake_store.watchlist.entries()}
     assert "AAPL" not in entries and entries["MSFT"] is False
-    assert "MSFT" not in stored_tickers(fake_store)
-    edit_watchlist(fake_store, activate="MSFT")
-    assert "MSFT" in stored_tickers(fake_store)
+    assert "MSFT" not in fake_store.watchlist.tickers()
+    fake_store.watchlist.edit(activate="MSFT")
+    assert "MSFT" in fake_store.watchlist.tickers()
 
 
 def test_csv_round_trip_headers_and_flags() -> None:
@@ -84,32 +73,32 @@ def test_csv_round_trip_headers_and_flags() -> None:
 
 
 def test_import_merges_or_replaces_and_refuses_a_bad_file_whole(fake_store: ScanStore) -> None:
-    merged = import_csv(fake_store, "symbol,active\nAAPL,false\nZM,true\n", replace=False)
+    merged = fake_store.watchlist.import_csv("symbol,active\nAAPL,false\nZM,true\n", replace=False)
     assert len(merged) == 27 and Entry("AAPL", False) in merged and merged[-1] == Entry("ZM")
     before = _raw(fake_store, fake_store.keys.watchlist)
     with pytest.raises(SettingsError):
-        import_csv(fake_store, "IBM\nnot a symbol\n", replace=True)
+        fake_store.watchlist.import_csv("IBM\nnot a symbol\n", replace=True)
     assert _raw(fake_store, fake_store.keys.watchlist) == before
-    assert import_csv(fake_store, "IBM\nORCL,false\n", replace=True) == [Entry("IBM"), Entry("ORCL", False)]
-    assert export_csv(fake_store) == "symbol,active\nIBM,true\nORCL,false\n"
+    assert fake_store.watchlist.import_csv("IBM\nORCL,false\n", replace=True) == [Entry("IBM"), Entry("ORCL", False)]
+    assert fake_store.watchlist.export_csv() == "symbol,active\nIBM,true\nORCL,false\n"
     with pytest.raises(SettingsError, match="no symbols"):
-        import_csv(fake_store, "symbol,active\n", replace=True)
+        fake_store.watchlist.import_csv("symbol,active\n", replace=True)
 
 
 def test_criteria_save_validate_reset(fake_store: ScanStore) -> None:
-    saved = save_criteria(fake_store, parse_assignments(["side=both", "weeks=6", "call-delta-table=7:0.2, 30:0.3"]))
+    saved = fake_store.criteria.save(parse_assignments(["side=both", "weeks=6", "call-delta-table=7:0.2, 30:0.3"]))
     assert saved.side == "both" and saved.weeks == 6 and saved.call_delta_table == ((7, 0.2), (30, 0.3))
-    assert stored_criteria(fake_store) == saved
+    assert fake_store.criteria.load() == saved
     for bad, field in ((["weeks=53"], "weeks"), (["strike_limit=0"], "strike_limit"),
                        (["min_put_annualized=-1"], "min_put_annualized"), (["side=straddle"], "side"),
                        (["put_delta_floor=0.5"], "put_delta_floor"), (["call_delta_table=14:0.2,7:0.3"], "increasing"),
                        (["call_delta_table=7"], "call_delta_table")):
         with pytest.raises(SettingsError, match=field):
-            save_criteria(fake_store, parse_assignments(bad))
-    assert stored_criteria(fake_store) == saved
+            fake_store.criteria.save(parse_assignments(bad))
+    assert fake_store.criteria.load() == saved
     with pytest.raises(SettingsError, match="NAME=VALUE"):
         parse_assignments(["colour=red"])
-    assert reset_criteria(fake_store) == Criteria() == stored_criteria(fake_store)
+    assert fake_store.criteria.reset() == Criteria() == fake_store.criteria.load()
 
 
 def _assert_valid_watchlist(store: ScanStore) -> None:
@@ -129,9 +118,9 @@ _PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[Hea
 @_PROPERTY
 @given(text=_TEXT)
 def test_random_watchlist_input_never_stores_anything_invalid(fake_store: ScanStore, text: str) -> None:
-    for change in (lambda: add_symbols(fake_store, text), lambda: edit_watchlist(fake_store, deactivate=text),
-                   lambda: import_csv(fake_store, text, replace=True),
-                   lambda: import_csv(fake_store, text.encode("utf-8", "surrogatepass")[:80], replace=False)):
+    for change in (lambda: fake_store.watchlist.add(text), lambda: fake_store.watchlist.edit(deactivate=text),
+                   lambda: fake_store.watchlist.import_csv(text, replace=True),
+                   lambda: fake_store.watchlist.import_csv(text.encode("utf-8", "surrogatepass")[:80], replace=False)):
         before = _raw(fake_store, fake_store.keys.watchlist)
         try:
             change()
@@ -149,9 +138,9 @@ _VALUE = (_TEXT | st.integers(-10**6, 10**6).map(str) | st.floats(allow_nan=True
 @_PROPERTY
 @given(changes=st.dictionaries(_FIELD, _VALUE, max_size=4), words=st.lists(_TEXT, max_size=3))
 def test_random_criteria_input_never_stores_anything_invalid(fake_store: ScanStore, changes: dict, words: list) -> None:
-    for attempt in (lambda: save_criteria(fake_store, changes),
-                    lambda: save_criteria(fake_store, parse_assignments(words)),
-                    lambda: save_criteria(fake_store, parse_assignments(f"{k}={v}" for k, v in changes.items()))):
+    for attempt in (lambda: fake_store.criteria.save(changes),
+                    lambda: fake_store.criteria.save(parse_assignments(words)),
+                    lambda: fake_store.criteria.save(parse_assignments(f"{k}={v}" for k, v in changes.items()))):
         before = _raw(fake_store, fake_store.keys.criteria)
         try:
             attempt()

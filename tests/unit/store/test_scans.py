@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from scanner import clock
-from scanner.schema import RESULT_COLUMNS
+from scanner.scan.engine import counters
 from scanner.store.keys import Keys
 from scanner.store.lock import ScanLock, force_release
-from scanner.store.scans import ScanStore, counters, decode_rows, encode_rows
+from scanner.store.scans import ScanStore
 
 
 def _create(store: ScanStore, scan_id: str, tickers=("AAPL", "MSFT")) -> None:
@@ -107,8 +107,8 @@ def test_a_running_scan_without_lock_and_heartbeat_reads_as_abandoned(fake_store
     fake_store.finish("old", "completed")
     _create(fake_store, "dead")
     fake_store.mark_running("dead", pid=1, host="h")
-    fake_store.set_fields("dead", {"heartbeat_at": clock.now() - 60})
-    snap = fake_store.snapshot()
+    fake_store.set_fields("dead", heartbeat_at=clock.now() - 60)
+    snap = fake_store.overview()
     assert snap.current.status == "abandoned"
     assert "partial results are kept" in snap.current.message
     assert snap.latest.scan_id == "old" and snap.latest.status == "completed"
@@ -117,10 +117,10 @@ def test_a_running_scan_without_lock_and_heartbeat_reads_as_abandoned(fake_store
 def test_a_live_scan_is_not_marked_abandoned(fake_store: ScanStore) -> None:
     _create(fake_store, "live")
     fake_store.mark_running("live", pid=1, host="h")
-    assert fake_store.snapshot().current.status == "running"  # fresh heartbeat, even without the lock
-    fake_store.set_fields("live", {"heartbeat_at": clock.now() - 60})
+    assert fake_store.overview().current.status == "running"  # fresh heartbeat, even without the lock
+    fake_store.set_fields("live", heartbeat_at=clock.now() - 60)
     ScanLock(fake_store.client, fake_store.keys, ttl=6).acquire()
-    snap = fake_store.snapshot()
+    snap = fake_store.overview()
     assert snap.lock.held and snap.current.status == "running"
     fake_store.finish("live", "completed")
     assert fake_store.mark_abandoned("live") is False  # a finished scan is never overwritten
@@ -131,26 +131,6 @@ def test_cancel_flag_only_for_active_scans(fake_store: ScanStore) -> None:
     assert fake_store.request_cancel("s") and fake_store.cancel_requested("s")
     fake_store.finish("s", "cancelled")
     assert fake_store.request_cancel("s") is False
-
-
-def test_corrupt_results_entries_are_skipped_and_named() -> None:
-    good = encode_rows(_rows("AAPL", 1))
-    truncated = good[: len(good) // 2]
-    results = decode_rows({"AAPL": good, "BAD": b"{not arrow", "CUT": truncated, "NUL": b"\0" * len(good)})
-    assert results.corrupt_tickers == ("BAD", "CUT", "NUL")
-    assert len(results.frame) == 3
-    assert decode_rows({}).frame.empty
-
-
-def test_rows_with_missing_columns_read_back_as_nulls() -> None:
-    first = encode_rows(pd.DataFrame({"ticker": ["A"], "bid": [1.0], "volume": [3]}))
-    second = encode_rows(pd.DataFrame({"ticker": ["B", "B"], "ask": [2.0, 3.0], "match": [True, False]}))
-    frame = decode_rows({"A": first, "B": second}).frame
-    assert frame["ticker"].tolist() == ["A", "B", "B"]
-    assert frame["bid"].isna().tolist() == [False, True, True]
-    assert frame["ask"].isna().tolist() == [True, False, False]
-    assert frame["match"].tolist() == [False, True, False]
-    assert list(frame.columns) == list(RESULT_COLUMNS)
 
 
 def test_a_finished_scan_is_compacted_and_reads_the_same(fake_store: ScanStore) -> None:
