@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 import string
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from scanner.store.connection import start_embedded, stop_embedded
 

@@ -43,9 +43,11 @@ def chain(symbol: str, expiration: str, strikes: int = 15) -> dict[str, Any]:
     ks = [99.0 - i for i in range(strikes)]
     return {"s": "ok", "optionSymbol": [f"{symbol}{expiration[2:].replace('-', '')}P{int(k * 1000):08d}" for k in ks],
             "underlying": [symbol] * strikes, "expiration": [exp] * strikes, "side": ["put"] * strikes, "strike": ks,
-            "bid": [max(0.05, 2.0 - 0.13 * i) for i in range(strikes)], "ask": [max(0.06, 2.1 - 0.13 * i) for i in range(strikes)],
+            "bid": [max(0.05, 2.0 - 0.13 * i) for i in range(strikes)],
+            "ask": [max(0.06, 2.1 - 0.13 * i) for i in range(strikes)],
             "last": [None] * strikes, "openInterest": [100] * strikes, "volume": [10] * strikes,
-            "underlyingPrice": [100.0] * strikes, "iv": [0.3] * strikes, "delta": [-0.3 + 0.02 * i for i in range(strikes)],
+            "underlyingPrice": [100.0] * strikes, "iv": [0.3] * strikes,
+            "delta": [-0.3 + 0.02 * i for i in range(strikes)],
             "updated": [exp - 86400 * 7] * strikes}
 
 
@@ -89,12 +91,13 @@ def timed_fetch(url: str, concurrency: int) -> float:
 def timed_scan(url: str, concurrency: int, data_dir: Path) -> tuple[float, dict[str, str]]:
     settings_ = settings(url, concurrency, data_dir)
     store: ScanStore = open_store(settings_)
-    started = begin_scan(settings_, store, ScanRequest(tickers=TICKERS, provider="marketdata", weeks=WEEKS, as_of=AS_OF))
+    request = ScanRequest(tickers=TICKERS, provider="marketdata", weeks=WEEKS, as_of=AS_OF)
+    started = begin_scan(settings_, store, request)
     begun = time.perf_counter()
     meta = run_scan(settings_, store, started.scan_id, started.token)
     elapsed = time.perf_counter() - begun
     assert meta.status == "completed" and meta.errors == 0, meta.message  # a broken run's figures mean nothing
-    return elapsed, {**meta.extra, "contracts": str(meta.contracts)}
+    return elapsed, {"credits_used": meta.credits_used, "contracts": meta.contracts}
 
 
 def serve(port: multiprocessing.Queue) -> None:

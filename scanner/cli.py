@@ -81,10 +81,12 @@ def _parser() -> argparse.ArgumentParser:
 
     watchlist = commands.add_parser("watchlist", help="the stored watch-list").add_subparsers(dest="action",
                                                                                                  required=True)
-    watchlist.add_parser("list", help="every symbol and whether it is active").add_argument("--json", action="store_true")
+    listed = watchlist.add_parser("list", help="every symbol and whether it is active")
+    listed.add_argument("--json", action="store_true")
     for name, text in (("add", "add symbols (active)"), ("remove", "remove symbols"),
                        ("activate", "scan these symbols again"), ("deactivate", "keep listed, do not scan")):
-        watchlist.add_parser(name, help=text).add_argument("symbols", nargs="+", help="symbols, or comma-separated lists")
+        edit = watchlist.add_parser(name, help=text)
+        edit.add_argument("symbols", nargs="+", help="symbols, or comma-separated lists")
     imported = watchlist.add_parser("import", help="rows symbol[,active] from a CSV file (- for standard input)")
     imported.add_argument("path")
     imported.add_argument("--replace", action="store_true", help="replace the list instead of merging into it")
@@ -135,8 +137,9 @@ def _progress_printer(stream=sys.stderr):
 
     def show(meta: ScanMeta) -> None:
         filled = int(meta.pct / 100 * 30)
-        stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {meta.pct:5.1f}% {meta.tickers_done}/{meta.tickers_total}"
-                     f" {meta.current_ticker:<8} matches {meta.matches} errors {meta.errors}")
+        stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {meta.pct:5.1f}% "
+                     f"{meta.tickers_done}/{meta.tickers_total} {meta.current_ticker:<8} "
+                     f"matches {meta.matches} errors {meta.errors}")
         stream.flush()
 
     return show
@@ -172,7 +175,8 @@ def _meta_dict(meta: ScanMeta | None) -> dict | None:
     if meta is None:
         return None
     data = asdict(meta)
-    data.update(as_of=meta.as_of.isoformat() if meta.as_of else None, started_et=clock.fmt_ny(meta.started_at), finished_et=clock.fmt_ny(meta.finished_at))
+    data.update(as_of=meta.as_of.isoformat() if meta.as_of else None, started_et=clock.fmt_ny(meta.started_at),
+                finished_et=clock.fmt_ny(meta.finished_at))
     return data
 
 
@@ -303,7 +307,8 @@ def _server(settings: Settings, action: str) -> int:
         if connection.is_running(settings.data_dir) and open_store(settings).lock().held:
             print("a scan holds the lock; the embedded Redis server stays up (stop it when the scan ends)")
             return ExitCode.LOCKED
-        print("embedded Redis stopped" if connection.stop_embedded(settings.data_dir) else "embedded Redis was not running")
+        stopped = connection.stop_embedded(settings.data_dir)
+        print("embedded Redis stopped" if stopped else "embedded Redis was not running")
     else:
         pid = connection.embedded_pid(settings.data_dir)
         print(f"embedded Redis {'running' if connection.is_running(settings.data_dir) else 'stopped'}"

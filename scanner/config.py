@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
 
 from scanner.errors import ConfigError
 from scanner.providers import registry
@@ -87,7 +88,7 @@ class Settings:
         return self.data_dir / "logs"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         md_api_key = env.get("MD_API_KEY", "").strip() or None
         provider = env.get("SCANNER_PROVIDER", "").strip().lower() or ("marketdata" if md_api_key else "demo")

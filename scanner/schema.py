@@ -98,7 +98,8 @@ COLUMNS: tuple[Column, ...] = (
 BY_NAME: dict[str, Column] = {column.name: column for column in COLUMNS}
 
 
-def names(*, roles: tuple[Role, ...] = (Role.CHAIN, Role.METRIC), kinds: tuple[Kind, ...] | None = None) -> tuple[str, ...]:
+def names(*, roles: tuple[Role, ...] = (Role.CHAIN, Role.METRIC),
+          kinds: tuple[Kind, ...] | None = None) -> tuple[str, ...]:
     """Column names in schema order, of the given roles (stored ones by default) and kinds."""
     return tuple(c.name for c in COLUMNS if c.role in roles and (kinds is None or c.kind in kinds))
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -101,8 +101,8 @@ class DemoProvider(Registered):
         u_spot, u_vol, phase_slow, phase_fast = _rng("demo-ticker", symbol).random(4)
         daily_noise, vol_noise = _rng("demo-day", symbol, quote_date.isoformat()).standard_normal(2)
         day = quote_date.toordinal()
-        drift = (0.12 * np.sin(2 * np.pi * (day / 180 + phase_slow)) + 0.04 * np.sin(2 * np.pi * (day / 23 + phase_fast))
-                 + 0.01 * daily_noise)
+        drift = (0.12 * np.sin(2 * np.pi * (day / 180 + phase_slow))
+                 + 0.04 * np.sin(2 * np.pi * (day / 23 + phase_fast)) + 0.01 * daily_noise)
         if symbol in _REFERENCE:
             level, vol = _REFERENCE[symbol]
         else:
@@ -136,7 +136,8 @@ class DemoProvider(Registered):
         bid = np.maximum(_tick_round(fair - half_spread, up=False), 0.0)
         ask = np.maximum(_tick_round(fair + half_spread, up=True), bid + 0.01)
         last = np.maximum(_tick_round(fair * rng.uniform(0.97, 1.03, strikes.size), up=False), 0.01)
-        open_interest = np.floor(rng.uniform(200, 6000) * np.exp(-12 * np.abs(moneyness)) * rng.uniform(0.5, 1.5, strikes.size))
+        open_interest = np.floor(rng.uniform(200, 6000) * np.exp(-12 * np.abs(moneyness))
+                                 * rng.uniform(0.5, 1.5, strikes.size))
         volume = np.floor(open_interest * rng.uniform(0.02, 0.4, strikes.size))
 
         root = re.sub(r"[.\-]", "", symbol)[:6].ljust(6)

@@ -16,9 +16,10 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
@@ -212,7 +213,8 @@ class HttpClient:
         wait = _retry_after(response.headers, now)
         remaining = _header_int(response.headers, "X-Api-Ratelimit-Remaining")
         if wait is not None and wait > self.retry.max_rate_limit_wait:
-            what = "daily credit budget is spent" if remaining is not None and remaining <= 0 else "rate limit is reached"
+            spent = remaining is not None and remaining <= 0
+            what = "daily credit budget is spent" if spent else "rate limit is reached"
             raise ProviderFatal(f"{self.service} {what}: requests resume at {fmt_ny(now + wait, '%Y-%m-%d %H:%M ET')} "
                                 f"({self._usage_text()})")
         if count > self.retry.rate_limit_attempts:

@@ -11,9 +11,10 @@ tickers, so at most SCANNER_CONCURRENCY requests are ever in flight.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -199,7 +200,8 @@ class MarketDataProvider(Registered):
 
     def _chain(self, symbol: str, expiration: date, params: Mapping[str, str | int]) -> dict[str, Any] | None:
         """One expiration's `s: ok` payload; None for no contracts (204, `no_data`), which is not an error."""
-        reply = self.client.get(f"options/chain/{quote(symbol, safe='')}/", {**params, "expiration": expiration.isoformat()})
+        path = f"options/chain/{quote(symbol, safe='')}/"
+        reply = self.client.get(path, {**params, "expiration": expiration.isoformat()})
         if reply.status == 401:
             raise ProviderFatal("MarketData refused the API key (HTTP 401): check MD_API_KEY")
         if reply.status == 204:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,7 @@ class YahooProvider(Registered):
             quotes = getattr(chain, "calls" if side == "call" else "puts")
             if quotes is None or quotes.empty:
                 continue
-            frame = pd.DataFrame({name: quotes[source] if source in quotes else np.nan for name, source in _FIELDS.items()})
+            frame = pd.DataFrame({name: quotes.get(source, np.nan) for name, source in _FIELDS.items()})
             frame = frame.assign(ticker=symbol, side=side, expiration=date.fromisoformat(expiration),
                                  underlying_price=spot, quote_date=quote_date, delta=np.nan)
             frames.append(frame)

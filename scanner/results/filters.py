@@ -6,8 +6,9 @@ Defaults are the rules the scan ran with; every field that equals its default st
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ class Filters:
     only_matches: bool = True
 
     @classmethod
-    def for_criteria(cls, criteria: Mapping[str, Any]) -> "Filters":
+    def for_criteria(cls, criteria: Mapping[str, Any]) -> Filters:
         """The defaults: what the scan's own rules let through."""
         try:
             rules = Criteria.of_scan(criteria)
@@ -99,7 +100,7 @@ class Filters:
         return kept
 
     # ---- URL round trip ----
-    def to_query(self, defaults: "Filters") -> dict[str, str]:
+    def to_query(self, defaults: Filters) -> dict[str, str]:
         """Query parameters for the fields that differ from the defaults."""
         params: dict[str, str] = {}
         for spec in fields(self):
@@ -116,7 +117,7 @@ class Filters:
         return params
 
     @classmethod
-    def from_query(cls, params: Mapping[str, str], defaults: "Filters") -> tuple["Filters", list[str]]:
+    def from_query(cls, params: Mapping[str, str], defaults: Filters) -> tuple[Filters, list[str]]:
         """Filters from query parameters; a bad parameter is ignored (default kept) and described in a note."""
         values: dict[str, Any] = {}
         notes: list[str] = []

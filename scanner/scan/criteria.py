@@ -4,9 +4,10 @@ untrusted criteria input (a form, Redis, the CLI's ``name=value`` words) that ev
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from scanner.errors import SettingsError
 from scanner.providers.base import ChainRequest
@@ -55,12 +56,12 @@ class Criteria:
         return out
 
     @classmethod
-    def of_scan(cls, record: Mapping[str, Any]) -> "Criteria":
+    def of_scan(cls, record: Mapping[str, Any]) -> Criteria:
         """The rules a scan ran with, from the criteria recorded on it (which also hold its ``as_of``)."""
         return cls.from_dict({k: v for k, v in record.items() if k != "as_of"})
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Criteria":
+    def from_dict(cls, data: Mapping[str, Any]) -> Criteria:
         """Criteria from untrusted input (a form, Redis, the CLI); ValueError names the bad field."""
         unknown = set(data) - set(cls.__dataclass_fields__)
         _check(not unknown, f"unknown criteria field(s): {', '.join(sorted(map(str, unknown)))}")
@@ -125,9 +126,10 @@ def parse_delta_table(text: str) -> list[list[str]]:
     """``7:0.20, 14:0.24`` → [[dte, delta], ...] (validated by Criteria); the page and the CLI write it so."""
     pairs = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
     table = [pair.split(":") for pair in pairs]
-    bad = [pair for pair, cells in zip(pairs, table) if len(cells) != 2]
+    bad = [pair for pair, cells in zip(pairs, table, strict=True) if len(cells) != 2]
     if bad or not table:
-        raise SettingsError(f"call_delta_table must be DTE:max-delta pairs such as 7:0.20, 14:0.24; bad: {bad or text!r}")
+        raise SettingsError("call_delta_table must be DTE:max-delta pairs such as 7:0.20, 14:0.24; "
+                            f"bad: {bad or text!r}")
     return table
 
 
@@ -159,7 +161,8 @@ def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         name = name.strip().replace("-", "_")
         if not sep or name not in Criteria.__dataclass_fields__:
-            raise SettingsError(f"expected NAME=VALUE with NAME one of {', '.join(Criteria.__dataclass_fields__)}; got {pair!r}")
+            known = ", ".join(Criteria.__dataclass_fields__)
+            raise SettingsError(f"expected NAME=VALUE with NAME one of {known}; got {pair!r}")
         changes[name] = value.strip()
     if not changes:
         raise SettingsError("nothing to set")

@@ -7,11 +7,12 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from scanner.config import Settings
 from scanner.errors import (
@@ -196,12 +197,14 @@ def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
 
 
 def _outcome(tally: _Tally) -> tuple[ScanStatus, str]:
-    summary = f"{tally.done}/{tally.total} tickers, {tally.contracts} contracts, {tally.matches} matches, {tally.errors} errors"
+    summary = (f"{tally.done}/{tally.total} tickers, {tally.contracts} contracts, {tally.matches} matches, "
+               f"{tally.errors} errors")
     if tally.invalid:
         summary += f", {tally.invalid} unusable rows dropped"
     if tally.fatal:
         return ScanStatus.FAILED, f"{tally.fatal} (partial results kept: {summary})"
-    if tally.stopped is StopReason.CANCELLED and tally.done < tally.total:  # a cancel after the last fetch skipped nothing
+    # a cancel read after the last fetch skipped nothing: the scan completed
+    if tally.stopped is StopReason.CANCELLED and tally.done < tally.total:
         return ScanStatus.CANCELLED, f"Cancelled after {summary}."
     if tally.stopped is StopReason.LOCK_LOST:
         return ScanStatus.FAILED, f"The scan lost its lock and stopped after {summary}."
@@ -269,7 +272,8 @@ def _record(store: ScanStore, scan_id: str, ticker: str, result: _TickerResult, 
     return counted
 
 
-def counters(done: int, total: int, contracts: int, matches: int, errors: int, ticker: str) -> dict[str, int | float | str]:
+def counters(done: int, total: int, contracts: int, matches: int, errors: int,
+             ticker: str) -> dict[str, int | float | str]:
     """The progress fields (ScanMeta names) written with each ticker."""
     pct = round(100.0 * done / total, 1) if total else 100.0
     return {"tickers_done": done, "tickers_total": total, "pct": pct, "contracts": contracts,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from scanner.errors import InvalidCsv, InvalidSymbols, first_ten
 

@@ -7,6 +7,7 @@ stopped with ``python -m scanner server stop`` (data is saved first).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from scanner.config import Settings
-from scanner.errors import RedisUnavailable
+from scanner.errors import REDIS_DOWN, RedisUnavailable
 
 _SOCKET_PATH_LIMIT = 100  # AF_UNIX sun_path is 104-108 bytes
 
@@ -67,7 +68,7 @@ def _client(url: str) -> redis.Redis:
 def _alive(url: str) -> bool:
     try:
         return bool(_client(url).ping())
-    except (redis.ConnectionError, redis.TimeoutError, OSError):
+    except (*REDIS_DOWN, OSError):
         return False
 
 
@@ -117,7 +118,8 @@ def start_embedded(data_dir: Path, timeout: float = 15.0) -> str:
             if _alive(url):
                 return url
             time.sleep(0.05)
-    raise RedisUnavailable(f"the embedded Redis server did not start within {timeout:.0f} s; see {server_dir / 'valkey.log'}")
+    raise RedisUnavailable(f"the embedded Redis server did not start within {timeout:.0f} s; "
+                           f"see {server_dir / 'valkey.log'}")
 
 
 def embedded_pid(data_dir: Path) -> int | None:
@@ -133,10 +135,8 @@ def stop_embedded(data_dir: Path, timeout: float = 15.0) -> bool:
     pid = embedded_pid(data_dir)
     if not _alive(url):
         return False
-    try:
+    with contextlib.suppress(*REDIS_DOWN):  # the server closes the connection as it exits
         _client(url).shutdown(save=True)
-    except (redis.ConnectionError, redis.TimeoutError):
-        pass  # the server closes the connection as it exits
     deadline = time.monotonic() + timeout
     while pid and time.monotonic() < deadline:
         try:
@@ -158,7 +158,7 @@ def connect(settings: Settings) -> redis.Redis:
     client = _client(url)
     try:
         client.ping()
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+    except (*REDIS_DOWN, OSError) as exc:
         raise RedisUnavailable(f"Redis at {mask_url(url)} is unreachable ({type(exc).__name__}); check that the "
                                "server is running and that REDIS_URL names it") from None
     except redis.AuthenticationError:

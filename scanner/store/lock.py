@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import redis
 from redis.exceptions import LockError
 
+from scanner.errors import REDIS_DOWN
 from scanner.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class ScanLock:
         return token if self._lock.acquire(blocking=False, token=token) else None
 
     @classmethod
-    def attach(cls, client: redis.Redis, keys: Keys, ttl: int, token: str) -> "ScanLock":
+    def attach(cls, client: redis.Redis, keys: Keys, ttl: int, token: str) -> ScanLock:
         """The lock as held by ``token`` (handed over by whoever acquired it)."""
         lock = cls(client, keys, ttl)
         lock._lock.local.token = client.connection_pool.get_encoder().encode(token)
@@ -89,7 +90,7 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scan-heartbeat", daemon=True)
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -110,11 +111,11 @@ class Heartbeat:
             log.warning("the scan lock was lost; stopping")
             self.lost.set()
             return False
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except REDIS_DOWN as exc:
             log.warning("could not extend the scan lock (%s); retrying", type(exc).__name__)
             return True
         try:
             self._on_beat()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except REDIS_DOWN as exc:
             log.warning("could not stamp the heartbeat (%s)", type(exc).__name__)
         return True

@@ -188,7 +188,8 @@ class ScanMeta:
     @classmethod
     def from_hash(cls, scan_id: str, raw: Mapping[str, str]) -> ScanMeta:
         """Fields the hash lacks, or holds unreadably, take their defaults; unknown hash fields are ignored."""
-        values = {f.name: cls.decode(f.name, raw.get(f.name)) for f in fields(cls) if f.name not in ("scan_id", "status")}
+        values = {f.name: cls.decode(f.name, raw.get(f.name))
+                  for f in fields(cls) if f.name not in ("scan_id", "status")}
         return cls(scan_id=scan_id, status=_status(raw.get("status") or ""), **values)
 
 

@@ -16,9 +16,10 @@ import json
 import math
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pandas as pd
 import pytest

@@ -125,7 +125,7 @@ class ReplayServer:
         with self._lock:
             return [seen for seen in self.seen if seen.path == path]
 
-    def __enter__(self) -> "ReplayServer":
+    def __enter__(self) -> ReplayServer:
         self._thread.start()
         return self
 

@@ -11,7 +11,8 @@ def known_rows() -> pd.DataFrame:
     return pd.DataFrame({
         "ticker": ["AAPL", "AAPL", "MSFT", "MSFT", "NVDA", "NVDA"],
         "side": ["put", "put", "put", "call", "put", "put"],
-        "expiration": pd.to_datetime(["2026-12-04", "2026-12-11", "2026-12-04", "2026-12-04", "2026-12-18", "2026-12-24"]),
+        "expiration": pd.to_datetime(["2026-12-04", "2026-12-11", "2026-12-04", "2026-12-04", "2026-12-18",
+                                      "2026-12-24"]),
         "dte": [5, 12, 5, 5, 19, 25],
         "strike": [200.0, 195.0, 400.0, 450.0, 120.0, 115.0],
         "bid": [1.0, 1.5, 2.0, 1.2, 0.8, 0.9],

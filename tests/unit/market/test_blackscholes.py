@@ -45,7 +45,8 @@ def test_put_call_parity(spot: float, moneyness: float, t: float, vol: float, ra
 @pytest.mark.parametrize("strike", [60.0, 95.0, 100.0, 130.0])
 def test_delta_matches_finite_difference(side: str, strike: float) -> None:
     h = 1e-4
-    up, down = bs.price(side, 100 + h, strike, 0.3, 0.35, 0.03, 0.01), bs.price(side, 100 - h, strike, 0.3, 0.35, 0.03, 0.01)
+    up = bs.price(side, 100 + h, strike, 0.3, 0.35, 0.03, 0.01)
+    down = bs.price(side, 100 - h, strike, 0.3, 0.35, 0.03, 0.01)
     assert bs.delta(side, 100, strike, 0.3, 0.35, 0.03, 0.01) == pytest.approx((up - down) / (2 * h), abs=1e-6)
 
 

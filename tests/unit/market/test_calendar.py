@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -37,10 +37,10 @@ def test_weekend_closed() -> None:
 
 def test_time_zones_are_respected() -> None:
     # 14:45 UTC is 09:45 in New York (EST): open. A naive clock would have said 14:45 local.
-    assert mh.is_market_open(datetime(2026, 11, 30, 14, 45, tzinfo=timezone.utc))
+    assert mh.is_market_open(datetime(2026, 11, 30, 14, 45, tzinfo=UTC))
     # 20:30 UTC is 15:30 EST: still open, although past 16:00 by a UTC clock.
-    assert mh.is_market_open(datetime(2026, 11, 30, 20, 30, tzinfo=timezone.utc))
-    assert not mh.is_market_open(datetime(2026, 11, 30, 21, 0, tzinfo=timezone.utc))
+    assert mh.is_market_open(datetime(2026, 11, 30, 20, 30, tzinfo=UTC))
+    assert not mh.is_market_open(datetime(2026, 11, 30, 21, 0, tzinfo=UTC))
 
 
 def test_naive_datetimes_are_refused() -> None:
@@ -58,7 +58,7 @@ def test_next_open() -> None:
 
 
 def test_today_ny_across_utc_midnight() -> None:
-    assert mh.today_ny(datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)) == date(2026, 11, 30)
+    assert mh.today_ny(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)) == date(2026, 11, 30)
     assert mh.today_ny(ny(2026, 12, 1, 0, 5)) == date(2026, 12, 1)
 
 
@@ -89,7 +89,8 @@ def test_beyond_calendar_range_falls_back_to_weekdays() -> None:
     assert mh.is_trading_day(monday) and not mh.is_trading_day(monday + timedelta(days=5))
     assert mh.weekly_expirations(monday, 2) == [monday + timedelta(days=4), monday + timedelta(days=11)]
     assert mh.is_market_open(datetime.combine(monday, datetime.min.time(), NY).replace(hour=10))
-    assert mh.next_open(datetime.combine(monday, datetime.min.time(), NY).replace(hour=17)).date() == monday + timedelta(days=1)
+    evening = datetime.combine(monday, datetime.min.time(), NY).replace(hour=17)
+    assert mh.next_open(evening).date() == monday + timedelta(days=1)
 
 
 def test_fetch_threads_asking_at_once_build_the_calendar_once_and_hear_no_library_warning(monkeypatch) -> None:

@@ -6,9 +6,10 @@ import copy
 import json
 import logging
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -85,7 +86,8 @@ def test_rows_types_and_metrics_of_the_real_chain(server: ReplayServer, payload:
     rows = provider(server).fetch("AAPL", ChainRequest(sides=("put",), as_of=AS_OF))
     assert tuple(rows.columns) == CHAIN_COLUMNS
     assert len(rows) == 15 and (rows.side == "put").all() and (rows.ticker == "AAPL").all()
-    assert rows.strike.tolist() == [float(k) for k in range(105, 180, 5)]  # OTM (175 < 175.13), the 15 nearest the money
+    # OTM (175 < 175.13), the 15 nearest the money
+    assert rows.strike.tolist() == [float(k) for k in range(105, 180, 5)]
     assert (rows.expiration == date(2023, 6, 16)).all() and (rows.quote_date == AS_OF).all()
     assert rows.strike.dtype == rows.bid.dtype == rows.delta.dtype == np.float64
     put = rows[rows.strike == 165].iloc[0]
@@ -116,8 +118,8 @@ def test_nulls_in_any_column(server: ReplayServer, payload: dict) -> None:
     rows = provider(server, risk_free_rate=0.05).fetch("AAPL", ChainRequest(as_of=AS_OF))
     by_strike = rows.set_index("strike")
     assert (rows.ticker == "AAPL").all() and rows.open_interest.isna().all()
-    assert by_strike.delta[165] == pytest.approx(blackscholes.delta("put", 175.13, 165, 27 / 365, junk["iv"][p165], 0.05),
-                                             abs=1e-12)  # 26 DTE counts as 27/365 (blackscholes.year_fraction)
+    expected = blackscholes.delta("put", 175.13, 165, 27 / 365, junk["iv"][p165], 0.05)  # 26 DTE counts as 27/365
+    assert by_strike.delta[165] == pytest.approx(expected, abs=1e-12)
     assert np.isnan(by_strike.bid[160]) and np.isnan(by_strike.volume[150])
     assert by_strike.iv[155] > 0 and -0.2 < by_strike.delta[155] < 0
     screened = screen(rows, Criteria(min_put_annualized=0), AS_OF)
@@ -163,7 +165,8 @@ def test_expirations_share_the_concurrency_bound(server: ReplayServer) -> None:
 def test_usage_fields(server: ReplayServer, payload: dict) -> None:
     server.script(AAPL, Answer(200, payload, {"X-Api-Ratelimit-Consumed": "92", "X-Api-Ratelimit-Remaining": "9908"}),
                   when={"expiration": EXPIRY})
-    server.script(AAPL, Answer(404, {"s": "no_data"}, {"X-Api-Ratelimit-Consumed": "1", "X-Api-Ratelimit-Remaining": "9907"}))
+    server.script(AAPL, Answer(404, {"s": "no_data"},
+                               {"X-Api-Ratelimit-Consumed": "1", "X-Api-Ratelimit-Remaining": "9907"}))
     md = provider(server)
     assert md.usage() == {"credits_used": 0}
     md.fetch("AAPL", ChainRequest(as_of=AS_OF))

@@ -132,7 +132,8 @@ def test_underlying_price_falls_back_to_the_ticker(sample: pd.DataFrame) -> None
 
 def test_rate_limit_backs_off_and_retries(sample: pd.DataFrame) -> None:
     sleeps: list[float] = []
-    rows = yahoo(sample, sleeps, failures=[YFRateLimitError(), YFRateLimitError()]).fetch("GOOGL", ChainRequest(as_of=TAKEN))
+    throttled = yahoo(sample, sleeps, failures=[YFRateLimitError(), YFRateLimitError()])
+    rows = throttled.fetch("GOOGL", ChainRequest(as_of=TAKEN))
     assert len(rows) == 15 and len(sleeps) == 2
 
 

@@ -39,7 +39,8 @@ def test_a_missing_delta_never_passes_a_delta_bound() -> None:
 
 
 def test_defaults_follow_the_scan_rules() -> None:
-    assert Filters.for_criteria({"side": "put"}) == Filters(side="put", min_annualized=30.0, delta_min=-0.2, delta_max=0.0)
+    puts = Filters(side="put", min_annualized=30.0, delta_min=-0.2, delta_max=0.0)
+    assert Filters.for_criteria({"side": "put"}) == puts
     calls = Filters.for_criteria({"side": "call", "min_call_annualized": 25})
     assert (calls.side, calls.min_annualized, calls.delta_max) == ("call", 25.0, 0.36)
     assert Filters.for_criteria({"side": "bogus"}) == Filters.for_criteria({})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from redis.exceptions import LockError, LockNotOwnedError
 
 from scanner import clock
 from scanner.scan.engine import counters
@@ -41,8 +42,10 @@ def test_lock_is_exclusive_and_only_the_owner_extends_or_releases(fake_store: Sc
     assert ScanLock(fake_store.client, fake_store.keys, ttl=6).acquire() is None
     intruder = ScanLock.attach(fake_store.client, fake_store.keys, ttl=6, token="not-the-token")
     assert not intruder.owned()
+    with pytest.raises(LockNotOwnedError):
+        intruder.extend()
     assert intruder.release() is False
-    with pytest.raises(Exception):
+    with pytest.raises(LockError):  # a released handle holds no token at all
         intruder.extend()
     assert fake_store.client.get(fake_store.keys.lock) == token
     holder = ScanLock.attach(fake_store.client, fake_store.keys, ttl=6, token=token)
@@ -66,7 +69,8 @@ def test_progress_is_written_per_ticker_with_a_version(fake_store: ScanStore) ->
     fake_store.mark_running("s1", pid=42, host="h")
     fake_store.record_ticker("s1", "AAPL", _rows("AAPL", 2), None, counters(1, 2, 3, 2, 0, "AAPL"))
     meta = fake_store.get("s1")
-    assert (meta.status, meta.tickers_done, meta.pct, meta.matches, meta.version, meta.pid) == ("running", 1, 50.0, 2, 1, 42)
+    progress = (meta.status, meta.tickers_done, meta.pct, meta.matches, meta.version, meta.pid)
+    assert progress == ("running", 1, 50.0, 2, 1, 42)
     fake_store.record_ticker("s1", "MSFT", None, "unknown ticker", counters(2, 2, 3, 2, 1, "MSFT"))
     meta = fake_store.get("s1")
     assert (meta.pct, meta.errors, meta.version) == (100.0, 1, 2)
