@@ -21,7 +21,7 @@ from scanner import clock
 from scanner.config import Settings
 from scanner.errors import REDIS_DOWN, ExitCode, InvalidSymbols, ScannerError, ScanRefused, SettingsError
 from scanner.providers import registry
-from scanner.results.export import FORMATS, export_frame, file_name, to_bytes
+from scanner.results.export import FORMATS, ExportFormat, export_frame, file_name, to_bytes
 from scanner.scan.control import cancel_scan, release_lock
 from scanner.scan.criteria import format_delta_table, parse_assignments
 from scanner.scan.engine import ScanRequest, begin_scan, run_scan
@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="write a completed scan's rows")
     export.add_argument("--scan", default="latest", help="latest or a scan id")
-    export.add_argument("--format", choices=FORMATS, default="csv")
+    export.add_argument("--format", choices=FORMATS, default=ExportFormat.CSV.value)
     export.add_argument("--all", action="store_true", help="every screened contract, not only the matches")
     export.add_argument("--output", help="file path, or - for standard output (default: a named file here)")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from enum import StrEnum
 
 import pandas as pd
 
@@ -10,7 +11,13 @@ from scanner import clock
 from scanner.schema import RESULT_COLUMNS
 from scanner.store.scans import ScanMeta
 
-FORMATS = ("csv", "parquet")
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    PARQUET = "parquet"
+
+
+FORMATS = tuple(fmt.value for fmt in ExportFormat)
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -36,11 +43,11 @@ def export_frame(frame: pd.DataFrame, matches_only: bool) -> pd.DataFrame:
     return ordered.reset_index(drop=True)
 
 
-def to_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
-    if fmt == "csv":
+def to_bytes(frame: pd.DataFrame, fmt: ExportFormat | str) -> bytes:
+    if fmt == ExportFormat.CSV:
         # CRLF rows (RFC 4180) also make the writer quote a cell holding a bare carriage return.
         return neutralize_formulas(frame).to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\r\n").encode()
-    if fmt == "parquet":
+    if fmt == ExportFormat.PARQUET:
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
         return buffer.getvalue()

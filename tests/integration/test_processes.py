@@ -110,11 +110,15 @@ def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: di
 def test_sigterm_records_cancelled_and_releases_the_lock(scanner_env: dict[str, str], real_store: ScanStore) -> None:
     env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
     holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
-    wait_for_current(real_store, lambda meta: meta.status == "running")
+    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
     holder.send_signal(signal.SIGTERM)
     assert holder.wait(timeout=30) == 5
+    assert real_store.lock().held is False  # released by the holder itself, not left to expire (TTL 6 s)
     status = cli_status(env)
     assert status["current"]["status"] == "cancelled" and status["lock"]["held"] is False
+    done = status["current"]["tickers_done"]
+    kept = real_store.results(status["current"]["scan_id"]).frame
+    assert 1 <= done < len(LONG_SCAN) and sorted(kept["ticker"].unique()) == LONG_SCAN[:done]  # partial results kept
 
 
 def test_cancel_command_stops_the_running_scan(scanner_env: dict[str, str], real_store: ScanStore) -> None:
@@ -123,8 +127,10 @@ def test_cancel_command_stops_the_running_scan(scanner_env: dict[str, str], real
     wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
     assert run_cli(["cancel"], env).returncode == 0
     assert holder.wait(timeout=30) == 5
+    assert real_store.lock().held is False  # released by the holder itself, not left to expire (TTL 6 s)
     current = cli_status(env)["current"]
     assert current["status"] == "cancelled" and 1 <= current["tickers_done"] < len(LONG_SCAN)
+    assert real_store.results(current["scan_id"]).frame["ticker"].nunique() == current["tickers_done"]
 
 
 def test_page_launch_runs_a_detached_logged_subprocess(scanner_env: dict[str, str], real_store: ScanStore) -> None:

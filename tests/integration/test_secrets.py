@@ -13,11 +13,12 @@ import redis
 from streamlit.testing.v1 import AppTest
 
 from scanner.config import Settings
+from scanner.scan.engine import ScanRequest, start_background
 from scanner.scan.launcher import child_env, log_path
 from scanner.store.connection import _valkey_binary
-from scanner.store.scans import FINISHED
+from scanner.store.scans import FINISHED, open_store
 from tests.support.paths import ROOT
-from tests.support.processes import run_cli, wait_for
+from tests.support.processes import LONG_SCAN, run_cli, wait_for
 
 REDIS_PASSWORD = "pw-7f3c9a51e2b84d06"
 API_KEY = "mdkey-0c2e5b7d9a4f4e61b3"
@@ -108,10 +109,27 @@ def test_no_output_holds_a_secret(secret_env: dict[str, str], tmp_path: Path) ->
         assert API_KEY not in text
 
 
+NEEDED = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "REDIS_URL", "MD_API_KEY", "MD_URL_BASE",
+          "PYTHONUNBUFFERED", "SCANNER_LOCK_TOKEN"}
+
+
 def test_the_scan_process_gets_only_the_environment_it_needs(secret_env: dict[str, str]) -> None:
     env = child_env(Settings.from_env(secret_env), token="t0ken")
     assert "AWS_SECRET_ACCESS_KEY" not in env
     assert env["SCANNER_LOCK_TOKEN"] == "t0ken" and env["REDIS_URL"] == secret_env["REDIS_URL"]
-    assert set(env) <= {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "REDIS_URL",
-                        "MD_API_KEY", "MD_URL_BASE", "PYTHONUNBUFFERED", "SCANNER_LOCK_TOKEN"} | {
-        name for name in env if name.startswith("SCANNER_")}
+    assert set(env) <= NEEDED | {name for name in env if name.startswith("SCANNER_")}
+
+
+def test_the_scan_process_the_page_starts_runs_with_only_that_environment(secret_env: dict[str, str]) -> None:
+    settings = Settings.from_env({**secret_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"})
+    store = open_store(settings)
+    scan_id = start_background(settings, store, ScanRequest(tickers=LONG_SCAN))
+    pid = store.get(scan_id).pid
+    raw = Path(f"/proc/{pid}/environ").read_bytes()  # the environment the process was started with
+    started_with = dict(entry.split(b"=", 1) for entry in raw.split(b"\0") if b"=" in entry)
+    names = {name.decode() for name in started_with}
+    assert "AWS_SECRET_ACCESS_KEY" not in names
+    assert names <= NEEDED | {name for name in names if name.startswith("SCANNER_")}
+    assert started_with[b"REDIS_URL"].decode() == secret_env["REDIS_URL"]
+    store.request_cancel(scan_id)
+    wait_for(lambda: not store.get(scan_id).active, timeout=60)

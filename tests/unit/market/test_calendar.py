@@ -57,6 +57,18 @@ def test_next_open() -> None:
     assert mh.next_open() > datetime.now(NY)
 
 
+@pytest.mark.parametrize(("now", "expected"), [
+    (ny(2026, 12, 2, 18, 45), ny(2026, 12, 3, 9, 30)),  # a weekday evening: the next morning
+    (ny(2026, 12, 4, 22, 0), ny(2026, 12, 7, 9, 30)),  # a Friday night: Monday
+    (ny(2026, 12, 24, 16, 30), ny(2026, 12, 28, 9, 30)),  # Christmas Eve (Thursday) after the close: past Christmas
+    (ny(2026, 11, 27, 14, 0), ny(2026, 11, 30, 9, 30)),  # the afternoon after an early close (1 PM): Monday
+    (ny(2026, 12, 31, 9, 29, 59), ny(2026, 12, 31, 9, 30)),  # a second before the open: that open
+    (ny(2026, 12, 31, 12, 0), ny(2027, 1, 4, 9, 30)),  # New Year's Eve midday: past New Year's Day and the weekend
+])
+def test_next_open_is_the_exact_next_session_open(now: datetime, expected: datetime) -> None:
+    assert mh.next_open(now) == expected
+
+
 def test_today_ny_across_utc_midnight() -> None:
     assert mh.today_ny(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)) == date(2026, 11, 30)
     assert mh.today_ny(ny(2026, 12, 1, 0, 5)) == date(2026, 12, 1)

@@ -57,11 +57,31 @@ def test_lock_is_exclusive_and_only_the_owner_extends_or_releases(fake_store: Sc
     assert holder.release() is False
 
 
+class _ReadBeforeTheNewScan:
+    """The client as seen by a release that read the lock's token just before that lock expired and a new scan
+    took it: its GET of the lock key answers the old token, everything else goes to the real client."""
+
+    def __init__(self, client: object, lock_key: str, old_token: str) -> None:
+        self._client, self._lock_key, self._old_token = client, lock_key, old_token
+
+    def get(self, key: str) -> str | None:
+        return self._old_token if key == self._lock_key else self._client.get(key)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+
 def test_force_release_spares_a_lock_taken_meanwhile(fake_store: ScanStore) -> None:
-    assert force_release(fake_store.client, fake_store.keys) is False
-    ScanLock(fake_store.client, fake_store.keys, ttl=6).acquire()
-    assert force_release(fake_store.client, fake_store.keys) is True
+    client, keys = fake_store.client, fake_store.keys
+    assert force_release(client, keys) is False
+    ScanLock(client, keys, ttl=6).acquire()
+    assert force_release(client, keys) is True
     assert not fake_store.lock().held
+    old_token = ScanLock(client, keys, ttl=6).acquire()
+    client.delete(keys.lock)  # that holder's lock expired...
+    new_token = ScanLock(client, keys, ttl=6).acquire()  # ...and a new scan took it before the release's delete
+    assert force_release(_ReadBeforeTheNewScan(client, keys.lock, old_token), keys) is False
+    assert client.get(keys.lock) == new_token
 
 
 def test_progress_is_written_per_ticker_with_a_version(fake_store: ScanStore) -> None:
