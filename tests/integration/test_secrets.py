@@ -4,8 +4,10 @@ every output is searched for them."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,12 @@ import redis
 from streamlit.testing.v1 import AppTest
 
 from scanner.config import Settings
+from scanner.market.calendar import today_ny, weekly_expirations
 from scanner.scan.engine import ScanRequest, start_background
 from scanner.scan.launcher import child_env, log_path
 from scanner.store.connection import _valkey_binary
 from scanner.store.scans import FINISHED, open_store
+from tests.support.http_replay import Answer, ReplayServer, chain_payload
 from tests.support.paths import ROOT
 from tests.support.processes import LONG_SCAN, run_cli, wait_for
 
@@ -31,16 +35,29 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def secret_env(scanner_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A password-protected server on loopback and an API key in the environment."""
+def api() -> Iterator[ReplayServer]:
+    """A local MarketData stand-in: AAPL and MSFT chains, and an error that echoes the API key back (as a
+    misbehaving server might), so the key is really sent and redaction is really exercised."""
+    with ReplayServer() as server:
+        for symbol in ("AAPL", "MSFT"):
+            for expiration in weekly_expirations(today_ny(), 4):
+                server.script(f"/v1/options/chain/{symbol}/", Answer(200, chain_payload(symbol, expiration)),
+                              when={"expiration": expiration.isoformat()})
+        server.script("/v1/options/chain/LEAK/", Answer(200, {"s": "error", "errmsg": f"token {API_KEY} is bad"}))
+        yield server
+
+
+@pytest.fixture
+def secret_env(scanner_env: dict[str, str], api: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A password-protected server on loopback, and the MarketData source with an API key in the environment."""
     port = _free_port()
     server = subprocess.Popen([_valkey_binary(), "--port", str(port), "--bind", "127.0.0.1", "--requirepass",
                                REDIS_PASSWORD, "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"
     wait_for(lambda: _pings(url), timeout=15)
-    values = {"REDIS_URL": url, "MD_API_KEY": API_KEY, "SCANNER_PROVIDER": "demo",
-              "AWS_SECRET_ACCESS_KEY": "not-for-the-scan"}
+    values = {"REDIS_URL": url, "MD_API_KEY": API_KEY, "MD_URL_BASE": api.url, "SCANNER_PROVIDER": "marketdata",
+              "SCANNER_ENFORCE_MARKET_HOURS": "false", "AWS_SECRET_ACCESS_KEY": "not-for-the-scan"}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     yield {**scanner_env, **values}
@@ -71,11 +88,17 @@ def _page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_no_output_holds_a_secret(secret_env: dict[str, str], tmp_path: Path) -> None:
+def test_no_output_holds_a_secret(secret_env: dict[str, str], api: ReplayServer, tmp_path: Path) -> None:
     outputs: list[str] = []
-    scan = run_cli(["scan", "--tickers", "AAPL,MSFT"], secret_env)
+    scan = run_cli(["scan", "--tickers", "AAPL,MSFT,LEAK"], secret_env)
     assert scan.returncode == 0, scan.stderr
+    assert re.search(r"[1-9]\d* contracts, [1-9]\d* matches, 1 errors", scan.stdout), scan.stdout  # rows, LEAK fails
+    assert all(seen.headers.get("Authorization") == f"Bearer {API_KEY}" for seen in api.seen)  # the key was used
     outputs += [scan.stdout, scan.stderr]
+    store = open_store(Settings.from_env(secret_env))
+    errors = store.errors(store.latest_id())
+    assert "token [redacted] is bad" in errors["LEAK"]  # what the monitor page shows for the ticker
+    outputs += list(errors.values())
     for args in (["status", "--json"], ["history", "--json"], ["status"], ["history"],
                  ["export", "--all", "--output", "-"], ["server", "status"]):
         done = run_cli(args, secret_env)
@@ -120,8 +143,11 @@ def test_the_scan_process_gets_only_the_environment_it_needs(secret_env: dict[st
     assert set(env) <= NEEDED | {name for name in env if name.startswith("SCANNER_")}
 
 
-def test_the_scan_process_the_page_starts_runs_with_only_that_environment(secret_env: dict[str, str]) -> None:
-    settings = Settings.from_env({**secret_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"})
+def test_the_scan_process_the_page_starts_runs_with_only_that_environment(secret_env: dict[str, str],
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"SCANNER_PROVIDER": "demo", "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}.items():
+        monkeypatch.setenv(name, value)  # a long demo scan, so the process is still there to be read
+    settings = Settings.from_env()
     store = open_store(settings)
     scan_id = start_background(settings, store, ScanRequest(tickers=LONG_SCAN))
     pid = store.get(scan_id).pid
