@@ -57,6 +57,7 @@ end
 return 0
 """
 
+
 def new_scan_id() -> str:
     """Sortable by start time, unique across processes."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
@@ -105,7 +106,7 @@ _FIELD_CODECS: dict[Any, tuple[Callable[[Any], str], Callable[[str], Any]]] = {
     str: (str, str),
     int: (lambda v: str(int(v)), _int),
     int | None: (lambda v: "" if v is None else str(int(v)), _int),
-    float: (repr, _float),
+    float: (lambda v: repr(float(v)), _float),
     float | None: (lambda v: "" if v is None else repr(float(v)), _float),
     bool: (lambda v: "1" if v else "0", lambda v: v == "1"),
     ScanStatus: (lambda v: ScanStatus(v).value, _status),
