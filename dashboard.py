@@ -1,8 +1,10 @@
-"""Options Scanner: the main page (``streamlit run dashboard.py``)."""
+"""Options Scanner: the entry point (``streamlit run dashboard.py``). It lists the pages in the sidebar by
+title (``scanner.ui.navigation.PAGES``), sets the page config (only here) and runs the page picked."""
 
 import streamlit as st
 
-from scanner.ui import scan_page
+from scanner.ui.navigation import navigation
 
-st.set_page_config(page_title="Options Scanner", page_icon=":material/query_stats:", layout="wide")
-scan_page.render()
+page, entry = navigation()
+st.set_page_config(page_title=entry.tab, page_icon=entry.icon, layout="wide")
+page.run()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import streamlit as st
@@ -25,9 +26,17 @@ _UNLOCKED = "_admin_unlocked"
 _WRONG = "_admin_wrong_password"
 
 
+class AccessMode(Enum):
+    """How access works here, picked by what the secrets hold (the module docstring says each)."""
+
+    OIDC = "oidc"
+    PASSWORD = "password"
+    OPEN = "open"
+
+
 @dataclass(frozen=True)
 class Access:
-    mode: str  # "oidc", "password" or "open"
+    mode: AccessMode
     email: str | None  # the signed-in user (oidc only)
     logged_in: bool
     admin: bool
@@ -35,9 +44,9 @@ class Access:
     @property
     def actor(self) -> str:
         """Who did it, as recorded on a scan (never a secret)."""
-        if self.mode == "oidc":
+        if self.mode is AccessMode.OIDC:
             return self.email or "unknown user"
-        return "admin (password)" if self.mode == "password" else "open access"
+        return "admin (password)" if self.mode is AccessMode.PASSWORD else "open access"
 
 
 def _secrets() -> Mapping[str, Any]:
@@ -67,11 +76,11 @@ def current_access() -> Access:
         logged_in = bool(user.get("is_logged_in"))
         email = str(user.get("email") or "").strip().lower() or None
         verified = user.get("email_verified", True) is not False
-        return Access("oidc", email, logged_in,
+        return Access(AccessMode.OIDC, email, logged_in,
                       admin=logged_in and verified and email is not None and email in _admin_emails(admin))
     if isinstance(admin.get("password"), str) and admin["password"]:
-        return Access("password", None, False, admin=bool(st.session_state.get(_UNLOCKED)))
-    return Access("open", None, False, admin=True)
+        return Access(AccessMode.PASSWORD, None, False, admin=bool(st.session_state.get(_UNLOCKED)))
+    return Access(AccessMode.OPEN, None, False, admin=True)
 
 
 def _providers() -> list[str | None]:
@@ -91,15 +100,15 @@ def guard_page() -> Access:
     """Call first on every page: with OIDC, a logged-out visitor sees only a login prompt; the sidebar tells
     everyone how access works here."""
     access = current_access()
-    if access.mode == "oidc" and not access.logged_in:
+    if access.mode is AccessMode.OIDC and not access.logged_in:
         st.info("Please log in to use the Options Scanner.")
         _login_buttons()
         st.stop()
     with st.sidebar:
-        if access.mode == "oidc":
+        if access.mode is AccessMode.OIDC:
             st.caption(f"Signed in as **{access.email}**" + (" (admin)" if access.admin else ""))
             st.button("Log out", key="logout", on_click=st.logout)
-        elif access.mode == "password":
+        elif access.mode is AccessMode.PASSWORD:
             st.caption("Admin actions unlocked for this session." if access.admin
                        else "Admin actions need the admin password.")
             if access.admin:
@@ -131,7 +140,7 @@ def admin_gate(action: str) -> bool:
     if access.admin:
         return True
     slug = "".join(ch if ch.isalnum() else "-" for ch in action.lower())
-    if access.mode == "password":
+    if access.mode is AccessMode.PASSWORD:
         key = f"admin-password-{slug}"
         st.text_input(f"Admin password (needed to {action})", type="password", key=key,
                       on_change=_check_password, args=(key,))

@@ -4,29 +4,30 @@ with the completed scan before it, and its exports."""
 from __future__ import annotations
 
 import pandas as pd
-import redis
 import streamlit as st
 
 from scanner import clock
 from scanner.results.compare import Comparison, compare
-from scanner.store.scans import FINISHED, ScanMeta, ScanStore
-from scanner.ui.auth import guard_page
-from scanner.ui.context import PageContext, page_context, redis_failed
+from scanner.schema import Display
+from scanner.store.scans import FINISHED, ScanMeta, ScanStatus, ScanStore
+from scanner.ui.columns import column
+from scanner.ui.context import PageContext
+from scanner.ui.page import page_frame
 from scanner.ui.results import load_results, previous_completed, render_scan_view
 
 HISTORY_CONFIG = {
-    "started": st.column_config.TextColumn("Started (ET)"),
-    "duration": st.column_config.TextColumn("Duration"),
-    "status": st.column_config.TextColumn("Status"),
-    "provider": st.column_config.TextColumn("Source"),
-    "side": st.column_config.TextColumn("Side"),
-    "tickers": st.column_config.TextColumn("Tickers"),
-    "contracts": st.column_config.NumberColumn("Contracts", format="%d"),
-    "matches": st.column_config.NumberColumn("Matches", format="%d"),
-    "errors": st.column_config.NumberColumn("Errors", format="%d"),
-    "invalid_rows": st.column_config.NumberColumn("Unusable rows", format="%d",
-                                                  help="Rows the source sent that could not be screened, dropped"),
-    "scan_id": st.column_config.TextColumn("Scan id"),
+    "started": column(Display.TEXT, "Started (ET)"),
+    "duration": column(Display.TEXT, "Duration"),
+    "status": column(Display.TEXT, "Status"),
+    "provider": column(Display.TEXT, "Source"),
+    "side": column(Display.TEXT, "Side"),  # a scan's side may be "both"
+    "tickers": column(Display.TEXT, "Tickers"),
+    "contracts": column(Display.COUNT, "Contracts"),
+    "matches": column(Display.COUNT, "Matches"),
+    "errors": column(Display.COUNT, "Errors"),
+    "invalid_rows": column(Display.COUNT, "Unusable rows",
+                           help="Rows the source sent that could not be screened, dropped"),
+    "scan_id": column(Display.TEXT, "Scan id"),
 }
 
 
@@ -61,7 +62,7 @@ def _run_with(meta: ScanMeta) -> None:
                f"{' …' if len(meta.tickers) > 40 else ''}")
     st.caption("Criteria: " + ", ".join(f"{k}={v}" for k, v in meta.criteria.items()))
     if meta.message:
-        (st.info if meta.status == "completed" else st.warning)(meta.message)
+        (st.info if meta.status == ScanStatus.COMPLETED else st.warning)(meta.message)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -92,11 +93,8 @@ def _comparison(ctx: PageContext, meta: ScanMeta, previous: ScanMeta | None) -> 
 
 
 def render() -> None:
-    st.title("Scan history")
-    guard_page()
-    ctx = page_context()
-    try:
-        scans = [m for m in ctx.store.history(200) if m.status in FINISHED]
+    with page_frame("Scan history") as page:
+        scans = [m for m in page.store.history(200) if m.status in FINISHED]
         if not scans:
             st.info("No finished scans yet.")
             return
@@ -104,9 +102,7 @@ def render() -> None:
         meta = next(m for m in scans if m.scan_id == scan_id)
         st.subheader(f"Scan {meta.scan_id} — {meta.status} — started {clock.fmt_ny(meta.started_at)}")
         _run_with(meta)
-        previous = previous_completed(ctx.store, ctx.store.keys.root, meta.scan_id)
-        render_scan_view(ctx.store, meta, previous, key="history", empty_text="No options found.",
-                         exportable=meta.status == "completed")
-        _comparison(ctx, meta, previous)
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        redis_failed(exc, ctx.settings)
+        previous = previous_completed(page.store, page.store.keys.root, meta.scan_id)
+        render_scan_view(page.store, meta, previous, key="history", empty_text="No options found.",
+                         exportable=meta.status == ScanStatus.COMPLETED)
+        _comparison(page, meta, previous)

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
-import redis
 import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
 from scanner import clock
-from scanner.errors import ControlRefused
 from scanner.scan.control import MonitorState, cancel_scan, monitor_state, release_lock
 from scanner.store.scans import ScanMeta
-from scanner.ui.auth import Access, admin_gate, current_access, guard_page
-from scanner.ui.context import PageContext, page_context, redis_failed
+from scanner.ui.auth import admin_gate
+from scanner.ui.page import Notice, NoticeKind, Page, admin_action, page_frame
 
-NOTICE = "monitor_notice"
+NOTICE = Notice("monitor_notice")
 CONFIRM = "monitor_confirm_force"
 
 
-def _act(action, *args, **kwargs) -> None:
-    """Button callback: run a control action and leave its outcome for the page that follows."""
-    if not current_access().admin:  # the button is drawn for admins only; a stale or forged event does nothing
-        st.session_state[NOTICE] = ("error", "Only admins may do that; nothing was done.")
-        return
+@admin_action(NOTICE, denied="Only admins may do that; nothing was done.",
+              unavailable="Redis unavailable: nothing was done.", refused="Nothing was done: {error}.",
+              refused_kind=NoticeKind.WARNING)
+def _act(action: Callable[..., str], *args: Any, **kwargs: Any) -> str:
+    """Button callback: run a control action (its text is the outcome); the force-release box starts unticked
+    again whatever happened."""
     try:
-        st.session_state[NOTICE] = ("success", action(*args, **kwargs))
-    except ControlRefused as exc:
-        st.session_state[NOTICE] = ("warning", f"Nothing was done: {exc}.")
-    except (redis.ConnectionError, redis.TimeoutError):
-        st.session_state[NOTICE] = ("error", "Redis unavailable: nothing was done.")
-    st.session_state[CONFIRM] = False
+        return action(*args, **kwargs)
+    finally:
+        st.session_state[CONFIRM] = False
 
 
 def _lock_section(state: MonitorState) -> None:
@@ -86,47 +85,38 @@ def _log_section(state: MonitorState) -> None:
         st.code(state.log_tail or "(empty)", language=None)
 
 
-def _actions(ctx: PageContext, state: MonitorState, access: Access) -> None:
+def _actions(page: Page, state: MonitorState) -> None:
     st.subheader("Actions")
     if not admin_gate("cancel a scan or release the lock"):
         return
     meta = state.current
     running = meta is not None and meta.active
-    st.button("Cancel scan", on_click=_act, args=(cancel_scan, ctx.store), key="cancel",
+    st.button("Cancel scan", on_click=_act, args=(cancel_scan, page.store), key="cancel",
               disabled=not running or (meta is not None and meta.cancel_requested),
               help="The scan stops once the tickers already being fetched are in and keeps its partial results.")
     if not state.lock.held:
         return
-    by = f"monitor page ({access.actor})"
+    by = f"monitor page ({page.access.actor})"
     if state.holder_dead:
-        st.button("Release lock", key="release", on_click=_act, args=(release_lock, ctx.settings, ctx.store),
+        st.button("Release lock", key="release", on_click=_act, args=(release_lock, page.settings, page.store),
                   kwargs={"force": False, "by": by}, help="The holder looks dead; frees the lock for a new scan.")
         return
     confirmed = st.checkbox("The holder is still beating: release its lock anyway (it stops at its next "
                             "heartbeat; the release is recorded on the scan)", key=CONFIRM)
     st.button("Force release lock", key="force-release", disabled=not confirmed, on_click=_act,
-              args=(release_lock, ctx.settings, ctx.store), kwargs={"force": True, "by": by})
+              args=(release_lock, page.settings, page.store), kwargs={"force": True, "by": by})
 
 
 def render() -> None:
-    st.title("Scan monitor")
-    access = guard_page()
-    ctx = page_context()
-    kind, text = st.session_state.pop(NOTICE, (None, None))
-    if kind:
-        getattr(st, kind)(text)
-    try:
-        state = monitor_state(ctx.settings, ctx.store)
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        redis_failed(exc, ctx.settings)
-        return
-    if state.lock.held or (state.current is not None and state.current.active):
-        st_autorefresh(interval=ctx.settings.poll_seconds * 1000, key="monitor-refresh")
-    _lock_section(state)
-    if state.current is None:
-        st.info("No scan has run yet.")
-    else:
-        _scan_section(state.current)
-        _errors_section(state.errors)
-        _log_section(state)
-    _actions(ctx, state, access)
+    with page_frame("Scan monitor", notice=NOTICE) as page:
+        state = monitor_state(page.settings, page.store)
+        if state.lock.held or (state.current is not None and state.current.active):
+            st_autorefresh(interval=page.settings.poll_seconds * 1000, key="monitor-refresh")
+        _lock_section(state)
+        if state.current is None:
+            st.info("No scan has run yet.")
+        else:
+            _scan_section(state.current)
+            _errors_section(state.errors)
+            _log_section(state)
+        _actions(page, state)

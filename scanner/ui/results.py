@@ -3,8 +3,8 @@ exports. Reruns with the same scan version and filters reuse cached DataFrames."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import altair as alt
 import pandas as pd
@@ -14,7 +14,9 @@ from scanner import clock
 from scanner.results.compare import mark_new
 from scanner.results.export import export_frame, file_name, to_bytes
 from scanner.results.filters import Filters
+from scanner.schema import Display
 from scanner.store.scans import ScanMeta, ScanStore
+from scanner.ui.columns import column, schema_columns
 from scanner.ui.filters_panel import render_filters
 
 PAGE_SIZE = 25
@@ -24,48 +26,15 @@ SHOWN_COLUMNS = (
     "iv", "change_pct", "underlying_price", "break_even", "premium", "collateral", "spread_pct", "volume",
     "open_interest", "option_symbol",
 )
-
-
-def _money(label: str) -> st.column_config.NumberColumn:
-    return st.column_config.NumberColumn(label, format="$%.2f")
-
-
-def _percent(label: str) -> st.column_config.NumberColumn:
-    return st.column_config.NumberColumn(label, format="%.2f%%")
-
-
-COLUMN_CONFIG = {
-    "new": st.column_config.CheckboxColumn("New", help="Not in the previous completed scan"),
-    "side": st.column_config.TextColumn("Side"),
-    "expiration": st.column_config.DateColumn("Expiration", format="YYYY-MM-DD"),
-    "dte": st.column_config.NumberColumn("DTE", format="%d"),
-    "strike": _money("Strike"),
-    "bid": _money("Bid"),
-    "ask": _money("Ask"),
-    "mid": _money("Mid"),
-    "annualized_return_pct": _percent("Annualized"),
-    "delta": st.column_config.NumberColumn("Delta", format="%.3f"),
-    "prob_otm": st.column_config.NumberColumn("P(OTM)", format="percent"),
-    "iv": st.column_config.NumberColumn("IV", format="percent"),
-    "change_pct": _percent("Change"),
-    "underlying_price": _money("Underlying"),
-    "break_even": _money("Break-even"),
-    "premium": _money("Premium"),
-    "collateral": _money("Collateral"),
-    "spread_pct": _percent("Spread"),
-    "volume": st.column_config.NumberColumn("Volume", format="%d"),
-    "open_interest": st.column_config.NumberColumn("Open int.", format="%d"),
-    "option_symbol": st.column_config.TextColumn("Contract"),
-}
+COLUMN_CONFIG = schema_columns(SHOWN_COLUMNS)  # the per-ticker tables
 SUMMARY_CONFIG = {
-    "ticker": st.column_config.TextColumn("Ticker"),
-    "underlying_price": _money("Underlying"),
-    "passing": st.column_config.NumberColumn("Contracts", format="%d"),
-    "best_annualized": _percent("Best annualized"),
-    "best_strike": _money("Its strike"),
-    "best_expiration": st.column_config.DateColumn("Its expiration", format="YYYY-MM-DD"),
-    "nearest_expiration": st.column_config.DateColumn("Nearest expiration", format="YYYY-MM-DD"),
-    "last_scan": st.column_config.TextColumn("Last scan (ET)"),
+    **schema_columns(("ticker", "underlying_price")),
+    "passing": column(Display.COUNT, "Contracts"),
+    "best_annualized": column(Display.PERCENT, "Best annualized"),
+    "best_strike": column(Display.MONEY, "Its strike"),
+    "best_expiration": column(Display.DATE, "Its expiration"),
+    "nearest_expiration": column(Display.DATE, "Nearest expiration"),
+    "last_scan": column(Display.TEXT, "Last scan (ET)"),
 }
 
 
@@ -118,7 +87,8 @@ def _tickers(_frame: pd.DataFrame, scan_key: tuple[str, str, int]) -> list[str]:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _strike_rows(_frame: pd.DataFrame, scan_key: tuple[str, str, int], ticker: str, sides: tuple[str, ...]) -> pd.DataFrame:
+def _strike_rows(_frame: pd.DataFrame, scan_key: tuple[str, str, int], ticker: str,
+                 sides: tuple[str, ...]) -> pd.DataFrame:
     rows = _frame[(_frame["ticker"] == ticker) & _frame["side"].isin(sides)]
     return rows.assign(exp=rows["expiration"].dt.strftime("%Y-%m-%d"))
 
@@ -187,7 +157,8 @@ def _expanders(meta: ScanMeta, view: View, focus: str | None, key: str) -> None:
             st.dataframe(rows, hide_index=True, column_config=COLUMN_CONFIG, width="stretch")
     if len(order) > limit:
         st.caption(f"Showing {limit} of {len(order)} tickers.")
-        st.button("Show more", key=f"{key}-more", on_click=lambda: st.session_state.update({limit_key: limit + PAGE_SIZE}))
+        st.button("Show more", key=f"{key}-more",
+                  on_click=lambda: st.session_state.update({limit_key: limit + PAGE_SIZE}))
 
 
 def render_expanders_offline(meta: ScanMeta, frame: pd.DataFrame) -> None:

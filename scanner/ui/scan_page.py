@@ -2,38 +2,33 @@
 
 from __future__ import annotations
 
-import redis
 import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
 from scanner import clock
-from scanner.errors import AlreadyRunning, ConfigError, MarketClosed, ScanRefused
+from scanner.errors import AlreadyRunning, MarketClosed
 from scanner.scan.engine import ScanRequest, start_background
-from scanner.store.scans import Overview, ScanMeta
-from scanner.ui.auth import admin_gate, current_access, guard_page
-from scanner.ui.context import PageContext, page_context, redis_failed
+from scanner.store.scans import Overview, ScanMeta, ScanStatus
+from scanner.ui.auth import admin_gate
+from scanner.ui.context import PageContext
+from scanner.ui.page import Notice, NoticeKind, Outcome, admin_action, page_frame
 from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view
 
-NOTICE = "scan_notice"
+NOTICE = Notice("scan_notice")
 LAST_VIEW = "last_completed_view"  # the last completed scan shown, kept readable while Redis is down
 
 
-def _start_scan(ctx: PageContext) -> None:
+@admin_action(NOTICE, denied="Starting a scan is limited to admins.",
+              unavailable="Redis unavailable: the scan was not started.", refused="The scan was not started: {error}")
+def _start_scan(ctx: PageContext) -> Outcome:
     """Button callback: runs before the rerun, so the page that follows already shows the new scan."""
-    if not current_access().admin:
-        st.session_state[NOTICE] = ("error", "Starting a scan is limited to admins.")
-        return
     try:
         scan_id = start_background(ctx.settings, ctx.store, ScanRequest())
-        st.session_state[NOTICE] = ("success", f"Scan {scan_id} started.")
     except AlreadyRunning:
-        st.session_state[NOTICE] = ("info", "A scan is already running; showing it below. Nothing new was started.")
+        return NoticeKind.INFO, "A scan is already running; showing it below. Nothing new was started."
     except MarketClosed as exc:
-        st.session_state[NOTICE] = ("warning", str(exc))
-    except (ScanRefused, ConfigError) as exc:
-        st.session_state[NOTICE] = ("error", f"The scan was not started: {exc}")
-    except (redis.ConnectionError, redis.TimeoutError):
-        st.session_state[NOTICE] = ("error", "Redis unavailable: the scan was not started.")
+        return NoticeKind.WARNING, str(exc)
+    return f"Scan {scan_id} started."
 
 
 def _last_scan_line(latest: ScanMeta | None) -> None:
@@ -42,12 +37,6 @@ def _last_scan_line(latest: ScanMeta | None) -> None:
         return
     st.markdown(f"**Last scan:** {clock.fmt_ny(latest.finished_at or latest.started_at)} — "
                 f"{latest.tickers_total} tickers, {latest.matches} matches")
-
-
-def _notice() -> None:
-    kind, text = st.session_state.pop(NOTICE, (None, None))
-    if kind:
-        getattr(st, kind)(text)
 
 
 def _progress(ctx: PageContext, snap: Overview) -> None:
@@ -80,15 +69,15 @@ def _credits(meta: ScanMeta) -> None:
 def _banner(meta: ScanMeta) -> None:
     """The outcome of the newest scan when it did not complete."""
     when = clock.fmt_ny(meta.started_at)
-    if meta.status == "cancelled":
+    if meta.status == ScanStatus.CANCELLED:
         st.warning(f"The scan started {when} was cancelled. {meta.message}")
-    elif meta.status in ("failed", "abandoned"):
+    elif meta.status in (ScanStatus.FAILED, ScanStatus.ABANDONED):
         st.error(f"The scan started {when} {meta.status}: {meta.message}")
 
 
 def _final(ctx: PageContext, snap: Overview) -> None:
     current, latest = snap.current, snap.latest
-    if current is not None and current.status != "completed":
+    if current is not None and current.status != ScanStatus.COMPLETED:
         _banner(current)
     if latest is None:
         return
@@ -100,9 +89,8 @@ def _final(ctx: PageContext, snap: Overview) -> None:
     st.session_state[LAST_VIEW] = (latest, frame)
 
 
-def _offline(ctx: PageContext, exc: Exception) -> None:
-    """Redis is down: say so, keep showing what this session last saw, and retry on a timer."""
-    redis_failed(exc, ctx.settings)
+def _offline() -> None:
+    """Redis is down (the frame drew the banner): keep showing what this session last saw."""
     if LAST_VIEW in st.session_state:
         latest, frame = st.session_state[LAST_VIEW]
         st.caption(f"Showing the last completed scan loaded before Redis became unavailable "
@@ -111,22 +99,13 @@ def _offline(ctx: PageContext, exc: Exception) -> None:
 
 
 def render() -> None:
-    st.title("Options Scanner")
-    guard_page()
-    ctx = page_context()
-    try:
-        snap = ctx.store.overview()
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        _offline(ctx, exc)
-        return
-    _last_scan_line(snap.latest)
-    if admin_gate("start a scan"):
-        st.button("Scan for options", type="primary", on_click=_start_scan, args=(ctx,))
-    _notice()
-    try:
+    with page_frame("Options Scanner", offline=_offline) as page:
+        snap = page.store.overview()
+        _last_scan_line(snap.latest)
+        if admin_gate("start a scan"):
+            st.button("Scan for options", type="primary", on_click=_start_scan, args=(page,))
+        NOTICE.show()
         if snap.lock.held or (snap.current is not None and snap.current.active):
-            _progress(ctx, snap)
+            _progress(page, snap)
         else:
-            _final(ctx, snap)
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        _offline(ctx, exc)
+            _final(page, snap)

@@ -1,49 +1,47 @@
 """The watch-list and criteria page: everyone sees them; admins add, remove, switch, import and edit.
 
-Every change goes through ``settings_store``, which validates first: a refused input is reported with the
-offending entries and nothing is saved.
+Every change goes through the store's watch-list and criteria records, which validate first: a refused input is
+reported with the offending entries and nothing is saved.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
-import redis
 import streamlit as st
 
 from scanner.errors import SettingsError
 from scanner.scan.criteria import ANNUALIZED_RANGE, SIDE_CHOICES, Criteria, format_delta_table
 from scanner.scan.watchlist import Entry, to_csv
-from scanner.ui.auth import admin_gate, current_access, guard_page
-from scanner.ui.context import PageContext, page_context, redis_failed
+from scanner.ui.auth import admin_gate
+from scanner.ui.context import PageContext
+from scanner.ui.page import Notice, admin_action, page_frame
 
-NOTICE = "settings_notice"
+_NOTICE = "settings_notice"  # one slot: each section shows the notices about its own controls
+WATCHLIST, CRITERIA = Notice(_NOTICE, "watchlist"), Notice(_NOTICE, "criteria")
 ADD, PICK, FILE, MODE = "wl-add", "wl-pick", "wl-file", "wl-mode"
 
 
-def _apply(section: str, action: Callable[[], str], clear: tuple[str, ...] = ()) -> None:
-    """Callback: run one change; on success clear its inputs, on refusal keep them for correction."""
-    if not current_access().admin:  # the controls are drawn for admins only; a stale or forged event saves nothing
-        st.session_state[NOTICE] = (section, "error", "Only admins may change these; nothing was saved.")
-        return
-    try:
-        notice = ("success", action())
+def _change(notice: Notice) -> Callable[..., None]:
+    """The callback that runs one change of a section: on success its inputs are cleared, on refusal (a
+    SettingsError) they are kept for correction."""
+
+    @admin_action(notice, denied="Only admins may change these; nothing was saved.",
+                  unavailable="Redis unavailable: nothing was saved.", refused="Nothing was saved: {error}")
+    def apply(action: Callable[[], str], clear: tuple[str, ...] = ()) -> str:
+        outcome = action()
         for key in clear:
             st.session_state.pop(key, None)
-    except SettingsError as exc:
-        notice = ("error", f"Nothing was saved: {exc}")
-    except (redis.ConnectionError, redis.TimeoutError):
-        notice = ("error", "Redis unavailable: nothing was saved.")
-    st.session_state[NOTICE] = (section, *notice)
+        return outcome
+
+    return apply
 
 
-def _notice(section: str) -> None:
-    if st.session_state.get(NOTICE, (None,))[0] == section:
-        _, kind, text = st.session_state.pop(NOTICE)
-        getattr(st, kind)(text)
+_change_watchlist, _change_criteria = _change(WATCHLIST), _change(CRITERIA)
 
 
 # ---- watch-list ----
@@ -70,7 +68,7 @@ def _import(ctx: PageContext) -> str:
 
 def _watchlist(ctx: PageContext, entries: list[Entry], can_edit: bool) -> None:
     st.subheader("Watch-list")
-    _notice("watchlist")
+    WATCHLIST.show()
     active = sum(entry.active for entry in entries)
     st.caption(f"{len(entries)} tickers, {active} active: scans run on the active ones.")
     frame = pd.DataFrame([entry.to_dict() for entry in entries], columns=["symbol", "active"])
@@ -80,15 +78,15 @@ def _watchlist(ctx: PageContext, entries: list[Entry], can_edit: bool) -> None:
     if not can_edit:
         return
     st.text_area("Add tickers: one, or a pasted list (spaces, commas or new lines)", key=ADD, height=80)
-    st.button("Add", on_click=_apply, args=("watchlist", lambda: _add(ctx), (ADD,)), key="wl-add-button")
+    st.button("Add", on_click=_change_watchlist, args=(lambda: _add(ctx), (ADD,)), key="wl-add-button")
     st.multiselect("Tickers to switch or remove", [entry.symbol for entry in entries], key=PICK)
     columns = st.columns(3)
-    for column, how in zip(columns, ("activate", "deactivate", "remove")):
-        column.button(how.capitalize(), key=f"wl-{how}", on_click=_apply,
-                      args=("watchlist", lambda how=how: _edit(ctx, how), (PICK,)))
+    for column, how in zip(columns, ("activate", "deactivate", "remove"), strict=True):
+        column.button(how.capitalize(), key=f"wl-{how}", on_click=_change_watchlist,
+                      args=(lambda how=how: _edit(ctx, how), (PICK,)))
     st.file_uploader("Import a CSV (rows symbol[,active]; a header row is optional)", type=["csv", "txt"], key=FILE)
     st.radio("Import mode", ("Merge into the list", "Replace the list"), key=MODE, horizontal=True)
-    st.button("Import", on_click=_apply, args=("watchlist", lambda: _import(ctx)), key="wl-import")
+    st.button("Import", on_click=_change_watchlist, args=(lambda: _import(ctx),), key="wl-import")
 
 
 # ---- criteria ----
@@ -108,7 +106,7 @@ def _reset(ctx: PageContext) -> str:
 
 def _criteria(ctx: PageContext, criteria: Criteria, can_edit: bool) -> None:
     st.subheader("Criteria")
-    _notice("criteria")
+    CRITERIA.show()
     # Widget keys carry a digest of the stored criteria, so the form re-reads them after a save or reset here or
     # elsewhere, and keeps a refused entry on screen for correction.
     generation = hashlib.sha1(json.dumps(criteria.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
@@ -134,21 +132,15 @@ def _criteria(ctx: PageContext, criteria: Criteria, can_edit: bool) -> None:
                            key=key("call_delta_beyond"), disabled=not can_edit)
         st.text_input("Call delta table: DTE up to : max delta, …", format_delta_table(criteria),
                       key=key("call_delta_table"), disabled=not can_edit)
-        st.form_submit_button("Save criteria", disabled=not can_edit, on_click=_apply,
-                              args=("criteria", lambda: _save(ctx, generation)))
+        st.form_submit_button("Save criteria", disabled=not can_edit, on_click=_change_criteria,
+                              args=(lambda: _save(ctx, generation),))
     if can_edit:
-        st.button("Reset to defaults", key="crit-reset", on_click=_apply, args=("criteria", lambda: _reset(ctx)))
+        st.button("Reset to defaults", key="crit-reset", on_click=_change_criteria, args=(lambda: _reset(ctx),))
 
 
 def render() -> None:
-    st.title("Watch-list and criteria")
-    guard_page()
-    ctx = page_context()
-    try:
-        entries, criteria = ctx.store.watchlist.entries(), ctx.store.criteria.load()
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        redis_failed(exc, ctx.settings)
-        return
-    can_edit = admin_gate("edit the watch-list or criteria")
-    _watchlist(ctx, entries, can_edit)
-    _criteria(ctx, criteria, can_edit)
+    with page_frame("Watch-list and criteria") as page:
+        entries, criteria = page.store.watchlist.entries(), page.store.criteria.load()
+        can_edit = admin_gate("edit the watch-list or criteria")
+        _watchlist(page, entries, can_edit)
+        _criteria(page, criteria, can_edit)

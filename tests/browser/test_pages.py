@@ -33,12 +33,11 @@ def _free_port() -> int:
 def _dashboard(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
     """A real ``streamlit run`` of the dashboard on a free port, ready to serve."""
     port = _free_port()
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
+    with open(log_path, "w") as log:  # the child keeps its own handle
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -57,8 +56,7 @@ def dashboards(scanner_env: dict[str, str], tmp_path: Path):
     env = {**scanner_env, "SCANNER_POLL_SECONDS": "2", "SCANNER_DEMO_DELAY_MS": "200", "SCANNER_CONCURRENCY": "1",
            "SCANNER_LOCK_TTL": "20"}
     store = open_store(Settings.from_env(env))
-    store.set_json(store.keys.watchlist, [{"symbol": s, "active": True} for s in
-                                          "AAPL MSFT NVDA AMZN META GOOGL NFLX UBER V MA JPM CRM".split()])
+    store.watchlist.import_csv("\n".join("AAPL MSFT NVDA AMZN META GOOGL NFLX UBER V MA JPM CRM".split()), replace=True)
     started: list[subprocess.Popen] = []
 
     def start() -> str:
@@ -245,3 +243,25 @@ def test_two_replicas_on_one_redis_run_one_scan_and_show_the_same(dashboards, br
         tab.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=90_000)
     assert first.get_by_text(title).all_inner_texts() == second.get_by_text(title).all_inner_texts()
     assert [m.status for m in store.history()] == ["completed"]
+
+
+NAVIGATION = {  # the sidebar's label: the page's heading and the browser tab's title
+    "Options Scanner": ("Options Scanner", "Options Scanner"),
+    "History": ("Scan history", "History · Options Scanner"),
+    "Monitor": ("Scan monitor", "Scan monitor · Options Scanner"),
+    "Watch-list and criteria": ("Watch-list and criteria", "Watch-list and criteria · Options Scanner"),
+}
+
+
+def test_the_sidebar_navigation_reads_the_page_titles(server, page) -> None:
+    url, _ = server
+    page.goto(url)
+    page.get_by_role("button", name="Scan for options").wait_for(timeout=60_000)
+    links = page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink")
+    labels = links.get_by_test_id("stMarkdownContainer")  # the label, without the icon's ligature text
+    assert labels.all_inner_texts() == ["Options Scanner", "History", "Monitor", "Watch-list and criteria"]
+    for label, (heading, tab) in list(NAVIGATION.items())[::-1]:  # the main page last: away from it and back
+        links.filter(has_text=label).click()
+        page.get_by_role("heading", level=1, name=heading, exact=True).wait_for(timeout=60_000)
+        page.wait_for_function("title => document.title === title", arg=tab, timeout=30_000)
+        assert labels.all_inner_texts() == list(NAVIGATION)  # the same four on every page

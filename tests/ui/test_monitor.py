@@ -68,7 +68,8 @@ def test_live_holder_cancel_and_confirmed_force_release(scanner_env, real_store:
     at.button(key="cancel").click().run()
     assert any("Cancel requested for scan live" in s.value for s in at.success)
     assert real_store.cancel_requested("live")
-    assert "Cancel requested: the scan stops once the tickers already being fetched are in." in [w.value for w in at.warning]
+    assert ("Cancel requested: the scan stops once the tickers already being fetched are in."
+            in [w.value for w in at.warning])
     assert at.button(key="cancel").disabled
 
     assert at.button(key="force-release").disabled

@@ -149,7 +149,7 @@ def test_each_page_starts_its_filters_from_its_own_url(two_scans) -> None:
     at.switch_page("pages/1_History.py").run()
     assert not at.exception
     assert at.checkbox(key="filter_only_matches").value is True
-    at.switch_page("dashboard.py").run()
+    at.switch_page("pages/scan.py").run()
     assert at.checkbox(key="filter_only_matches").value is True
     assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
 

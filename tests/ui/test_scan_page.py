@@ -56,10 +56,10 @@ def test_completed_scan_shows_one_expander_per_ticker_with_matches(scanner_env, 
     at = _page()
     assert not at.exception
     line = next(m for m in _texts(at, "markdown") if m.startswith("**Last scan:**"))
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d ET — 4 tickers, %d matches" % meta.matches, line)
+    assert re.search(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d ET — 4 tickers, {meta.matches} matches", line)
     labels = [e.label for e in at.expander]
     assert len(labels) == len(expected) > 0
-    for label, (ticker, count) in zip(labels, expected.items()):
+    for label, (ticker, count) in zip(labels, expected.items(), strict=True):
         assert re.fullmatch(rf"{ticker} — {count} options? — last scan \d\d:\d\d", label)
     shown = at.expander[0].dataframe[0].value
     assert list(shown["expiration"]) == sorted(shown["expiration"])
@@ -95,7 +95,8 @@ def _running_scan(store: ScanStore, matches: list[bool]) -> str:
     assert token
     store.create("live", provider="demo", provider_label="Demo", criteria={"side": "put"}, tickers=["AAPL", "MSFT"])
     store.mark_running("live", pid=1, host="test")
-    store.record_ticker("live", "AAPL", _rows("AAPL", matches), None, counters(1, 2, len(matches), sum(matches), 0, "AAPL"))
+    store.record_ticker("live", "AAPL", _rows("AAPL", matches), None,
+                        counters(1, 2, len(matches), sum(matches), 0, "AAPL"))
     return token
 
 

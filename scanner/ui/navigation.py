@@ -1,0 +1,38 @@
+"""The pages, once (DESIGN "Layout": one registry per extensible set): ``dashboard.py`` builds ``st.navigation``
+from ``PAGES``, so the sidebar reads these titles, never a file name. Adding a page is one entry here and its
+file in ``pages/``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+APP_NAME = "Options Scanner"
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    path: str  # the page's script, relative to dashboard.py
+    title: str  # its label in the sidebar navigation
+    icon: str
+    tab: str  # the browser tab's title
+
+    def page(self, *, default: bool = False) -> st.Page:
+        return st.Page(self.path, title=self.title, icon=self.icon, default=default)
+
+
+PAGES: tuple[PageEntry, ...] = (  # the first is the default, served at the app's root URL
+    PageEntry("pages/scan.py", APP_NAME, ":material/query_stats:", APP_NAME),
+    PageEntry("pages/1_History.py", "History", ":material/history:", f"History · {APP_NAME}"),
+    PageEntry("pages/2_Monitor.py", "Monitor", ":material/monitor_heart:", f"Scan monitor · {APP_NAME}"),
+    PageEntry("pages/3_Watch-list_and_criteria.py", "Watch-list and criteria", ":material/checklist:",
+              f"Watch-list and criteria · {APP_NAME}"),
+)
+
+
+def navigation() -> tuple[st.Page, PageEntry]:
+    """The navigation over ``PAGES`` (drawn in the sidebar) and the page this run shows, with its entry."""
+    pages = [(entry, entry.page(default=index == 0)) for index, entry in enumerate(PAGES)]
+    current = st.navigation([page for _, page in pages])  # one of those it was given
+    return current, next(entry for entry, page in pages if page is current)

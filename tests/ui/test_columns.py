@@ -1,0 +1,71 @@
+"""The tables' column config derives from the column schema: labels, formats and help, in the shown order."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scanner.schema import BY_NAME, Display
+from scanner.store.scans import ScanStore
+from scanner.ui.columns import column
+from scanner.ui.results import COLUMN_CONFIG, SHOWN_COLUMNS, SUMMARY_CONFIG
+
+FORMATS = {  # today's formats, pinned: a change here is a change users see
+    "strike": "$%.2f", "bid": "$%.2f", "premium": "$%.2f", "annualized_return_pct": "%.2f%%",
+    "spread_pct": "%.2f%%", "prob_otm": "percent", "iv": "percent", "delta": "%.3f", "dte": "%d", "volume": "%d",
+    "open_interest": "%d", "expiration": "YYYY-MM-DD",
+}
+
+
+def test_per_ticker_tables_keep_the_shown_order_and_take_labels_and_help_from_the_schema() -> None:
+    assert tuple(COLUMN_CONFIG) == SHOWN_COLUMNS
+    for name, config in COLUMN_CONFIG.items():
+        assert config["label"] == BY_NAME[name].label
+        assert config["help"] == (BY_NAME[name].help or None)
+
+
+@pytest.mark.parametrize(("name", "expected"), FORMATS.items())
+def test_formats_follow_the_display(name: str, expected: str) -> None:
+    assert COLUMN_CONFIG[name]["type_config"]["format"] == expected
+
+
+def test_flags_are_checkboxes_and_text_is_text() -> None:
+    assert COLUMN_CONFIG["new"]["type_config"]["type"] == "checkbox"
+    assert COLUMN_CONFIG["option_symbol"]["type_config"]["type"] == "text"
+    assert COLUMN_CONFIG["expiration"]["type_config"]["type"] == "date"
+
+
+def test_every_display_has_a_column_type() -> None:
+    for display in Display:
+        assert column(display, "x")["label"] == "x"
+    assert column(Display.NUMBER, "x")["type_config"].get("format") is None  # Streamlit's default
+
+
+def test_the_summary_formats_like_the_tables() -> None:
+    assert SUMMARY_CONFIG["best_annualized"]["type_config"]["format"] == "%.2f%%"
+    assert SUMMARY_CONFIG["best_strike"]["type_config"]["format"] == "$%.2f"
+    assert SUMMARY_CONFIG["passing"]["type_config"]["format"] == "%d"
+    assert SUMMARY_CONFIG["best_expiration"]["type_config"]["format"] == "YYYY-MM-DD"
+
+
+def test_the_rendered_table_carries_the_config(scanner_env, real_store: ScanStore) -> None:
+    """An AppTest of the main page: the per-ticker table the browser gets has the schema's labels and formats."""
+    from streamlit.testing.v1 import AppTest
+
+    from scanner.config import Settings
+    from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+    from tests.support.paths import ROOT
+
+    settings = Settings.from_env()
+    started = begin_scan(settings, real_store, ScanRequest(tickers=["AAPL", "MSFT"]))
+    run_scan(settings, real_store, started.scan_id, started.token)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    for name, value in {"rules": "0", "side": "all", "min_ann": "", "delta_min": "", "delta_max": ""}.items():
+        at.query_params[name] = value  # every screened row, matching or not
+    at.run()
+    assert not at.exception and at.expander
+    sent = json.loads(at.expander[0].dataframe[0].proto.columns)
+    assert sent["strike"]["label"] == "Strike" and sent["strike"]["type_config"]["format"] == "$%.2f"
+    assert sent["prob_otm"]["type_config"]["format"] == "percent"
+    assert sent["delta"]["help"] == BY_NAME["delta"].help
