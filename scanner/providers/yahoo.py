@@ -54,6 +54,8 @@ class YahooProvider(Registered):
         quote_date = self.quote_date(request)
         handle = self._ticker_factory(symbol)
         listed = set(self._call(symbol, lambda: tuple(handle.options)))
+        if not listed:  # yfinance's answer to a symbol Yahoo does not know (an empty result or a 404)
+            raise ProviderError(f"{symbol}: Yahoo Finance lists no option expirations (unknown symbol?)")
         wanted = [d.isoformat() for d in weekly_expirations(quote_date, request.weeks) if d.isoformat() in listed]
         frames = [self._expiration(symbol, handle, expiration, request.sides, quote_date) for expiration in wanted]
         frames = [frame for frame in frames if len(frame)]

@@ -24,6 +24,7 @@ from scanner.scan.screening import screen
 from scanner.schema import CHAIN_COLUMNS
 from tests.support.paths import shared_file
 
+SAMPLE = "yfinance/GOOGL_2026-01-09_taken_2026-01-01.csv"  # one expiration, 2026-01-09, as yfinance gave it
 TAKEN = date(2026, 1, 1)  # a market holiday: many bids are 0
 SPOT = 313.51  # GOOGL's 2025-12-31 close; parity on the file's 312.5 strike puts it at about 313.3
 Options = namedtuple("Options", ["calls", "puts", "underlying"])
@@ -66,15 +67,24 @@ class SampleTicker:
             "currency": "USD"}).reset_index(drop=True)
 
 
+def read_sample() -> pd.DataFrame:
+    return pd.read_csv(shared_file(SAMPLE))
+
+
 @pytest.fixture
 def sample() -> pd.DataFrame:
-    return pd.read_csv(shared_file("yfinance/GOOGL_2026-01-09_taken_2026-01-01.csv"))
+    return read_sample()
+
+
+def sample_settings() -> Settings:
+    """The rate and dividend yield the expected deltas are computed with."""
+    return Settings(data_dir=Path("."), risk_free_rate=0.045, dividend_yield=0.003)
 
 
 def yahoo(sample: pd.DataFrame, sleeps: list[float] | None = None, **ticker_kwargs: Any) -> YahooProvider:
-    settings = Settings(data_dir=Path("."), risk_free_rate=0.045, dividend_yield=0.003)
     recorded = sleeps if sleeps is not None else []
-    return YahooProvider(settings, ticker_factory=lambda symbol: SampleTicker(symbol, sample, **ticker_kwargs),
+    return YahooProvider(sample_settings(),
+                         ticker_factory=lambda symbol: SampleTicker(symbol, sample, **ticker_kwargs),
                          retry=FAST, sleep=recorded.append)
 
 
