@@ -3,7 +3,8 @@
 Live APIs filter server-side (MarketData's `range=otm`, `strikeLimit`), but yfinance and snapshot files
 hold whole chains, so the same slice is cut here for all of them: the requested sides, out of the money,
 the `strike_limit` strikes nearest the money per side and expiration. Deltas missing from a source are
-computed with the configured rate and dividend yield (screening's own fallback knows neither).
+derived from IV here alone (`deltas_from_iv`): providers with the configured rate and dividend yield
+(`fill_delta`), screening's fallback for a source that skipped that step with the defaults.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def nearest_otm_positions(ticker: np.ndarray, side: np.ndarray, expiration: np.n
     step slower than fetching the chain."""
     side_code, side_names = _sort_codes(side)
     names = np.array(side_names, dtype=object)
-    is_put, is_call, wanted = (names == "put")[side_code], (names == "call")[side_code], np.isin(names, sides)[side_code]
+    is_put, is_call = (names == "put")[side_code], (names == "call")[side_code]
+    wanted = np.isin(names, sides)[side_code]
     with np.errstate(invalid="ignore"):
         otm = (is_put & (strike < spot)) | (is_call & (strike > spot)) | np.isnan(spot)
     rows = np.flatnonzero(otm & wanted)
@@ -90,18 +92,31 @@ def days_to_expiry(frame: pd.DataFrame, as_of: date) -> np.ndarray:
     return days
 
 
+def deltas_from_iv(delta: np.ndarray, side: np.ndarray, spot: np.ndarray, strike: np.ndarray, dte: np.ndarray,
+                   iv: np.ndarray, rate: float = blackscholes.DEFAULT_RATE, dividend_yield: float = 0.0) -> np.ndarray:
+    """`delta` with each missing entry computed by Black-Scholes on the row's IV, T = blackscholes.year_fraction(dte)
+    (`dte` in days, NaN when unknown). An IV outside (0, MAX_TRUSTED_IV] gives no delta, so such a row can never
+    match; bad spot, strike, side or DTE give NaN. `delta` itself is returned when there is nothing to derive."""
+    derive = np.isnan(delta) & (iv > 0) & (iv <= blackscholes.MAX_TRUSTED_IV)
+    if not derive.any():
+        return delta
+    filled = delta.copy()
+    filled[derive] = blackscholes.delta(side[derive], spot[derive], strike[derive],
+                                        blackscholes.year_fraction(dte[derive]), iv[derive], rate, dividend_yield)
+    return filled
+
+
 def fill_delta(frame: pd.DataFrame, as_of: date, rate: float, dividend_yield: float,
                iv_from_mid: bool = True) -> pd.DataFrame:
-    """Missing deltas from Black-Scholes on the row's IV (time as blackscholes.year_fraction).
+    """A normalized chain (numeric columns already floats) with its missing deltas from `deltas_from_iv`.
 
     With `iv_from_mid`, a row with a positive bid and ask but no IV first gets the IV its mid implies.
-    An IV outside (0, MAX_TRUSTED_IV] gives no delta, so such a row can never match.
     """
     missing = frame["delta"].isna().to_numpy()
     if not missing.any():
         return frame
     out = frame.copy()
-    t_years = blackscholes.year_fraction(days_to_expiry(out, as_of))
+    dte = days_to_expiry(out, as_of)
     side, spot, strike = out["side"].to_numpy(dtype=str), out["underlying_price"].to_numpy(), out["strike"].to_numpy()
     iv = out["iv"].to_numpy(dtype=float, copy=True)
     if iv_from_mid:
@@ -109,12 +124,8 @@ def fill_delta(frame: pd.DataFrame, as_of: date, rate: float, dividend_yield: fl
         solve = np.isnan(iv) & (bid > 0) & (ask >= bid)
         if solve.any():
             mid = (bid[solve] + ask[solve]) / 2
-            iv[solve] = blackscholes.implied_vol(side[solve], mid, spot[solve], strike[solve], t_years[solve],
-                                                 rate, dividend_yield)
+            iv[solve] = blackscholes.implied_vol(side[solve], mid, spot[solve], strike[solve],
+                                                 blackscholes.year_fraction(dte[solve]), rate, dividend_yield)
             out["iv"] = iv
-    usable = missing & (iv > 0) & (iv <= blackscholes.MAX_TRUSTED_IV)
-    delta = out["delta"].to_numpy(dtype=float, copy=True)
-    delta[usable] = blackscholes.delta(side[usable], spot[usable], strike[usable], t_years[usable], iv[usable],
-                                       rate, dividend_yield)
-    out["delta"] = delta
+    out["delta"] = deltas_from_iv(out["delta"].to_numpy(dtype=float), side, spot, strike, dte, iv, rate, dividend_yield)
     return out

@@ -1,5 +1,5 @@
-"""The shared chain steps: numpy `nearest_otm` against a plain pandas statement of the same rule, and
-MarketData's `chain_frame` on junk payloads."""
+"""The shared chain steps: numpy `nearest_otm` against a plain pandas statement of the same rule, deltas from IV
+(one owner for providers and screening), and MarketData's `chain_frame` on junk payloads."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.providers.chains import nearest_otm
+from scanner.market import blackscholes
+from scanner.providers.chains import fill_delta, nearest_otm, normalized
 from scanner.providers.marketdata import chain_frame
+from scanner.scan.criteria import Criteria
+from scanner.scan.screening import screen
 from scanner.schema import CHAIN_COLUMNS, SIDES
+
+AS_OF = date(2026, 11, 30)
 
 
 def nearest_otm_by_pandas(frame: pd.DataFrame, sides: tuple[str, ...], strike_limit: int) -> pd.DataFrame:
@@ -53,6 +59,35 @@ def test_nearest_otm_keeps_and_orders_rows_as_the_pandas_statement_of_the_rule(
     assert list(kept.columns) == list(frame.columns) and kept.index.equals(pd.RangeIndex(len(kept)))
 
 
+def chain_without_deltas() -> pd.DataFrame:
+    """A normalized chain 18 days out: two rows to derive a delta for, one with a junk IV, one with a delta."""
+    return normalized(pd.DataFrame({
+        "ticker": "XYZ", "side": ["put", "call", "put", "put"], "expiration": date(2026, 12, 18),
+        "strike": [100.0, 120.0, 95.0, 90.0], "bid": 1.0, "ask": 1.1, "iv": [0.4, 0.35, 7.0, 0.3],
+        "delta": [np.nan, np.nan, np.nan, -0.05], "underlying_price": 110.0, "quote_date": AS_OF,
+        "option_symbol": ["P100", "C120", "P95", "P90"]}))
+
+
+def test_fill_delta_uses_the_configured_rate_and_dividend_yield() -> None:
+    filled = fill_delta(chain_without_deltas(), AS_OF, rate=0.05, dividend_yield=0.01, iv_from_mid=False)
+    t = blackscholes.year_fraction(18)
+    assert filled.delta.iloc[0] == pytest.approx(blackscholes.delta("put", 110, 100, t, 0.4, 0.05, 0.01), rel=1e-12)
+    assert filled.delta.iloc[1] == pytest.approx(blackscholes.delta("call", 110, 120, t, 0.35, 0.05, 0.01), rel=1e-12)
+    assert np.isnan(filled.delta.iloc[2]) and filled.delta.iloc[3] == -0.05  # junk IV: none; a given one is kept
+
+
+def test_screening_keeps_a_providers_deltas_and_derives_missing_ones_as_fill_delta_does_at_the_default_rate() -> None:
+    chain = chain_without_deltas()
+    by_symbol = screen(chain, Criteria(side="both"), AS_OF).set_index("option_symbol").delta
+    default = fill_delta(chain, AS_OF, blackscholes.DEFAULT_RATE, 0.0, iv_from_mid=False).set_index("option_symbol")
+    pd.testing.assert_series_equal(by_symbol.sort_index(), default.delta.sort_index(), check_exact=True)
+    configured = fill_delta(chain, AS_OF, rate=0.05, dividend_yield=0.01, iv_from_mid=False)
+    assert (configured.delta.to_numpy()[:2] != default.delta.to_numpy()[:2]).all()  # the rate shows in the deltas
+    rescreened = screen(configured, Criteria(side="both"), AS_OF).set_index("option_symbol").delta
+    pd.testing.assert_series_equal(rescreened.sort_index(), configured.set_index("option_symbol").delta.sort_index(),
+                                   check_exact=True)
+
+
 JUNK = st.one_of(st.none(), st.just(float("nan")), st.text(max_size=4), st.integers(-10**6, 10**6),
                  st.floats(allow_nan=False), st.lists(st.integers(), max_size=2), st.booleans())
 
@@ -79,7 +114,8 @@ def test_chain_frame_reads_any_junk_as_normalized_rows(payload: dict) -> None:
     assert tuple(frame.columns) == CHAIN_COLUMNS and len(frame) == len(payload["optionSymbol"])
     assert all(frame[name].dtype == np.float64 for name in ("strike", "bid", "ask", "iv", "delta", "underlying_price"))
     texts = frame["side"].dropna()
-    assert (texts == texts.str.lower()).all() and (frame["ticker"].dropna() == frame["ticker"].dropna().str.upper()).all()
+    tickers = frame["ticker"].dropna()
+    assert (texts == texts.str.lower()).all() and (tickers == tickers.str.upper()).all()
     occ = frame["option_symbol"] == "AAPL230616P00165000"
     assert frame.loc[occ, "side"].isin(SIDES).all() and frame.loc[occ, "strike"].notna().all()  # read from the symbol
     assert frame.loc[occ, "expiration"].notna().all() and frame.loc[occ, "ticker"].notna().all()

@@ -108,7 +108,7 @@ def test_aapl_matches(aapl: pd.DataFrame) -> None:
     matched = result[result.match]
     # Call 185 (0.57 * 36500 / (185 * 26) = 4.33 %, delta 0.147) passes; call 180 has delta 0.328, above
     # the 0.32 limit for 22-28 DTE; call 190 earns 0.18 * 36500 / (190 * 26) = 1.33 %.
-    assert list(zip(matched.side, matched.strike)) == [("call", 185.0), ("put", 165.0)]
+    assert list(zip(matched.side, matched.strike, strict=True)) == [("call", 185.0), ("put", 165.0)]
     assert len(result) == 92
 
 
@@ -137,7 +137,7 @@ def test_sorted_by_ticker_side_expiration_strike() -> None:
                               date(2026, 12, 18)],
                   strike=[90.0, 80.0, 120.0, 95.0, 130.0])
     result = screen(frame, Criteria(), AS_OF)
-    assert list(zip(result.ticker, result.side, result.strike)) == [
+    assert list(zip(result.ticker, result.side, result.strike, strict=True)) == [
         ("A", "call", 120.0), ("A", "put", 95.0), ("A", "put", 80.0), ("B", "call", 130.0), ("B", "put", 90.0)]
 
 
@@ -188,8 +188,8 @@ def test_missing_delta_never_matches() -> None:
 
 
 def test_delta_filled_from_iv_when_missing() -> None:
-    frame = chain(side=["put", "call", "put", "put"], strike=[100.0, 120.0, 100.0, 100.0], delta=[np.nan, None, np.nan, -0.3],
-                  iv=[0.4, 0.35, 7.0, 0.4])
+    frame = chain(side=["put", "call", "put", "put"], strike=[100.0, 120.0, 100.0, 100.0],
+                  delta=[np.nan, None, np.nan, -0.3], iv=[0.4, 0.35, 7.0, 0.4])
     result = screen(frame, Criteria(side="both"), AS_OF).set_index(["side", "strike"]).sort_index()
     t = blackscholes.year_fraction(18)
     assert result.loc[("call", 120.0), "delta"] == pytest.approx(blackscholes.delta("call", 110, 120, t, 0.35))
