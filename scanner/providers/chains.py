@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from scanner.market import blackscholes
-from scanner.schema import CHAIN_COLUMNS
+from scanner.schema import CHAIN_COLUMNS, Kind, Role, names
 
-NUMERIC_COLUMNS = ("strike", "bid", "ask", "last", "volume", "open_interest", "iv", "delta", "underlying_price")
+NUMERIC_COLUMNS = names(roles=(Role.CHAIN,), kinds=(Kind.FLOAT, Kind.INT))  # coerced to float by the providers
 
 
 def empty_chain() -> pd.DataFrame:
