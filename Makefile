@@ -27,7 +27,7 @@ test: install-dev
 
 ## The unit tests alone (no real Redis server, no page, no browser): under a minute.
 test-fast: install-dev
-	$(BIN)/python -m pytest -m unit -q
+	$(BIN)/python -m pytest -m unit -q -n 2
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -52,8 +52,11 @@ def new_york_date(value: Any) -> date | None:
             return date.fromisoformat(value)
         except ValueError:
             return None
-    if isinstance(value, int):
-        return datetime.fromtimestamp(value, NEW_YORK).date()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # unix seconds (float beside a NaN)
+        try:
+            return datetime.fromtimestamp(value, NEW_YORK).date()
+        except (OverflowError, OSError, ValueError):
+            return None
     if isinstance(value, datetime):
         return value.astimezone(NEW_YORK).date() if value.tzinfo else value.date()
     return value
