@@ -9,7 +9,7 @@ from redis.exceptions import LockError, LockNotOwnedError
 from scanner import clock
 from scanner.scan.engine import counters
 from scanner.store.keys import Keys
-from scanner.store.lock import ScanLock, force_release
+from scanner.store.lock import LockState, ScanLock, force_release
 from scanner.store.scans import ScanStore
 
 
@@ -170,3 +170,11 @@ def test_a_finished_scan_is_compacted_and_reads_the_same(fake_store: ScanStore) 
     assert finished.corrupt_tickers == live.corrupt_tickers == ("BAD",)
     fake_store.client.set(fake_store.keys.table("s1"), b"garbage")
     assert fake_store.results("s1").corrupt_tickers == ("all tickers",)
+
+
+@pytest.mark.parametrize(("pttl", "held", "seconds"), [(-2, False, None), (-1, True, None), (0, True, 0.0),
+                                                       (1500, True, 1.5)])
+def test_one_reading_of_the_lock_ttl(pttl: int, held: bool, seconds: float | None) -> None:
+    """-2 absent, -1 held with no expiry, 0 about to expire (still held), else the milliseconds left."""
+    assert LockState.from_pttl(pttl) == LockState(held=held, ttl_seconds=seconds)
+
