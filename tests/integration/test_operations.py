@@ -1,30 +1,56 @@
 """Real embedded server, real processes: cancel from the monitor page mid-scan, release of a dead holder's lock,
-a forced release of a live one, and the CLI's watch-list and criteria recorded on the scan they ran with."""
+a forced release of a live one, and the CLI's watch-list and criteria recorded on the scan they ran with.
+
+The scans a test interrupts run on the MarketData source against a local ReplayServer that holds their second
+ticker's answer at a gate, so each interruption lands mid-scan however slow the machine is.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import threading
+from collections.abc import Iterator
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from scanner.config import Settings
 from scanner.scan.engine import ScanRequest, start_background
 from scanner.store.scans import ScanStore
+from tests.support.http_replay import SCAN_AS_OF, ReplayServer, scan_args, scan_env, serve_chains
 from tests.support.paths import ROOT
-from tests.support.processes import LONG_SCAN, cli_status, run_cli, spawn_cli, wait_for, wait_for_current
+from tests.support.processes import LONG_SCAN, StderrLines, cli_status, run_cli, spawn_cli, wait_for, wait_parked
 
 
-def test_cancel_from_the_monitor_page_mid_scan(scanner_env, real_store: ScanStore, monkeypatch) -> None:
-    monkeypatch.setenv("SCANNER_DEMO_DELAY_MS", "300")
-    monkeypatch.setenv("SCANNER_CONCURRENCY", "1")
-    scan_id = start_background(Settings.from_env(), real_store, ScanRequest(tickers=LONG_SCAN))
-    wait_for(lambda: real_store.get(scan_id).tickers_done >= 1, timeout=60)
+@pytest.fixture
+def api() -> Iterator[ReplayServer]:
+    with ReplayServer() as server:
+        yield server
+
+
+def _gated_long_scan(api: ReplayServer) -> threading.Event:
+    """LONG_SCAN's chains, the second ticker's held until the returned gate is set."""
+    gate = threading.Event()
+    serve_chains(api, LONG_SCAN, gates={LONG_SCAN[1]: gate})
+    return gate
+
+
+def test_cancel_from_the_monitor_page_mid_scan(scanner_env, real_store: ScanStore, api: ReplayServer,
+                                               monkeypatch) -> None:
+    gate = _gated_long_scan(api)
+    for name, value in {**scan_env(scanner_env, api), "SCANNER_CONCURRENCY": "1"}.items():
+        if os.environ.get(name) != value:
+            monkeypatch.setenv(name, value)
+    scan_id = start_background(Settings.from_env(), real_store,
+                               ScanRequest(tickers=LONG_SCAN, weeks=1, as_of=SCAN_AS_OF))
+    wait_parked(real_store, api, LONG_SCAN[1], done=1)
     at = AppTest.from_file(str(ROOT / "pages" / "2_Monitor.py"), default_timeout=60).run()
     at.button(key="cancel").click().run()
     assert any(f"Cancel requested for scan {scan_id}" in s.value for s in at.success)
-    meta = wait_for(lambda: (lambda m: m if m.status == "cancelled" else None)(real_store.get(scan_id)), timeout=30)
+    gate.set()  # the fetch it waits for ends; it stops before the rest
+    meta = wait_for(lambda: (lambda m: m if m.status == "cancelled" else None)(real_store.get(scan_id)), timeout=60)
     assert 1 <= meta.tickers_done < len(LONG_SCAN)
     assert len(real_store.results(scan_id).frame["ticker"].unique()) == meta.tickers_done  # partial results kept
     assert not real_store.lock().held
@@ -33,15 +59,17 @@ def test_cancel_from_the_monitor_page_mid_scan(scanner_env, real_store: ScanStor
     assert "**Free**: no scan holds the lock." in [e.value for e in at.markdown]
 
 
-def test_release_of_a_dead_holders_lock(scanner_env: dict[str, str], real_store: ScanStore) -> None:
-    env = {**scanner_env, "SCANNER_LOCK_TTL": "300", "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
-    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
-    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
+def test_release_of_a_dead_holders_lock(scanner_env: dict[str, str], real_store: ScanStore,
+                                        api: ReplayServer) -> None:
+    _gated_long_scan(api)  # never opened: the holder is killed while it waits
+    env = {**scan_env(scanner_env, api), "SCANNER_LOCK_TTL": "300", "SCANNER_CONCURRENCY": "1"}
+    holder = spawn_cli(scan_args(LONG_SCAN), env)
+    wait_parked(real_store, api, LONG_SCAN[1], done=1)
     refused = run_cli(["release-lock"], env)
     assert refused.returncode == 3 and "is alive" in refused.stderr and "--force" in refused.stderr
     assert cli_status(env)["lock"]["held"]
     os.kill(holder.pid, signal.SIGKILL)
-    holder.wait(timeout=10)
+    holder.wait(timeout=30)
     assert cli_status(env)["lock"]["held"]  # a 300 s TTL: it would stay stuck for minutes
     released = run_cli(["release-lock"], env)
     assert released.returncode == 0, released.stderr
@@ -49,17 +77,22 @@ def test_release_of_a_dead_holders_lock(scanner_env: dict[str, str], real_store:
     status = cli_status(env)
     assert status["lock"]["held"] is False and status["current"]["status"] == "abandoned"
     assert status["current"]["lock_released_by"].startswith("cli release-lock on ")
-    assert run_cli(["scan", "--tickers", "AAPL"], env).returncode == 0  # and a new scan can start
+    assert run_cli(["scan", "--tickers", "AAPL"], scanner_env).returncode == 0  # and a new scan can start
 
 
 def test_forced_release_of_a_live_holder_stops_it_and_is_recorded(scanner_env: dict[str, str],
-                                                                 real_store: ScanStore) -> None:
-    env = {**scanner_env, "SCANNER_LOCK_TTL": "3", "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
-    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
-    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
+                                                                 real_store: ScanStore, api: ReplayServer) -> None:
+    gate = _gated_long_scan(api)
+    # a heartbeat every 5 s: often enough, and a loaded machine cannot delay one past the TTL
+    env = {**scan_env(scanner_env, api), "SCANNER_LOCK_TTL": "15", "SCANNER_CONCURRENCY": "1"}
+    holder = spawn_cli(scan_args(LONG_SCAN), env)
+    stderr = StderrLines(holder)
+    wait_parked(real_store, api, LONG_SCAN[1], done=1)
     forced = run_cli(["release-lock", "--force"], env)
     assert forced.returncode == 0 and "still beating (recorded)" in forced.stdout
-    assert holder.wait(timeout=30) == 1  # it noticed at its next heartbeat and stopped
+    stderr.wait_for("the scan lock was lost")  # it noticed at its next heartbeat...
+    gate.set()  # ...and stops once the fetch it waits for ends
+    assert holder.wait(timeout=60) == 1, stderr.text()
     current = cli_status(env)["current"]
     assert current["status"] == "failed" and "lost its lock" in current["message"]
     assert current["lock_release_forced"] is True

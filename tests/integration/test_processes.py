@@ -1,4 +1,8 @@
-"""Real embedded Valkey server, real processes: the CLI end to end, lock contention, kill -9, the page's launch."""
+"""Real embedded Valkey server, real processes: the CLI end to end, lock contention, kill -9, the page's launch.
+
+A scan a test interrupts or races runs on the MarketData source against a local ReplayServer whose gate holds
+its answers until the test has done its part, so no outcome depends on how fast the machine starts processes.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ import io
 import json
 import os
 import signal
-import time
+import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +21,16 @@ import pytest
 from scanner.config import Settings
 from scanner.scan.engine import ScanRequest, start_background
 from scanner.scan.launcher import log_path
+from scanner.store.lock import LockState
 from scanner.store.scans import ScanStore
-from tests.support.processes import LONG_SCAN, cli_status, run_cli, spawn_cli, wait_for, wait_for_current
+from tests.support.http_replay import ReplayServer, scan_args, scan_env, serve_chains
+from tests.support.processes import LONG_SCAN, cli_status, run_cli, spawn_cli, wait_for, wait_for_exits, wait_parked
+
+
+@pytest.fixture
+def api() -> Iterator[ReplayServer]:
+    with ReplayServer() as server:
+        yield server
 
 
 def _status_when(env: dict[str, str], condition, timeout: float) -> dict:
@@ -71,48 +85,76 @@ def test_market_closed_exits_4(scanner_env: dict[str, str]) -> None:
     assert run_cli(["scan", "--tickers", "AAPL", "--ignore-market-hours"], env).returncode == 0
 
 
-def test_two_scans_at_once_exactly_one_runs(scanner_env: dict[str, str]) -> None:
-    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}  # ~5 s: past a late start
-    procs = [spawn_cli(["scan", "--tickers", "AAPL,MSFT,NVDA,AMZN"], env) for _ in range(2)]
-    codes = sorted(p.wait(timeout=120) for p in procs)
-    assert codes == [0, 3]
+def test_two_scans_at_once_exactly_one_runs(scanner_env: dict[str, str], api: ReplayServer) -> None:
+    tickers = ["AAPL", "MSFT", "NVDA", "AMZN"]
+    serve_chains(api, tickers)
+    api.gate.clear()  # whichever takes the lock waits at the source until the other has been refused
+    # a long TTL: the holder's heartbeat need not keep up with a loaded machine while it waits
+    env = {**scan_env(scanner_env, api), "SCANNER_LOCK_TTL": "60"}
+    procs = [spawn_cli(scan_args(tickers), env) for _ in range(2)]
+    # stop early if both reach the source (two scans ran): more requests than one scan makes
+    refused = wait_for_exits(procs, 1, timeout=120, give_up=lambda: len(api.seen) > len(tickers))
+    assert [p.returncode for p in refused] == [3], [(p.returncode, p.stderr.read()) for p in procs if p in refused]
+    assert len(api.seen) <= len(tickers)
+    (runner,) = [p for p in procs if p not in refused]
+    api.gate.set()
+    assert runner.wait(timeout=120) == 0, runner.stderr.read()
+    assert len(api.seen) == len(tickers)  # one scan's requests: the refused one asked the source nothing
     assert len(json.loads(run_cli(["history", "--json"], env).stdout)) == 1
 
 
 @pytest.mark.parametrize("kill_at_pct", [10, 50, 90])
 def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: dict[str, str], real_store: ScanStore,
-                                                                kill_at_pct: int) -> None:
+                                                                api: ReplayServer, kill_at_pct: int) -> None:
     assert run_cli(["scan", "--tickers", "AAPL,MSFT"], scanner_env).returncode == 0
     before = cli_status(scanner_env)["latest"]
     before_rows = run_cli(["export", "--all", "--output", "-"], scanner_env).stdout
-    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "150", "SCANNER_CONCURRENCY": "1"}
     tickers = [f"K{i:02d}" for i in range(20)]
-    holder = spawn_cli(["scan", "--tickers", ",".join(tickers)], env)
-
-    def progress() -> float:
-        current = real_store.get(real_store.current_id())
-        return current.pct if current is not None and current.scan_id != before["scan_id"] else 0.0
-
-    wait_for(lambda: progress() >= kill_at_pct, timeout=60, interval=0.02)
+    done = len(tickers) * kill_at_pct // 100  # the holder is killed while it waits for the next ticker's answer
+    serve_chains(api, tickers, gates={tickers[done]: threading.Event()})  # never opened while the holder lives
+    env = {**scan_env(scanner_env, api), "SCANNER_CONCURRENCY": "1"}
+    holder = spawn_cli(scan_args(tickers), env)
+    wait_parked(real_store, api, tickers[done], done)
     os.kill(holder.pid, signal.SIGKILL)
-    holder.wait(timeout=10)
-    killed_at = time.monotonic()
+    holder.wait(timeout=30)
     ttl = int(env["SCANNER_LOCK_TTL"])
-    wait_for(lambda: not real_store.lock().held, timeout=ttl + 5)
-    assert time.monotonic() - killed_at <= ttl + 1
-    status = _status_when(env, lambda s: s["current"]["status"] == "abandoned", timeout=ttl)
-    assert kill_at_pct <= status["current"]["pct"] < 100  # its progress is kept
+    readings: list[LockState] = []
+
+    def freed() -> bool:
+        readings.append(real_store.lock())
+        return not readings[-1].held
+
+    wait_for(freed, timeout=10 * ttl, interval=0.05)
+    # Freed within the TTL, on Redis's clock rather than the test's: from the kill on, every reading of the lock
+    # had at most one TTL left and only counted down (nothing extended it) until the key expired, however late
+    # the test got to look. A lock with no expiry, or one something kept extending, fails.
+    left = [state.ttl_seconds for state in readings if state.held]
+    assert all(seconds is not None and seconds <= ttl for seconds in left), left
+    assert left == sorted(left, reverse=True), left
+    status = _status_when(env, lambda s: s["current"]["status"] == "abandoned", timeout=60)
+    assert status["current"]["pct"] == kill_at_pct  # its progress is kept
     assert status["latest"]["scan_id"] == before["scan_id"]
     assert run_cli(["export", "--all", "--output", "-"], scanner_env).stdout == before_rows
     assert run_cli(["scan", "--tickers", "AAPL"], scanner_env).returncode == 0  # and a new scan can start
 
 
-def test_sigterm_records_cancelled_and_releases_the_lock(scanner_env: dict[str, str], real_store: ScanStore) -> None:
-    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
-    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
-    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
+def _parked_long_scan(scanner_env: dict[str, str], store: ScanStore, api: ReplayServer
+                      ) -> tuple[dict[str, str], threading.Event, subprocess.Popen]:
+    """LONG_SCAN running one fetch at a time, held at its second ticker until the returned gate is set."""
+    gate = threading.Event()
+    serve_chains(api, LONG_SCAN, gates={LONG_SCAN[1]: gate})
+    env = {**scan_env(scanner_env, api), "SCANNER_CONCURRENCY": "1"}
+    holder = spawn_cli(scan_args(LONG_SCAN), env)
+    wait_parked(store, api, LONG_SCAN[1], done=1)
+    return env, gate, holder
+
+
+def test_sigterm_records_cancelled_and_releases_the_lock(scanner_env: dict[str, str], real_store: ScanStore,
+                                                         api: ReplayServer) -> None:
+    env, gate, holder = _parked_long_scan(scanner_env, real_store, api)
     holder.send_signal(signal.SIGTERM)
-    assert holder.wait(timeout=30) == 5
+    gate.set()  # the fetch it waits for ends; it stops before the rest
+    assert holder.wait(timeout=60) == 5
     assert real_store.lock().held is False  # released by the holder itself, not left to expire (TTL 6 s)
     status = cli_status(env)
     assert status["current"]["status"] == "cancelled" and status["lock"]["held"] is False
@@ -121,12 +163,12 @@ def test_sigterm_records_cancelled_and_releases_the_lock(scanner_env: dict[str, 
     assert 1 <= done < len(LONG_SCAN) and sorted(kept["ticker"].unique()) == LONG_SCAN[:done]  # partial results kept
 
 
-def test_cancel_command_stops_the_running_scan(scanner_env: dict[str, str], real_store: ScanStore) -> None:
-    env = {**scanner_env, "SCANNER_DEMO_DELAY_MS": "300", "SCANNER_CONCURRENCY": "1"}
-    holder = spawn_cli(["scan", "--tickers", ",".join(LONG_SCAN)], env)
-    wait_for_current(real_store, lambda meta: meta.tickers_done >= 1)
+def test_cancel_command_stops_the_running_scan(scanner_env: dict[str, str], real_store: ScanStore,
+                                               api: ReplayServer) -> None:
+    env, gate, holder = _parked_long_scan(scanner_env, real_store, api)
     assert run_cli(["cancel"], env).returncode == 0
-    assert holder.wait(timeout=30) == 5
+    gate.set()
+    assert holder.wait(timeout=60) == 5
     assert real_store.lock().held is False  # released by the holder itself, not left to expire (TTL 6 s)
     current = cli_status(env)["current"]
     assert current["status"] == "cancelled" and 1 <= current["tickers_done"] < len(LONG_SCAN)
@@ -141,7 +183,7 @@ def test_page_launch_runs_a_detached_logged_subprocess(scanner_env: dict[str, st
     assert meta.pid and meta.pid != os.getpid()
     log = log_path(settings, scan_id).read_text()
     assert f"scan {scan_id} completed" in log
-    wait_for(lambda: not Path(f"/proc/{meta.pid}").exists(), timeout=10)  # reaped: no zombie left
+    wait_for(lambda: not Path(f"/proc/{meta.pid}").exists(), timeout=60)  # reaped: no zombie left (one stays)
 
 
 def test_embedded_server_outlives_a_cli_call_and_stops_cleanly(tmp_path: Path, scanner_env: dict[str, str]) -> None:

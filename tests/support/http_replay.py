@@ -3,7 +3,12 @@
 Each path has a queue of answers served in order (the last one repeats); every request is recorded
 with its query and headers so tests can check what the client asked for. `stretch` makes every
 request get one answer for a while (a rate limit on the whole account), and `chain_payload` builds a
-MarketData-format chain, for scans run end to end against this server.
+MarketData-format chain, for scans run end to end against this server (`serve_chains`, `scan_env`).
+
+Gates make a scan wait for the test instead of the test racing the scan: a request is recorded, then held
+until the server's `gate` and its answer's own `gate` are both open (set), so a test can park a scan on a
+ticker, do what it must (start rivals, kill, cancel, stop Redis) and only then let it go on. Every gate
+opens when the server stops, so nothing stays held after a test.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as clock_time
@@ -18,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from scanner.market.calendar import NY
+from scanner.market.calendar import NY, weekly_expirations
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering
     trickle: float = 0.0  # seconds between the body's bytes (a server that is slow but never silent for long)
+    gate: threading.Event | None = None  # when given: held (after being recorded) until the test sets it
 
 
 @dataclass(frozen=True)
@@ -35,16 +42,21 @@ class Seen:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
-    at: float
+    at: float  # when it arrived, on the server's clock
     status: int  # what the server answered
 
 
 class ReplayServer:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        """`clock` stamps the requests and times the stretch (a test's injected clock, to assert spacing from it)."""
         self.answers: list[tuple[str, dict[str, str], list[Answer]]] = []  # (path, query subset, queue)
         self.default = Answer(404, {"s": "no_data"})
         self.seen: list[Seen] = []
-        self.in_flight = self.max_in_flight = 0
+        self.in_flight = self.max_in_flight = 0  # requests being handled, held at a gate included
+        self.gate = threading.Event()  # every request waits for it: clear it to hold them all, set it to let go
+        self.gate.set()
+        self._gates: list[threading.Event] = []  # the answers' own gates, opened when the server stops
+        self._clock = clock
         self._stretch: tuple[Answer, float] | None = None  # (answer, seconds) for every path
         self._stretch_began: float | None = None  # when the stretch served its first request
         self._lock = threading.Lock()
@@ -55,7 +67,7 @@ class ReplayServer:
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 with server._lock:
-                    at = time.monotonic()
+                    at = server._clock()
                     answer = server._stretched(at)
                     if answer is None:
                         queue = next((q for path, when, q in server.answers
@@ -64,6 +76,9 @@ class ReplayServer:
                     server.seen.append(Seen(parts.path, query, dict(self.headers), at, answer.status))
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                server.gate.wait()
+                if answer.gate is not None:
+                    answer.gate.wait()
                 time.sleep(answer.delay)
                 with server._lock:
                     server.in_flight -= 1
@@ -107,6 +122,7 @@ class ReplayServer:
         (the first matching script wins, so script specific queries before general ones)."""
         with self._lock:
             self.answers.append((path, dict(when or {}), list(answers)))
+            self._gates.extend(answer.gate for answer in answers if answer.gate is not None)
 
     def stretch(self, answer: Answer, seconds: float) -> None:
         """Answer every request with `answer` for `seconds` from the first request that gets it."""
@@ -130,6 +146,10 @@ class ReplayServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            gates = [self.gate, *self._gates]
+        for gate in gates:  # a held request gets its answer (or a closed socket) instead of waiting forever
+            gate.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -148,3 +168,43 @@ def chain_payload(symbol: str, expiration: date, spot: float = 100.0, strikes: i
             "openInterest": [100] * strikes, "volume": [10] * strikes, "underlyingPrice": [spot] * strikes,
             "iv": [0.3] * strikes, "delta": [round(-0.19 + 0.03 * i, 2) for i in range(strikes)],
             "updated": [epoch - 86400 * 7] * strikes}
+
+
+SCAN_AS_OF = date(2026, 11, 30)
+"""A Monday: scans run with `--as-of` it, so their expirations and DTEs are the same every day."""
+
+SCAN_EXPIRATIONS = weekly_expirations(SCAN_AS_OF, 1)
+"""What `scan_args` asks for: one weekly expiration, so one request per ticker."""
+
+GATE_TIMEOUT = "300"
+"""SCANNER_HTTP_TIMEOUT of scans a test holds at a gate: the most the setting allows, so a held request never
+times out (and is retried) while the test works; the test opens the gate long before."""
+
+
+def chain_path(symbol: str) -> str:
+    return f"/v1/options/chain/{symbol}/"
+
+
+def serve_chains(server: ReplayServer, symbols: Iterable[str], expirations: Iterable[date] = SCAN_EXPIRATIONS,
+                 spoil: Callable[[dict[str, Any]], dict[str, Any]] = lambda payload: payload,
+                 gates: Mapping[str, threading.Event] | None = None) -> None:
+    """Each symbol's chain for each expiration, passed through `spoil` (garbage in some columns); a symbol in
+    `gates` is answered only once its gate is set."""
+    expirations = list(expirations)
+    for symbol in symbols:
+        gate = (gates or {}).get(symbol)
+        for expiration in expirations:
+            server.script(chain_path(symbol), Answer(200, spoil(chain_payload(symbol, expiration)), gate=gate),
+                          when={"expiration": expiration.isoformat()})
+
+
+def scan_env(env: Mapping[str, str], server: ReplayServer, key: str = "md-dummy-key-for-tests") -> dict[str, str]:
+    """The environment of a scan process whose MarketData source is `server`, market hours not enforced, with
+    an HTTP timeout no gate outlasts (GATE_TIMEOUT)."""
+    return {**env, "SCANNER_PROVIDER": "marketdata", "MD_API_KEY": key, "MD_URL_BASE": server.url,
+            "SCANNER_ENFORCE_MARKET_HOURS": "false", "SCANNER_HTTP_TIMEOUT": GATE_TIMEOUT}
+
+
+def scan_args(tickers: Iterable[str]) -> list[str]:
+    """`scan` arguments for a MarketData scan of `tickers` as of SCAN_AS_OF, SCAN_EXPIRATIONS only."""
+    return ["scan", "--tickers", ",".join(tickers), "--weeks", "1", "--as-of", SCAN_AS_OF.isoformat()]

@@ -1,9 +1,16 @@
-"""The HTTP client against a real local server: statuses, retries, 429 waits, timeouts, pacing, credits."""
+"""The HTTP client against a real local server: statuses, retries, 429 waits, timeouts, pacing, credits.
+
+Waits the client decides (429 pauses, pacing) are asserted from an injected clock and sleep (`FakeClock`), not
+from wall time; the timeouts, which only real time can show, against answers many times slower than them.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 
 import pytest
 
@@ -17,9 +24,36 @@ FAST = RetryPolicy(attempts=3, backoff_base=0.01, backoff_cap=0.05, rate_limit_a
 OK = {"s": "ok", "optionSymbol": []}
 
 
+class FakeClock:
+    """The client's `clock` and `sleep`: time moves only when the client sleeps, and each sleep is recorded."""
+
+    def __init__(self, now: float = 1_780_000_000.0) -> None:  # a Unix time (2026), as the client's own clock
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 @pytest.fixture
 def server() -> Iterator[ReplayServer]:
     with ReplayServer() as replay:
+        yield replay
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked(clock: FakeClock) -> Iterator[ReplayServer]:
+    """A server stamping requests with `clock`: their spacing is what the client chose to wait."""
+    with ReplayServer(clock=clock) as replay:
         yield replay
 
 
@@ -65,8 +99,9 @@ def test_server_errors_give_up_after_the_attempts(server: ReplayServer) -> None:
 
 
 def test_slow_answer_times_out_and_is_retried(server: ReplayServer) -> None:
-    server.script(PATH, Answer(200, OK, delay=3.0), Answer(200, OK))
-    assert client(server, timeout=1.0).get(REL).payload == OK
+    # the client's usual 5 s timeout: the retried local answer beats it on any machine; the first never does
+    server.script(PATH, Answer(200, OK, delay=60.0), Answer(200, OK))
+    assert client(server).get(REL).payload == OK
     assert len(server.requests_to(PATH)) == 2
 
 
@@ -76,16 +111,22 @@ def test_always_slow_is_a_ticker_error(server: ReplayServer) -> None:
         client(server, timeout=0.2).get(REL)
 
 
-@pytest.mark.parametrize("pause", [0.1, 30.0])  # bytes that keep coming, and headers then silence
+TRICKLED = {"s": "ok", "optionSymbol": ["x" * 300]}  # 333 bytes of JSON
+SLOW_BYTE = 0.1  # seconds between a trickled body's bytes: far shorter than the timeout, so each read succeeds
+
+
+@pytest.mark.parametrize("pause", [SLOW_BYTE, 30.0])  # bytes that keep coming, and headers then silence
 def test_a_body_that_trickles_or_stalls_times_out_as_a_whole(server: ReplayServer, pause: float) -> None:
-    server.script(PATH, Answer(200, {"s": "ok", "optionSymbol": ["x" * 300]}, trickle=pause))  # ~35 s at 0.1 s a byte
+    server.script(PATH, Answer(200, TRICKLED, trickle=pause))
     begun = time.monotonic()
     with pytest.raises(ProviderError, match=r"no answer within 0.3 s \(3 attempts\)"):
         client(server, timeout=0.3).get(REL)
-    # each attempt ends within about two timeouts plus FAST's short backoffs (~2 s); bounded loosely, far below
-    # the 30+ s a client timing each read alone would wait, so a loaded machine does not fail it
-    assert time.monotonic() - begun < 15
     assert len(server.requests_to(PATH)) == FAST.attempts
+    # Each attempt ends within about two timeouts (~2 s for all three with FAST's short backoffs). The bound is
+    # what ONE attempt of a client timing each read alone would take, the whole body trickling in (~33 s): all
+    # three attempts within it prove the timeout bounds the whole answer, with a wide margin for a slow machine.
+    one_trickled_body = len(json.dumps(TRICKLED)) * SLOW_BYTE
+    assert time.monotonic() - begun < one_trickled_body
 
 
 def test_connection_refused_is_a_ticker_error() -> None:
@@ -109,34 +150,45 @@ def test_the_proxy_the_environment_names_carries_the_requests(server: ReplayServ
     assert len(server.requests_to(PATH)) == 1
 
 
-def test_429_waits_for_retry_after_then_succeeds(server: ReplayServer) -> None:
-    server.script(PATH, Answer(429, {"s": "error", "errmsg": "Too many"}, {"Retry-After": "1"}), Answer(200, OK))
-    assert client(server).get(REL).payload == OK
-    first, second = server.requests_to(PATH)
-    assert second.at - first.at >= 0.9
+def test_429_waits_for_retry_after_then_succeeds(clocked: ReplayServer, clock: FakeClock) -> None:
+    clocked.script(PATH, Answer(429, {"s": "error", "errmsg": "Too many"}, {"Retry-After": "1"}), Answer(200, OK))
+    assert client(clocked, sleep=clock.sleep, clock=clock).get(REL).payload == OK
+    first, second = clocked.requests_to(PATH)
+    assert second.at - first.at >= 0.9  # on the injected clock: the wait the client asked for
+    assert clock.sleeps == [1.0]
 
 
-def test_429_waits_for_the_ratelimit_reset(server: ReplayServer) -> None:
-    reset = str(int(time.time()) + 2)
-    server.script(PATH, Answer(429, None, {"X-Api-Ratelimit-Reset": reset, "X-Api-Ratelimit-Remaining": "0"}),
-                  Answer(200, OK))
-    assert client(server).get(REL).payload == OK
-    first, second = server.requests_to(PATH)
+def test_429_waits_for_the_ratelimit_reset(clocked: ReplayServer, clock: FakeClock) -> None:
+    reset = str(int(clock.now) + 2)  # two seconds after the client reads the 429: its clock stands still till then
+    clocked.script(PATH, Answer(429, None, {"X-Api-Ratelimit-Reset": reset, "X-Api-Ratelimit-Remaining": "0"}),
+                   Answer(200, OK))
+    assert client(clocked, sleep=clock.sleep, clock=clock).get(REL).payload == OK
+    first, second = clocked.requests_to(PATH)
     assert second.at - first.at >= 0.9
+    assert clock.sleeps == [2.0]  # on a wall clock, a slow request would have eaten into this wait
 
 
 def test_429_pauses_every_request_not_just_the_throttled_one(server: ReplayServer) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     server.script(PATH, Answer(429, None, {"Retry-After": "1"}), Answer(200, OK, delay=0.2))
-    http = client(server)
+    paused = threading.Event()
+    sleepers: list[str] = []
+
+    def sleep(seconds: float) -> None:  # real sleeps (the server's clock sees them), recorded
+        sleepers.append(threading.current_thread().name)
+        paused.set()
+        time.sleep(seconds)
+
+    http = client(server, sleep=sleep)
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(http.get, REL)
-        time.sleep(0.1)  # the second starts while the first is paused by its 429
+        assert paused.wait(timeout=30)  # the first got its 429 and is paused: only now does the second start
         second = pool.submit(http.get, REL)
         assert first.result().payload == second.result().payload == OK
     times = [seen.at for seen in server.requests_to(PATH)]
     assert len(times) == 3 and min(times[1:]) - times[0] >= 0.9
+    assert len(set(sleepers)) == 2  # the second, never throttled itself, waited too
 
 
 def test_spent_daily_budget_stops_the_scan_without_retrying(server: ReplayServer) -> None:
@@ -167,13 +219,15 @@ def test_credits_are_summed_and_the_latest_remaining_kept(server: ReplayServer) 
     assert (http.usage.consumed, http.usage.remaining, http.usage.limit) == (27, 973, 1000)
 
 
-def test_requests_per_second_spaces_the_requests(server: ReplayServer) -> None:
-    server.script(PATH, Answer(200, OK))
-    http = client(server, requests_per_second=20)
+def test_requests_per_second_spaces_the_requests(clocked: ReplayServer, clock: FakeClock) -> None:
+    clocked.script(PATH, Answer(200, OK))
+    http = client(clocked, requests_per_second=20, sleep=clock.sleep, clock=clock)
     for _ in range(6):
         http.get(REL)
-    times = [seen.at for seen in server.requests_to(PATH)]
+    # on the injected clock, which moves only by the sleeps the client asks for: one 0.05 s slot per request
+    times = [seen.at for seen in clocked.requests_to(PATH)]
     assert times[-1] - times[0] >= 5 * 0.05 * 0.9
+    assert [later - earlier for earlier, later in pairwise(times)] == pytest.approx([0.05] * 5)
 
 
 def test_concurrency_is_capped_at_the_api_limit() -> None:

@@ -29,6 +29,7 @@ from scanner.schema import CHAIN_COLUMNS
 from scanner.store.scans import ScanStore
 from tests.support.http_replay import Answer, ReplayServer
 from tests.support.paths import shared_file
+from tests.support.processes import wait_for
 
 KEY = "md-secret-7f3a9c"
 AS_OF = date(2023, 5, 21)  # the file's quote date; its expiry 2023-06-16 is the 4th weekly after it
@@ -154,11 +155,16 @@ def test_a_refused_key_stops_the_scan(server: ReplayServer) -> None:
 
 def test_expirations_share_the_concurrency_bound(server: ReplayServer) -> None:
     server.script(AAPL, Answer(204, delay=0.1))
+    server.gate.clear()  # nothing is answered before the bound is reached, however slowly the requests start
     md = provider(server, concurrency=3)
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(4) as tickers:  # what the engine does: several tickers at once
-        list(tickers.map(lambda _: md.fetch("AAPL", ChainRequest(weeks=4, as_of=AS_OF)), range(4)))
+        fetches = [tickers.submit(md.fetch, "AAPL", ChainRequest(weeks=4, as_of=AS_OF)) for _ in range(4)]
+        wait_for(lambda: server.in_flight >= 3, timeout=60)
+        server.gate.set()
+        for fetch in fetches:
+            fetch.result()
     assert len(server.requests_to(AAPL)) == 16 and server.max_in_flight == 3
 
 
