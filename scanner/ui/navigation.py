@@ -17,17 +17,18 @@ class PageEntry:
     title: str  # its label in the sidebar navigation
     icon: str
     tab: str  # the browser tab's title
+    url: str | None = None  # its URL path (bookmarks from before the navigation keep working); None for the root
 
     def page(self, *, default: bool = False) -> st.Page:
-        return st.Page(self.path, title=self.title, icon=self.icon, default=default)
+        return st.Page(self.path, title=self.title, icon=self.icon, default=default, url_path=self.url)
 
 
 PAGES: tuple[PageEntry, ...] = (  # the first is the default, served at the app's root URL
     PageEntry("pages/scan.py", APP_NAME, ":material/query_stats:", APP_NAME),
-    PageEntry("pages/1_History.py", "History", ":material/history:", f"History · {APP_NAME}"),
-    PageEntry("pages/2_Monitor.py", "Monitor", ":material/monitor_heart:", f"Scan monitor · {APP_NAME}"),
-    PageEntry("pages/3_Watch-list_and_criteria.py", "Watch-list and criteria", ":material/checklist:",
-              f"Watch-list and criteria · {APP_NAME}"),
+    PageEntry("pages/history.py", "History", ":material/history:", f"History · {APP_NAME}", "History"),
+    PageEntry("pages/monitor.py", "Monitor", ":material/monitor_heart:", f"Scan monitor · {APP_NAME}", "Monitor"),
+    PageEntry("pages/settings.py", "Watch-list and criteria", ":material/checklist:",
+              f"Watch-list and criteria · {APP_NAME}", "Watch-list_and_criteria"),
 )
 
 

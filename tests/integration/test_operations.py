@@ -46,7 +46,7 @@ def test_cancel_from_the_monitor_page_mid_scan(scanner_env, real_store: ScanStor
     scan_id = start_background(Settings.from_env(), real_store,
                                ScanRequest(tickers=LONG_SCAN, weeks=1, as_of=SCAN_AS_OF))
     wait_parked(real_store, api, LONG_SCAN[1], done=1)
-    at = AppTest.from_file(str(ROOT / "pages" / "2_Monitor.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60).run()
     at.button(key="cancel").click().run()
     assert any(f"Cancel requested for scan {scan_id}" in s.value for s in at.success)
     gate.set()  # the fetch it waits for ends; it stops before the rest

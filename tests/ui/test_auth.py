@@ -13,8 +13,8 @@ PASSWORD = "correct horse battery staple"
 OIDC = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "cookie-secret-value",
         "client_id": "scanner", "client_secret": "oidc-client-secret",
         "server_metadata_url": "https://login.example.com/.well-known/openid-configuration"}
-PAGES = ("pages/3_Watch-list_and_criteria.py", "pages/2_Monitor.py")
-ALL_PAGES = PAGES + ("dashboard.py", "pages/1_History.py")
+PAGES = ("pages/settings.py", "pages/monitor.py")
+ALL_PAGES = PAGES + ("dashboard.py", "pages/history.py")
 
 
 def _page(path: str = PAGES[0], secrets: dict | None = None, user: dict | None = None) -> AppTest:
@@ -41,7 +41,7 @@ def test_open_mode_says_so_and_allows_admin_actions(scanner_env, path: str) -> N
     at = _page(path)
     assert not at.exception
     assert any(c.value.startswith("Open access") for c in at.sidebar.caption)
-    assert ("Add" if "Watch-list" in path else "Cancel scan") in _labels(at)
+    assert ("Add" if path == "pages/settings.py" else "Cancel scan") in _labels(at)
     assert not any(t.label.startswith("Admin password") for t in at.text_input)
 
 

@@ -21,7 +21,7 @@ from tests.support.paths import ROOT
 
 
 def _page() -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / "2_Monitor.py"), default_timeout=60).run()
+    return AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60).run()
 
 
 def _markdown(at: AppTest) -> list[str]:

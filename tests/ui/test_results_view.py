@@ -114,7 +114,7 @@ def test_new_contracts_are_marked_on_the_main_page(two_scans) -> None:
 
 
 def _history(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "1_History.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60)
     for name, value in (query or {}).items():
         at.query_params[name] = value
     return at.run()
@@ -146,7 +146,7 @@ def test_each_page_starts_its_filters_from_its_own_url(two_scans) -> None:
     at.checkbox(key="filter_only_matches").uncheck().run()
     assert at.query_params["rules"] == "0"
     at.query_params.clear()  # as a browser's page link does: the next page opens without them
-    at.switch_page("pages/1_History.py").run()
+    at.switch_page("pages/history.py").run()
     assert not at.exception
     assert at.checkbox(key="filter_only_matches").value is True
     at.switch_page("pages/scan.py").run()
