@@ -80,18 +80,25 @@ COLUMNS: tuple[Column, ...] = (
     Column("option_symbol", Kind.TEXT, Role.CHAIN, "Contract", Display.TEXT),
     Column("dte", Kind.INT, Role.METRIC, "DTE", Display.COUNT, "Calendar days from the quote date to expiration"),
     Column("mid", Kind.FLOAT, Role.METRIC, "Mid", Display.MONEY, "(bid + ask) / 2"),
-    Column("spread_pct", Kind.FLOAT, Role.METRIC, "Spread", Display.PERCENT, "(ask - bid) / mid"),
-    Column("premium", Kind.FLOAT, Role.METRIC, "Premium", Display.MONEY, "bid x 100: what one contract pays"),
-    Column("collateral", Kind.FLOAT, Role.METRIC, "Collateral", Display.MONEY, "strike x 100"),
+    Column("spread_pct", Kind.FLOAT, Role.METRIC, "Spread", Display.PERCENT, "(ask − bid) / mid × 100"),
+    Column("premium", Kind.FLOAT, Role.METRIC, "Premium", Display.MONEY, "bid × 100: what one contract pays"),
+    Column("collateral", Kind.FLOAT, Role.METRIC, "Collateral", Display.MONEY,
+           "The capital one contract ties up: puts (cash-secured) strike × 100; calls (covered, on 100 shares "
+           "bought at the underlying price) underlying × 100"),
     Column("break_even", Kind.FLOAT, Role.METRIC, "Break-even", Display.MONEY,
-           "puts: strike - bid; calls: strike + bid"),
+           "The stock price below which the seller loses: puts strike − bid; calls (covered) underlying − bid"),
     Column("prob_otm", Kind.FLOAT, Role.METRIC, "P(OTM)", Display.FRACTION,
-           "1 - |delta|: the market's rough odds the contract expires out of the money"),
+           "1 − |delta|: the market's rough odds the contract expires out of the money"),
     Column("annualized_return_pct", Kind.FLOAT, Role.METRIC, "Annualized", Display.PERCENT,
-           "The original rule, which decides matches: bid / strike / max(DTE, 1) x 365"),
+           "The original rule, which decides matches (calls too): bid / strike / max(DTE, 1) × 365 × 100"),
     Column("change_pct", Kind.FLOAT, Role.METRIC, "Change", Display.PERCENT,
-           "(underlying - strike) / strike: how far the price may fall before a put's strike"),
+           "Change (original: (S−K)/K): (underlying − strike) / strike × 100, not the day's move"),
     Column("match", Kind.BOOL, Role.METRIC, "Match", Display.FLAG, "Passes the scan's rules"),
+    # New columns go last: tests/unit/store/test_codec.py builds its codec 1 payload (read by position) from
+    # today's schema, which reads right only while the first 24 columns keep their places.
+    Column("otm_pct", Kind.FLOAT, Role.METRIC, "OTM", Display.PERCENT,
+           "% out of the money: puts (underlying − strike) / underlying × 100, calls (strike − underlying) / "
+           "underlying × 100"),
     Column("new", Kind.BOOL, Role.VIEW, "New", Display.FLAG, "Not in the previous completed scan"),
 )
 

@@ -125,20 +125,25 @@ def _ticker_rank(column: pd.Series | None, n: int) -> np.ndarray:
 
 def _metrics(side_index: np.ndarray, strike: np.ndarray, bid: np.ndarray, ask: np.ndarray, delta: np.ndarray,
              spot: np.ndarray, dte: np.ndarray) -> dict[str, np.ndarray]:
-    """The float metric columns. What divides by the strike is NaN where it is missing or <= 0, the annualized
-    return where the DTE is unknown (NaN); a quote far out of scale overflows to inf, which `unusable` catches."""
+    """The float metric columns. A put (cash-secured) rests on its strike K, a call (covered, on shares bought at
+    the underlying price S) on S; a row of neither side gets no collateral, break-even or OTM %. K and S are NaN
+    where missing or <= 0, so what rests on them is too; the annualized return (the original rule, on K for both
+    sides) is NaN where the DTE is unknown; a quote far out of scale overflows to inf, which `unusable` catches."""
     with np.errstate(all="ignore"):
         k = np.where(strike > 0, strike, np.nan)
+        s = np.where(spot > 0, spot, np.nan)
+        sides = [side_index == _PUT, side_index == _CALL]
         mid = (bid + ask) / 2
         return {
             "mid": mid,
             "spread_pct": np.where(mid > 0, (ask - bid) / mid * 100, np.nan),
             "premium": bid * 100,
-            "collateral": k * 100,
-            "break_even": np.select([side_index == _CALL, side_index == _PUT], [k + bid, k - bid], np.nan),
+            "collateral": np.select(sides, [k * 100, s * 100], np.nan),
+            "break_even": np.select(sides, [k - bid, s - bid], np.nan),
             "prob_otm": 1 - np.abs(delta),
             "annualized_return_pct": np.maximum(bid, 0.0) / k / np.maximum(dte, 1) * 365 * 100,
             "change_pct": (spot - k) / k * 100,
+            "otm_pct": np.select(sides, [(s - k) / s * 100, (k - s) / s * 100], np.nan),
         }
 
 

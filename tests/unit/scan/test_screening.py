@@ -80,6 +80,7 @@ def test_aapl_put_by_hand(aapl: pd.DataFrame) -> None:
     assert put.dte == 26  # 2023-05-21 -> 2023-06-16
     assert put.annualized_return_pct == pytest.approx(7.827506, abs=1e-6)  # 0.92 / 165 / 26 * 365 * 100 = 33580 / 4290
     assert put.change_pct == pytest.approx(6.139394, abs=1e-6)  # (175.13 - 165) / 165 * 100 = 1013 / 165
+    assert put.otm_pct == pytest.approx(5.784275, abs=1e-6)  # (175.13 - 165) / 175.13 * 100 = 1013 / 175.13
     assert put.mid == pytest.approx(0.935)  # (0.92 + 0.95) / 2
     assert put.spread_pct == pytest.approx(3.208556, abs=1e-6)  # 0.03 / 0.935 * 100
     assert put.premium == pytest.approx(92.0)  # 0.92 * 100
@@ -94,8 +95,37 @@ def test_aapl_call_by_hand(aapl: pd.DataFrame) -> None:
     call = row(screen(aapl, Criteria(side="call"), AAPL_QUOTE_DATE), "call", 180)  # bid 1.77, ask 1.81, delta 0.328
     assert call.annualized_return_pct == pytest.approx(13.804487, abs=1e-6)  # 1.77 * 36500 / (180 * 26) = 64605 / 4680
     assert call.change_pct == pytest.approx(-2.705556, abs=1e-6)  # (175.13 - 180) / 180 * 100
-    assert call.break_even == pytest.approx(181.77)  # 180 + 1.77
+    assert call.otm_pct == pytest.approx(2.780791, abs=1e-6)  # (180 - 175.13) / 175.13 * 100 = 487 / 175.13
+    # covered: the shares cost the stock price, and the seller loses below what they cost less the premium
+    assert call.collateral == pytest.approx(17513.0)  # 175.13 * 100
+    assert call.break_even == pytest.approx(173.36)  # 175.13 - 1.77
     assert call.spread_pct == pytest.approx(2.234637, abs=1e-6)  # 0.04 / 1.79 * 100
+
+
+def test_covered_call_and_cash_secured_put_by_hand() -> None:
+    # S = 100: a call at K = 105 (bid 1.20) and a put at K = 95 (bid 0.80), each 5 % out of the money.
+    frame = chain(side=["call", "put"], strike=[105.0, 95.0], bid=[1.20, 0.80], ask=[1.30, 0.90],
+                  delta=[0.15, -0.15], underlying_price=[100.0, 100.0])
+    call, put = screen(frame, Criteria(side="both"), AS_OF).itertuples()
+    assert call.side == "call" and put.side == "put"
+    assert call.collateral == pytest.approx(10_000.0)  # S * 100: 100 shares bought at 100
+    assert call.break_even == pytest.approx(98.80)  # S - bid = 100 - 1.20
+    assert call.otm_pct == pytest.approx(5.0)  # (K - S) / S * 100 = 5 / 100 * 100
+    assert call.change_pct == pytest.approx(-4.761905, abs=1e-6)  # the original (S - K) / K * 100 = -5 / 105 * 100
+    assert call.annualized_return_pct == pytest.approx(23.174603, abs=1e-6)  # still on K: 1.2 * 36500 / (105 * 18)
+    assert put.collateral == pytest.approx(9_500.0)  # K * 100
+    assert put.break_even == pytest.approx(94.20)  # K - bid = 95 - 0.80
+    assert put.otm_pct == pytest.approx(5.0)  # (S - K) / S * 100 = 5 / 100 * 100
+    assert put.change_pct == pytest.approx(5.263158, abs=1e-6)  # (S - K) / K * 100 = 5 / 95 * 100
+
+
+def test_a_missing_underlying_price_leaves_what_rests_on_it_empty() -> None:
+    frame = chain(side=["call", "put", "call"], strike=[105.0, 95.0, 105.0], underlying_price=[None, None, 0.0])
+    result = screen(frame, Criteria(side="both"), AS_OF).set_index(["side", "strike"])
+    assert result.otm_pct.isna().all()
+    assert result.loc["call", ["collateral", "break_even"]].isna().all().all()  # a call rests on S
+    assert result.loc[("put", 95.0), "collateral"] == pytest.approx(9_500.0)  # a put on K alone
+    assert result.loc[("put", 95.0), "break_even"] == pytest.approx(94.0)
 
 
 def test_aapl_matches(aapl: pd.DataFrame) -> None:
@@ -251,7 +281,8 @@ def test_odd_sides_are_normalized() -> None:
                     Criteria(side="both"), AS_OF)
     assert result.side.tolist()[:2] == ["call", "put"]
     assert result.side.iloc[2:].isna().all()
-    assert result.break_even.iloc[2:].isna().all()
+    for column in ("collateral", "break_even", "otm_pct"):  # they rest on the side
+        assert result[column].iloc[2:].isna().all(), column
 
 
 def test_empty_and_columnless_input() -> None:

@@ -23,7 +23,7 @@ AS_OF = date(2026, 11, 30)
 NEW_YORK = ZoneInfo("America/New_York")
 SIDE_ORDER = ("call", "put")  # the output order of sides
 FLOAT_OUTPUTS = ("strike", "bid", "ask", "last", "iv", "delta", "underlying_price", "mid", "spread_pct", "premium",
-                 "collateral", "break_even", "prob_otm", "annualized_return_pct", "change_pct")
+                 "collateral", "break_even", "prob_otm", "annualized_return_pct", "change_pct", "otm_pct")
 WHOLE_OUTPUTS = ("volume", "open_interest", "dte")
 RELATIVE = 1e-12
 # A put's delta N(d1) - 1 keeps only the digits N(d1) has below 1: two correct N(d1) a few ulps apart differ there.
@@ -96,7 +96,8 @@ def screened_row(row: dict[str, Any], criteria: Criteria) -> dict[str, Any]:
     dte = None if expiration is None else (expiration - AS_OF).days
     if math.isnan(delta) and 0 < iv <= blackscholes.MAX_TRUSTED_IV and side and dte is not None:
         delta = delta_from_iv(side, spot, strike, dte, iv)
-    k = strike if strike > 0 else math.nan  # what divides by the strike needs a positive one
+    k = strike if strike > 0 else math.nan  # what rests on the strike needs a positive one
+    s = spot if spot > 0 else math.nan  # and what rests on the underlying price a positive price
     mid = (bid + ask) / 2
     annualized = math.nan if math.isnan(bid) or dte is None else max(bid, 0.0) / k / max(dte, 1) * 365 * 100
     if side == "put":
@@ -112,9 +113,13 @@ def screened_row(row: dict[str, Any], criteria: Criteria) -> dict[str, Any]:
         "last": last, "volume": whole(row.get("volume")), "open_interest": whole(row.get("open_interest")), "iv": iv,
         "delta": delta, "underlying_price": spot, "quote_date": new_york_date(row.get("quote_date")),
         "option_symbol": row.get("option_symbol"), "dte": dte, "mid": mid,
-        "spread_pct": (ask - bid) / mid * 100 if mid > 0 else math.nan, "premium": bid * 100, "collateral": k * 100,
-        "break_even": {"put": k - bid, "call": k + bid}.get(side, math.nan), "prob_otm": 1 - abs(delta),
-        "annualized_return_pct": annualized, "change_pct": (spot - k) / k * 100,
+        "spread_pct": (ask - bid) / mid * 100 if mid > 0 else math.nan, "premium": bid * 100,
+        # a cash-secured put ties up K per share and loses below K - bid; a covered call, on shares bought at S,
+        # ties up S and loses below S - bid
+        "collateral": {"put": k * 100, "call": s * 100}.get(side, math.nan),
+        "break_even": {"put": k - bid, "call": s - bid}.get(side, math.nan), "prob_otm": 1 - abs(delta),
+        "annualized_return_pct": annualized, "change_pct": (spot - k) / k * 100,  # the original rule, both sides
+        "otm_pct": {"put": (s - k) / s * 100, "call": (k - s) / s * 100}.get(side, math.nan),
         "match": bool(side in criteria.sides and wanted and strike > 0 and bid >= 0 and dte is not None and dte >= 0),
     }
 
