@@ -40,7 +40,7 @@ class Filters:
     min_open_interest: int | None = None
     min_volume: int | None = None
     max_spread_pct: float | None = None
-    min_below_pct: float | None = None
+    min_below_pct: float | None = None  # minimum % out of the money (otm_pct), puts and calls alike
     tickers: tuple[str, ...] = ()
     search: str = ""
     only_matches: bool = True
@@ -88,7 +88,7 @@ class Filters:
         at_least("open_interest", self.min_open_interest)
         at_least("volume", self.min_volume)
         at_most("spread_pct", self.max_spread_pct)
-        at_least("change_pct", self.min_below_pct)
+        at_least("otm_pct", self.min_below_pct)
         kept = frame[mask]  # the text tests run on what the numeric ones kept
         if self.tickers:
             kept = kept[kept["ticker"].isin(self.tickers).to_numpy(dtype=bool)]

@@ -21,7 +21,8 @@ def known_rows() -> pd.DataFrame:
         "open_interest": [500, 50, 1200, 300, 80, 10],
         "volume": [100, 5, 300, 40, 0, 1],
         "spread_pct": [5.0, 12.0, 3.0, 8.0, 30.0, 40.0],
-        "change_pct": [5.0, 7.7, 4.0, 3.0, 10.0, 14.8],
+        "change_pct": [5.0, 7.7, 4.0, -2.91, 10.0, 14.8],  # (S - K) / K: the original "Change"
+        "otm_pct": [4.76, 7.15, 3.85, 3.0, 9.09, 12.89],  # puts (S - K) / S, calls (K - S) / S, of the same S
         "option_symbol": ["AAPL  261204P00200000", "AAPL  261211P00195000", "MSFT  261204P00400000",
                           "MSFT  261204C00450000", "NVDA  261218P00120000", "NVDA  261224P00115000"],
         "match": [True, False, True, False, False, False],
