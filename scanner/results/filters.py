@@ -17,7 +17,8 @@ from scanner.errors import InvalidSymbols
 from scanner.scan.criteria import Criteria
 from scanner.scan.watchlist import parse_symbols
 
-SIDE_OPTIONS = ("all", "put", "call")
+SIDE_OPTIONS = ("both", "put", "call")  # the criteria's words ("both": puts and calls)
+_OLD_SIDES = {"all": "both"}  # what bookmarked URLs and callers may still say
 DELTA_LIMITS = (-1.0, 1.0)
 DTE_LIMITS = (0, 400)
 PERCENT_LIMITS = (-1000.0, 100_000.0)
@@ -31,7 +32,7 @@ _RANGES = (("delta_min", "delta_max", "Delta"), ("dte_min", "dte_max", "DTE"))  
 class Filters:
     """None means "no limit"."""
 
-    side: str = "all"
+    side: str = "both"
     min_annualized: float | None = None
     delta_min: float | None = None
     delta_max: float | None = None
@@ -44,6 +45,9 @@ class Filters:
     tickers: tuple[str, ...] = ()
     search: str = ""
     only_matches: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "side", _OLD_SIDES.get(self.side, self.side))
 
     @classmethod
     def for_criteria(cls, criteria: Mapping[str, Any]) -> Filters:
@@ -78,7 +82,7 @@ class Filters:
 
         if self.only_matches:
             mask &= frame["match"].to_numpy(dtype=bool)
-        if self.side != "all":
+        if self.side != "both":
             mask &= (frame["side"] == self.side).to_numpy(dtype=bool, na_value=False)
         at_least("annualized_return_pct", self.min_annualized)
         at_least("delta", self.delta_min)
@@ -169,9 +173,10 @@ def _number(low: float, high: float, whole: bool = False):
 
 
 def _side(raw: str) -> str:
-    if raw not in SIDE_OPTIONS:
+    side = _OLD_SIDES.get(raw, raw)
+    if side not in SIDE_OPTIONS:
         raise ValueError(f"not one of {', '.join(SIDE_OPTIONS)}")
-    return raw
+    return side
 
 
 def _tickers(raw: str) -> tuple[str, ...]:

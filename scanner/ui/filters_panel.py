@@ -75,7 +75,7 @@ def render_filters(defaults: Filters, tickers: list[str], scope: str) -> Filters
         left.number_input("Min open interest", *COUNT_LIMITS, value=None, step=10, key=k + "min_open_interest")
         right.number_input("Min volume", *COUNT_LIMITS, value=None, step=10, key=k + "min_volume")
         left.number_input("Max spread %", 0.0, PERCENT_LIMITS[1], value=None, step=5.0, key=k + "max_spread_pct")
-        right.number_input("Min % below price", *PERCENT_LIMITS, value=None, step=1.0, key=k + "min_below_pct")
+        right.number_input("Min % out of the money", *PERCENT_LIMITS, value=None, step=1.0, key=k + "min_below_pct")
         st.multiselect("Tickers", tickers, key=k + "tickers")
         st.text_input("Search (ticker or contract)", max_chars=40, key=k + "search")
         st.button("Reset filters", on_click=_reset)

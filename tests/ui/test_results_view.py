@@ -71,7 +71,7 @@ def test_side_tickers_search_and_reset(two_scans) -> None:
     at = _main({"rules": "0", "side": "all", "min_ann": "", "delta_min": "", "delta_max": ""})
     at.selectbox(key="filter_side").set_value("call").run()
     assert _tickers_shown(at) == {"MSFT": "1 option"}
-    at.selectbox(key="filter_side").set_value("all").run()
+    at.selectbox(key="filter_side").set_value("both").run()
     at.multiselect(key="filter_tickers").set_value(["NVDA"]).run()
     assert _tickers_shown(at) == {"NVDA": "2 options"}
     assert at.query_params["tickers"] == "NVDA"
@@ -81,6 +81,19 @@ def test_side_tickers_search_and_reset(two_scans) -> None:
     next(b for b in at.button if b.label == "Reset filters").click().run()
     assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
     assert not {"q", "rules", "side"} & set(at.query_params)
+
+
+def test_the_side_filter_says_both_and_an_old_side_all_bookmark_opens_that_view(two_scans) -> None:
+    loose = {"rules": "0", "min_ann": "", "delta_min": "", "delta_max": ""}
+    at = _main({**loose, "side": "both"})
+    side = at.selectbox(key="filter_side")
+    assert side.options == ["both", "put", "call"] and side.value == "both"
+    assert at.number_input(key="filter_min_below_pct").label == "Min % out of the money"
+    old = _main({**loose, "side": "all"})  # a bookmark from before "both"
+    assert not old.sidebar.warning
+    assert old.selectbox(key="filter_side").value == "both"
+    assert _tickers_shown(old) == _tickers_shown(at) == {"AAPL": "2 options", "MSFT": "2 options", "NVDA": "2 options"}
+    assert old.query_params["side"] == "both"
 
 
 def test_filters_round_trip_through_the_url(two_scans) -> None:
