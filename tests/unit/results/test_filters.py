@@ -25,7 +25,7 @@ OPEN = Filters(only_matches=False)
     (Filters(only_matches=False, min_open_interest=300), [0, 2, 3]),
     (Filters(only_matches=False, min_volume=40), [0, 2, 3]),
     (Filters(only_matches=False, max_spread_pct=8), [0, 2, 3]),
-    (Filters(only_matches=False, min_below_pct=7.7), [4, 5]),  # % out of the money: row 1 changes 7.7 % but is 7.15 % OTM
+    (Filters(only_matches=False, min_below_pct=7.7), [4, 5]),  # OTM %: row 1 changes 7.7 % but is 7.15 % OTM
     (Filters(only_matches=False, side="call", min_below_pct=2.0), [3]),  # a call 3 % OTM (its change is -2.91 %)
     (Filters(only_matches=False, tickers=("NVDA", "AAPL")), [0, 1, 4, 5]),
     (Filters(only_matches=False, search="c00450"), [3]),
