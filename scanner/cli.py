@@ -21,10 +21,10 @@ from scanner import clock
 from scanner.config import Settings
 from scanner.errors import REDIS_DOWN, ExitCode, InvalidSymbols, ScannerError, ScanRefused, SettingsError
 from scanner.providers import registry
-from scanner.results.export import FORMATS, ExportFormat, export_frame, file_name, to_bytes
+from scanner.results.export import FORMATS, ExportFormat, default_path, export_frame, to_bytes
 from scanner.scan.control import cancel_scan, release_lock
 from scanner.scan.criteria import format_delta_table, parse_assignments
-from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+from scanner.scan.engine import ScanRequest, begin_scan, in_words, run_scan
 from scanner.scan.launcher import TOKEN_ENV
 from scanner.scan.watchlist import parse_symbols
 from scanner.store import connection
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--scan", default="latest", help="latest or a scan id")
     export.add_argument("--format", choices=FORMATS, default=ExportFormat.CSV.value)
     export.add_argument("--all", action="store_true", help="every screened contract, not only the matches")
-    export.add_argument("--output", help="file path, or - for standard output (default: a named file here)")
+    export.add_argument("--output", help="file path, or - for standard output (default: a named file in ./exports/)")
 
     commands.add_parser("cancel", help="ask the running scan to stop once the tickers already being fetched are in")
     release = commands.add_parser("release-lock", help="free the lock of a scan whose process died")
@@ -190,8 +190,9 @@ def _status(settings: Settings, store: ScanStore, args: argparse.Namespace) -> i
     print(f"lock: {lock}")
     for label, meta in (("current", snap.current), ("latest completed", snap.latest)):
         if meta:
-            print(f"{label}: {meta.scan_id} {meta.status} {meta.pct:.1f}% ({meta.tickers_done}/{meta.tickers_total}"
-                  f" tickers, {meta.matches} matches, {meta.errors} errors) started {clock.fmt_ny(meta.started_at)}"
+            print(f"{label}: {meta.scan_id} {meta.status} {meta.pct:.1f}% ({meta.tickers_done}/"
+                  f"{in_words(meta.tickers_total, 'ticker')}, {in_words(meta.matches, 'match')}, "
+                  f"{in_words(meta.errors, 'error')}) started {clock.fmt_ny(meta.started_at)}"
                   f"{' — ' + meta.message if meta.message else ''}")
         else:
             print(f"{label}: none")
@@ -205,8 +206,9 @@ def _history(settings: Settings, store: ScanStore, args: argparse.Namespace) -> 
         return ExitCode.OK
     for meta in scans:
         print(f"{meta.scan_id}  {clock.fmt_ny(meta.started_at)}  {meta.status:<9} {meta.provider:<8}"
-              f" {meta.side:<4} {meta.tickers_done}/{meta.tickers_total} tickers  {meta.contracts} contracts"
-              f"  {meta.matches} matches  {meta.errors} errors  {clock.fmt_duration(meta.elapsed)}")
+              f" {meta.side:<4} {meta.tickers_done}/{in_words(meta.tickers_total, 'ticker')}"
+              f"  {in_words(meta.contracts, 'contract')}  {in_words(meta.matches, 'match')}"
+              f"  {in_words(meta.errors, 'error')}  {clock.fmt_duration(meta.elapsed)}")
     if not scans:
         print("no scans yet")
     return ExitCode.OK
@@ -225,7 +227,8 @@ def _export(settings: Settings, store: ScanStore, args: argparse.Namespace) -> i
         sys.stdout.buffer.write(payload)
         sys.stdout.flush()
     else:
-        path = Path(args.output or file_name(meta, "all" if args.all else "matches", args.format))
+        path = Path(args.output) if args.output else default_path(meta, args.all, args.format)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(payload)
         print(f"wrote {path}", file=sys.stderr)
     return ExitCode.OK
@@ -250,11 +253,12 @@ def _watchlist(settings: Settings, store: ScanStore, args: argparse.Namespace) -
               + (f"; already listed (now active): {', '.join(outcome.already)}" if outcome.already else ""))
     elif args.action in ("remove", "activate", "deactivate"):
         entries = store.watchlist.edit(**{args.action: symbols})
-        print(f"{args.action}: done; {sum(e.active for e in entries)} of {len(entries)} symbols active")
+        print(f"{args.action}: done; {sum(e.active for e in entries)} of {in_words(len(entries), 'symbol')} active")
     elif args.action == "import":
         data = sys.stdin.buffer.read() if args.path == "-" else _read_file(args.path)
         entries = store.watchlist.import_csv(data, replace=args.replace)
-        print(f"imported; the watch-list has {len(entries)} symbols, {sum(e.active for e in entries)} active")
+        active = sum(e.active for e in entries)
+        print(f"imported; the watch-list has {in_words(len(entries), 'symbol')}, {active} active")
     elif args.action == "export":
         _write_text(store.watchlist.export_csv(), args.output)
     else:

@@ -195,11 +195,18 @@ def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
     return store.get(scan_id) or meta
 
 
+def in_words(count: int, noun: str) -> str:
+    """A count in words, the noun singular for exactly one: "1 match", "2 matches", "0 errors"."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
+
+
 def _outcome(tally: _Tally) -> tuple[ScanStatus, str]:
-    summary = (f"{tally.done}/{tally.total} tickers, {tally.contracts} contracts, {tally.matches} matches, "
-               f"{tally.errors} errors")
+    summary = (f"{tally.done}/{in_words(tally.total, 'ticker')}, {in_words(tally.contracts, 'contract')}, "
+               f"{in_words(tally.matches, 'match')}, {in_words(tally.errors, 'error')}")
     if tally.invalid:
-        summary += f", {tally.invalid} unusable rows dropped"
+        summary += f", {in_words(tally.invalid, 'unusable row')} dropped"
     if tally.fatal:
         return ScanStatus.FAILED, f"{tally.fatal} (partial results kept: {summary})"
     # a cancel read after the last fetch skipped nothing: the scan completed

@@ -1,4 +1,4 @@
-"""The engine's own rules, in-process: how it rides out Redis going away."""
+"""The engine's own rules, in-process: how it rides out Redis going away, and how it words a scan's outcome."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from scanner.scan.engine import REDIS_BACKOFF, retrying
+from scanner.scan.engine import REDIS_BACKOFF, _outcome, _Tally, in_words, retrying
+from scanner.store.scans import ScanStatus
 
 
 def _failing(times: int, error: Exception) -> tuple[list[int], Callable[[], str]]:
@@ -43,3 +44,20 @@ def test_other_errors_are_not_retried() -> None:
     with pytest.raises(redis.ResponseError):
         retrying(action, sleep=sleeps.append)
     assert sleeps == [] and len(calls) == 1
+
+
+@pytest.mark.parametrize(("count", "noun", "words"), [
+    (1, "match", "1 match"), (2, "match", "2 matches"), (0, "match", "0 matches"), (1, "contract", "1 contract"),
+    (3, "contract", "3 contracts"), (1, "error", "1 error"), (0, "error", "0 errors"), (1, "ticker", "1 ticker"),
+    (2, "unusable row", "2 unusable rows"),
+])
+def test_counts_in_words(count: int, noun: str, words: str) -> None:
+    assert in_words(count, noun) == words
+
+
+def test_a_scan_of_one_of_each_says_so_in_the_singular() -> None:
+    status, message = _outcome(_Tally(total=1, done=1, contracts=1, matches=1, errors=1, invalid=1))
+    assert status is ScanStatus.COMPLETED
+    assert message == "1/1 ticker, 1 contract, 1 match, 1 error, 1 unusable row dropped."
+    _, message = _outcome(_Tally(total=3, done=3, contracts=40, matches=0, errors=2))
+    assert message == "3/3 tickers, 40 contracts, 0 matches, 2 errors."
