@@ -66,7 +66,7 @@ def test_query_round_trip() -> None:
     ({"dte_min": "2.5"}, "not a whole number"),
     ({"dte_max": "9999"}, "outside 0 to 400"),
     ({"min_ann": "nan"}, "outside"),
-    ({"side": "straddle"}, "not one of all, put, call"),
+    ({"side": "straddle"}, "not one of both, put, call"),
     ({"tickers": "AAPL,$$$"}, "not a ticker symbol"),
     ({"rules": "yes"}, "not 0 or 1"),
     ({"q": "x" * 41}, "longer than 40"),
@@ -128,7 +128,7 @@ def test_any_query_string_gives_valid_filters_or_notes(params: dict[str, str]) -
     for low, high in (("delta_min", "delta_max"), ("dte_min", "dte_max")):
         lo, hi = getattr(filters, low), getattr(filters, high)
         assert lo is None or hi is None or lo <= hi
-    assert filters.side in ("all", "put", "call")
+    assert filters.side in ("both", "put", "call")
     filters.apply(known_rows())  # whatever survived parsing filters without raising
     again, again_notes = Filters.from_query(filters.to_query(defaults), defaults)
     assert again == filters and again_notes == []
