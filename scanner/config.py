@@ -73,6 +73,7 @@ class Settings:
     snapshot_dir: Path | None = None
     lock_ttl: int = 60
     poll_seconds: int = 15
+    idle_poll_seconds: int = 60  # how often an idle page looks for a scan started elsewhere
     demo_delay_ms: int = 500  # per demo request: a 26-ticker scan then takes about 10 s, so progress shows
     enforce_market_hours: bool | None = None  # None: only for live providers
     concurrency: int = 8
@@ -108,6 +109,7 @@ class Settings:
             snapshot_dir=Path(snapshot) if snapshot else None,
             lock_ttl=_int(env, "SCANNER_LOCK_TTL", 60, 3, 3600),
             poll_seconds=_int(env, "SCANNER_POLL_SECONDS", 15, 1, 600),
+            idle_poll_seconds=_int(env, "SCANNER_IDLE_POLL_SECONDS", 60, 5, 3600),
             demo_delay_ms=_int(env, "SCANNER_DEMO_DELAY_MS", cls.demo_delay_ms, 0, 60_000),
             enforce_market_hours=_bool(env, "SCANNER_ENFORCE_MARKET_HOURS"),
             concurrency=_int(env, "SCANNER_CONCURRENCY", 8, 1, 50),

@@ -14,12 +14,21 @@ def test_defaults_and_valid_values() -> None:
     assert (settings.concurrency, settings.http_timeout) == (12, 2.5)
 
 
+def test_idle_poll_interval() -> None:
+    assert Settings.from_env({}).idle_poll_seconds == 60
+    assert Settings.from_env({"SCANNER_IDLE_POLL_SECONDS": "5"}).idle_poll_seconds == 5
+    assert Settings.from_env({"SCANNER_IDLE_POLL_SECONDS": "3600"}).idle_poll_seconds == 3600
+
+
 @pytest.mark.parametrize(("name", "raw", "message"), [
     ("SCANNER_CONCURRENCY", "eight", "SCANNER_CONCURRENCY must be a whole number, got 'eight'"),
     ("SCANNER_CONCURRENCY", "2.5", "SCANNER_CONCURRENCY must be a whole number, got '2.5'"),
     ("SCANNER_CONCURRENCY", "51", "SCANNER_CONCURRENCY must be between 1 and 50, got 51"),
     ("SCANNER_HTTP_TIMEOUT", "soon", "SCANNER_HTTP_TIMEOUT must be a number, got 'soon'"),
     ("SCANNER_HTTP_TIMEOUT", "nan", "SCANNER_HTTP_TIMEOUT must be between 0.1 and 300.0, got nan"),
+    ("SCANNER_IDLE_POLL_SECONDS", "4", "SCANNER_IDLE_POLL_SECONDS must be between 5 and 3600, got 4"),
+    ("SCANNER_IDLE_POLL_SECONDS", "3601", "SCANNER_IDLE_POLL_SECONDS must be between 5 and 3600, got 3601"),
+    ("SCANNER_IDLE_POLL_SECONDS", "1m", "SCANNER_IDLE_POLL_SECONDS must be a whole number, got '1m'"),
     ("SCANNER_RISK_FREE_RATE", "-1", "SCANNER_RISK_FREE_RATE must be between -0.05 and 0.25, got -1.0"),
 ])
 def test_a_bad_number_names_the_variable_and_the_value(name: str, raw: str, message: str) -> None:
