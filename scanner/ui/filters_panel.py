@@ -17,7 +17,7 @@ from scanner.results.filters import (
 )
 
 _KEY = "filter_"  # widget keys: filter_<field>
-_SCOPE = "filter_scope"  # the view the widgets' values belong to
+_SCOPE = "filter_scope"  # the view the widgets' values belong to: (page, scan shown)
 
 
 def _forget() -> None:
@@ -29,6 +29,11 @@ def _reset() -> None:
     _forget()
     for name in QUERY_NAMES.values():
         st.query_params.pop(name, None)
+
+
+def reset_button(key: str) -> None:
+    """A **Reset filters** button outside the sidebar (where the filters hide every match): the sidebar's own."""
+    st.button("Reset filters", key=key, on_click=_reset)
 
 
 def _seed(current: Filters, tickers: list[str]) -> None:
@@ -45,15 +50,18 @@ def _seed(current: Filters, tickers: list[str]) -> None:
         st.session_state[key] = [t for t in value if t in tickers] if spec.name == "tickers" else value
 
 
-def render_filters(defaults: Filters, tickers: list[str], scope: str) -> Filters:
+def render_filters(defaults: Filters, tickers: list[str], scope: str, scan_id: str) -> Filters:
     """Draw the filters; returns what they say and writes the non-default ones back to the URL.
 
-    ``scope`` names the view (one per page): arriving at another view starts from that page's URL, not from
-    the values the filters had on the page left behind.
+    ``scope`` names the page and ``scan_id`` the scan it shows, whose rules are ``defaults``. Arriving at another
+    page, or another scan coming on screen (one started or finished in this tab, another picked in History),
+    starts again from the URL: a filter the URL sets stays, every other one takes the rules of the scan now
+    shown, never the values the filters had for the scan before (nor are those written to the URL).
     """
-    if st.session_state.get(_SCOPE) != scope:
+    view = (scope, scan_id)
+    if st.session_state.get(_SCOPE) != view:
         _forget()
-        st.session_state[_SCOPE] = scope
+        st.session_state[_SCOPE] = view
     from_url, notes = Filters.from_query(st.query_params.to_dict(), defaults)
     unknown = [t for t in from_url.tickers if t not in tickers]
     if unknown:

@@ -17,7 +17,7 @@ from scanner.results.filters import Filters
 from scanner.schema import Display
 from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.columns import column, schema_columns
-from scanner.ui.filters_panel import render_filters
+from scanner.ui.filters_panel import render_filters, reset_button
 
 PAGE_SIZE = 25
 CHART_POINTS = 2_000
@@ -64,6 +64,12 @@ class View:
     fresh: dict[str, int]  # ticker → how many of its rows are new
     summary: pd.DataFrame
     points: pd.DataFrame  # the scatter chart's data
+    hidden: dict[str, int]  # ticker → how many of its matches (rows passing the scan's rules) the filters hide
+
+    @property
+    def hidden_tickers(self) -> dict[str, int]:
+        """The tickers none of whose matches is shown, with how many matches they have."""
+        return {ticker: count for ticker, count in self.hidden.items() if ticker not in self.groups}
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -77,7 +83,21 @@ def _view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, scan_key: tuple[
     fresh = rows.groupby("ticker")["new"].sum().astype(int).to_dict() if not rows.empty else {}
     top = rows.nlargest(CHART_POINTS, "annualized_return_pct") if len(rows) > CHART_POINTS else rows
     points = top[["ticker", "side", "expiration", "strike", "bid", "delta", "annualized_return_pct", "option_symbol"]]
-    return View(rows=rows, groups=groups, fresh=fresh, summary=summary(rows, stamp), points=points)
+    return View(rows=rows, groups=groups, fresh=fresh, summary=summary(rows, stamp), points=points,
+                hidden=hidden_matches(_frame, rows))
+
+
+def hidden_matches(frame: pd.DataFrame, shown: pd.DataFrame) -> dict[str, int]:
+    """Ticker → its matches in ``frame`` that are not among the ``shown`` rows (only tickers with some)."""
+    if frame.empty:
+        return {}
+    every = _matches_per_ticker(frame)
+    hidden = every - _matches_per_ticker(shown).reindex(every.index, fill_value=0)
+    return {ticker: int(count) for ticker, count in sorted(hidden[hidden > 0].items())}
+
+
+def _matches_per_ticker(rows: pd.DataFrame) -> pd.Series:
+    return rows.loc[rows["match"].to_numpy(dtype=bool), "ticker"].value_counts()
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -159,6 +179,34 @@ def _expanders(meta: ScanMeta, view: View, focus: str | None, key: str) -> None:
         st.caption(f"Showing {limit} of {len(order)} tickers.")
         st.button("Show more", key=f"{key}-more",
                   on_click=lambda: st.session_state.update({limit_key: limit + PAGE_SIZE}))
+    _hidden_tickers(view.hidden_tickers)
+
+
+def _hidden_tickers(hidden: dict[str, int], named: int = 20) -> None:
+    """One line for the tickers the filters left without a row, rather than an empty expander each."""
+    if not hidden:
+        return
+    names = ", ".join(f"{ticker} ({count})" for ticker, count in list(hidden.items())[:named])
+    more = " …" if len(hidden) > named else ""
+    st.caption(f"{_count(len(hidden), 'more ticker')} with {'its' if len(hidden) == 1 else 'their'} matches all "
+               f"hidden by the filters: {names}{more}")
+
+
+def _count(n: int, thing: str, plural: str | None = None) -> str:
+    return f"{n:,} {thing if n == 1 else plural or thing + 's'}"
+
+
+def _nothing_shown(view: View, empty_text: str, key: str) -> None:
+    """No row to show: either the scan has no match yet, or the filters hide them all (then say how many, and
+    offer the reset next to it)."""
+    hidden = sum(view.hidden.values())
+    if not hidden:
+        st.info(empty_text)
+        return
+    text, button = st.columns([4, 1], vertical_alignment="center")
+    text.info(f"{_count(hidden, 'match', 'matches')} hidden by the filters")
+    with button:
+        reset_button(key=f"{key}-reset-hidden")
 
 
 def render_expanders_offline(meta: ScanMeta, frame: pd.DataFrame) -> None:
@@ -203,11 +251,12 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
     warn_corrupt(corrupt)
     prev_frame = load_results(store, root, previous.scan_id, previous.version)[0] if previous else None
     scan_key = (root, meta.scan_id, meta.version)
-    filters = render_filters(Filters.for_criteria(meta.criteria), _tickers(frame, scan_key), scope=key)
+    filters = render_filters(Filters.for_criteria(meta.criteria), _tickers(frame, scan_key), scope=key,
+                             scan_id=meta.scan_id)
     stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%Y-%m-%d %H:%M")
     view = _view(frame, prev_frame, scan_key, (previous.scan_id, previous.version) if previous else (), filters, stamp)
     if view.rows.empty:
-        st.info(empty_text)
+        _nothing_shown(view, empty_text, key)
     else:
         _rows(meta, view, frame, scan_key, previous is not None, key)
     if exportable:

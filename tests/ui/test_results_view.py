@@ -7,14 +7,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scanner.scan.engine import counters
+from scanner.store.lock import ScanLock
 from scanner.store.scans import ScanStore
 from tests.support.paths import ROOT
 from tests.support.rows import known_rows
 
 
-def _store_scan(store: ScanStore, scan_id: str, rows: pd.DataFrame, started: float) -> None:
+def _store_scan(store: ScanStore, scan_id: str, rows: pd.DataFrame, started: float,
+                criteria: dict | None = None) -> None:
     tickers = sorted(rows["ticker"].unique())
-    store.create(scan_id, provider="demo", provider_label="Demo", criteria={"side": "put"}, tickers=tickers)
+    store.create(scan_id, provider="demo", provider_label="Demo", criteria=criteria or {"side": "put"},
+                 tickers=tickers)
     store.client.zadd(store.keys.scans, {scan_id: started})
     store.set_fields(scan_id, started_at=started)
     for done, (ticker, group) in enumerate(rows.assign(underlying_price=210.0).groupby("ticker"), 1):
@@ -31,6 +34,15 @@ def two_scans(scanner_env, real_store: ScanStore) -> ScanStore:
     _store_scan(real_store, "before", before, 1_700_000_000.0)
     _store_scan(real_store, "known", known_rows(), 1_700_100_000.0)
     return real_store
+
+
+def _both_sides_scan(store: ScanStore, scan_id: str = "both") -> None:
+    """A newer scan of puts and calls (its rules: side both, annualized from 20 %, no delta bound) in which the
+    MSFT call passes (at 25 %); the put scan's rules would hide it."""
+    rows = known_rows()
+    rows.loc[3, ["annualized_return_pct", "match"]] = [25.0, True]
+    rows.loc[1, "match"] = True
+    _store_scan(store, scan_id, rows, 1_700_200_000.0, criteria={"side": "both"})
 
 
 def _main(query: dict[str, str] | None = None) -> AppTest:
@@ -126,6 +138,35 @@ def test_new_contracts_are_marked_on_the_main_page(two_scans) -> None:
     assert not labels["MSFT"].endswith("new")
 
 
+def test_a_new_scan_in_the_same_tab_brings_its_own_rules_and_keeps_what_the_url_sets(two_scans) -> None:
+    at = _main({"min_oi": "300"})  # set explicitly: it stays whatever the scan
+    assert at.selectbox(key="filter_side").value == "put"
+    assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
+    _both_sides_scan(two_scans)  # a scan of both sides completes while the page is open
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="filter_side").value == "both"
+    assert at.number_input(key="filter_min_annualized").value == 20.0
+    assert at.number_input(key="filter_delta_min").value is None
+    assert at.number_input(key="filter_min_open_interest").value == 300
+    assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "2 options"}  # the call shows
+    assert dict(at.query_params) == {"min_oi": "300"}
+
+
+def test_a_running_scan_shows_with_its_own_rules(two_scans) -> None:
+    at = _main()
+    assert at.selectbox(key="filter_side").value == "put"
+    assert ScanLock(two_scans.client, two_scans.keys, ttl=30).acquire()
+    two_scans.create("live", provider="demo", provider_label="Demo", criteria={"side": "call"}, tickers=["MSFT"])
+    two_scans.mark_running("live", pid=1, host="test")
+    call = known_rows().iloc[[3]].assign(match=True, annualized_return_pct=25.0)
+    two_scans.record_ticker("live", "MSFT", call, None, counters(1, 1, 1, 1, 0, "MSFT"))
+    at.run()  # the click's rerun, or the next refresh
+    assert at.selectbox(key="filter_side").value == "call"
+    assert _tickers_shown(at) == {"MSFT": "1 option"}
+    assert not dict(at.query_params)
+
+
 def _history(query: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60)
     for name, value in (query or {}).items():
@@ -154,6 +195,21 @@ def test_history_compares_with_the_previous_completed_scan(two_scans) -> None:
     assert new_tab.dataframe[0].value["option_symbol"].tolist() == ["AAPL  261211P00195000"]
 
 
+def test_history_shows_an_older_scan_with_its_own_rules_and_leaves_them_out_of_the_url(two_scans) -> None:
+    _both_sides_scan(two_scans)
+    at = _history()
+    assert at.subheader[0].value.startswith("Scan both — completed")
+    assert at.selectbox(key="filter_side").value == "both"
+    at.query_params["scan"] = "known"  # another scan picked
+    at.run()
+    assert at.subheader[0].value.startswith("Scan known — completed")
+    assert at.selectbox(key="filter_side").value == "put"
+    assert at.number_input(key="filter_min_annualized").value == 30.0
+    assert at.number_input(key="filter_delta_min").value == -0.2
+    assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
+    assert dict(at.query_params) == {"scan": "known"}  # no filter of the newer scan written for the older one
+
+
 def test_each_page_starts_its_filters_from_its_own_url(two_scans) -> None:
     at = _main()
     at.checkbox(key="filter_only_matches").uncheck().run()
@@ -167,9 +223,29 @@ def test_each_page_starts_its_filters_from_its_own_url(two_scans) -> None:
     assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
 
 
+def test_filters_hiding_every_match_say_how_many_and_offer_the_reset(two_scans) -> None:
+    at = _main({"min_ann": "5000", "tickers": "AAPL"})
+    assert not at.exception
+    assert [i.value for i in at.info] == ["2 matches hidden by the filters"]
+    assert not at.expander
+    at.button(key="main-reset-hidden").click().run()  # what the sidebar's Reset filters does
+    assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
+    assert not dict(at.query_params)
+    history = _history({"scan": "known", "q": "nothing like it"})
+    assert "2 matches hidden by the filters" in [i.value for i in history.info]
+
+
+def test_tickers_whose_matches_are_all_hidden_get_a_line(two_scans) -> None:
+    at = _main({"tickers": "AAPL"})
+    assert _tickers_shown(at) == {"AAPL": "1 option"}
+    assert "1 more ticker with its matches all hidden by the filters: MSFT (1)" in [c.value for c in at.caption]
+    everything = _main()
+    assert not [c.value for c in everything.caption if "hidden by the filters" in c.value]
+
+
 def test_exports_of_the_whole_scan_stay_offered_when_the_filters_hide_every_row(two_scans) -> None:
     at = _main({"min_ann": "5000"})
-    assert "No options found." in [i.value for i in at.info]
+    assert "2 matches hidden by the filters" in [i.value for i in at.info]  # was "No options found."
     offered = {b.proto.label: b.proto.disabled for b in at.get("download_button")}
     assert offered == {"Download CSV": True, "Download CSV (all contracts)": False,
                        "Download Parquet (all contracts)": False}
