@@ -33,6 +33,7 @@ def synthetic_rows(rows: int = ROWS, seed: int = 7) -> pd.DataFrame:
         "volume": rng.integers(0, 2000, rows),
         "spread_pct": rng.uniform(0, 60, rows),
         "change_pct": rng.uniform(-5, 30, rows),
+        "otm_pct": rng.uniform(-5, 30, rows),
         "option_symbol": pd.array([f"SYM{i:08d}" for i in range(rows)], dtype="str"),
         "match": rng.random(rows) < 0.3,
     })

@@ -93,12 +93,10 @@ COLUMNS: tuple[Column, ...] = (
            "The original rule, which decides matches (calls too): bid / strike / max(DTE, 1) × 365 × 100"),
     Column("change_pct", Kind.FLOAT, Role.METRIC, "Change", Display.PERCENT,
            "Change (original: (S−K)/K): (underlying − strike) / strike × 100, not the day's move"),
-    Column("match", Kind.BOOL, Role.METRIC, "Match", Display.FLAG, "Passes the scan's rules"),
-    # New columns go last: tests/unit/store/test_codec.py builds its codec 1 payload (read by position) from
-    # today's schema, which reads right only while the first 24 columns keep their places.
     Column("otm_pct", Kind.FLOAT, Role.METRIC, "OTM", Display.PERCENT,
            "% out of the money: puts (underlying − strike) / underlying × 100, calls (strike − underlying) / "
            "underlying × 100"),
+    Column("match", Kind.BOOL, Role.METRIC, "Match", Display.FLAG, "Passes the scan's rules"),
     Column("new", Kind.BOOL, Role.VIEW, "New", Display.FLAG, "Not in the previous completed scan"),
 )
 

@@ -22,7 +22,7 @@ _ARROW_TYPES = {Kind.FLOAT: pa.float64(), Kind.INT: pa.int64(), Kind.TEXT: pa.st
                 Kind.BOOL: pa.bool_()}
 
 # Codec 1 stored bare record batches of exactly these columns (the schema of late 2026), with no schema attached.
-_CODEC_1_COLUMNS = (
+CODEC_1_COLUMNS = (
     "ticker", "side", "expiration", "strike", "bid", "ask", "last", "volume", "open_interest", "iv", "delta",
     "underlying_price", "quote_date", "option_symbol", "dte", "mid", "spread_pct", "premium", "collateral",
     "break_even", "prob_otm", "annualized_return_pct", "change_pct", "match",
@@ -38,7 +38,7 @@ def arrow_schema(columns: tuple[str, ...] = RESULT_COLUMNS) -> pa.Schema:
 
 
 ROWS_SCHEMA = arrow_schema()
-_CODEC_1_SCHEMA = pa.schema([pa.field(name, _ARROW_TYPES[BY_NAME[name].kind]) for name in _CODEC_1_COLUMNS])
+CODEC_1_SCHEMA = pa.schema([pa.field(name, _ARROW_TYPES[BY_NAME[name].kind]) for name in CODEC_1_COLUMNS])
 
 
 def _arrow_column(frame: pd.DataFrame, field: pa.Field) -> pa.Array:
@@ -89,7 +89,7 @@ def decode_payload(payload: bytes, schema: pa.Schema = ROWS_SCHEMA) -> list[pa.R
     try:
         reader = pa.ipc.open_stream(buffer)
     except (pa.ArrowException, OSError):  # no schema message first: codec 1
-        batches = [pa.ipc.read_record_batch(buffer, _CODEC_1_SCHEMA)]
+        batches = [pa.ipc.read_record_batch(buffer, CODEC_1_SCHEMA)]
     else:
         batches = list(reader)
     if not batches:  # every payload written holds one batch (of 0 rows for none): this one was cut short

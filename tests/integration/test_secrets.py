@@ -92,7 +92,7 @@ def test_no_output_holds_a_secret(secret_env: dict[str, str], api: ReplayServer,
     outputs: list[str] = []
     scan = run_cli(["scan", "--tickers", "AAPL,MSFT,LEAK"], secret_env)
     assert scan.returncode == 0, scan.stderr
-    assert re.search(r"[1-9]\d* contracts, [1-9]\d* matches, 1 errors", scan.stdout), scan.stdout  # rows, LEAK fails
+    assert re.search(r"[1-9]\d* contracts, [1-9]\d* matches, 1 error", scan.stdout), scan.stdout  # rows, LEAK fails
     assert all(seen.headers.get("Authorization") == f"Bearer {API_KEY}" for seen in api.seen)  # the key was used
     outputs += [scan.stdout, scan.stderr]
     store = open_store(Settings.from_env(secret_env))

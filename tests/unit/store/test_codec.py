@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 
 from scanner.schema import RESULT_COLUMNS
-from scanner.store.codec import ROWS_SCHEMA, arrow_schema, encode_rows, read_batches, to_frame
+from scanner.store.codec import CODEC_1_SCHEMA, ROWS_SCHEMA, arrow_schema, encode_rows, read_batches, to_frame
 from tests.unit.store.test_scans import _rows
 
 
@@ -54,8 +54,9 @@ def test_a_column_since_dropped_is_ignored() -> None:
 
 
 def test_codec_1_payloads_of_scans_stored_before_the_codec_carried_its_schema_still_read() -> None:
-    batch = pa.ipc.open_stream(encode_rows(_rows("MSFT", 1))).read_next_batch()
-    legacy = batch.serialize().to_pybytes()  # codec 1: the bare batch, no schema message before it
+    codec_1 = pa.ipc.open_stream(encode_rows(_rows("MSFT", 1), schema=CODEC_1_SCHEMA)).read_next_batch()
+    legacy = codec_1.serialize().to_pybytes()  # codec 1: the bare batch of its day's columns, no schema before it
     frame, corrupt = _decode({"MSFT": legacy})
     assert corrupt == ()
     assert frame["ticker"].tolist() == ["MSFT"] * 3 and frame["match"].tolist() == [True, False, False]
+    assert list(frame.columns) == list(RESULT_COLUMNS) and frame["otm_pct"].isna().all()  # added since: empty
