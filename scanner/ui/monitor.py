@@ -7,16 +7,46 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from streamlit_autorefresh import st_autorefresh
 
 from scanner import clock
 from scanner.scan.control import MonitorState, cancel_scan, monitor_state, release_lock
-from scanner.store.scans import ScanMeta
+from scanner.store.scans import Overview, ScanMeta, ScanStore
 from scanner.ui.auth import admin_gate
 from scanner.ui.page import Notice, NoticeKind, Page, admin_action, page_frame
+from scanner.ui.refresh import autorefresh
 
 NOTICE = Notice("monitor_notice")
 CONFIRM = "monitor_confirm_force"
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _errors(_store: ScanStore, prefix: str, scan_id: str, version: int) -> dict[str, str]:
+    """A scan's per-ticker errors, read once per version (a ticker's error is written in the MULTI that bumps it)."""
+    return _store.errors(scan_id)
+
+
+class _VersionedReads:
+    """The store as ``monitor_state`` reads it, but with the newest scan's errors read once per version of that
+    scan: an idle monitor (nothing changing) then checks for a new scan with the overview's two round trips
+    alone, however often it reruns."""
+
+    def __init__(self, store: ScanStore) -> None:
+        self._store = store
+        self._versions: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def overview(self) -> Overview:
+        snap = self._store.overview()
+        if snap.current is not None:
+            self._versions[snap.current.scan_id] = snap.current.version
+        return snap
+
+    def errors(self, scan_id: str) -> dict[str, str]:
+        if scan_id not in self._versions:
+            return self._store.errors(scan_id)
+        return _errors(self._store, self._store.keys.root, scan_id, self._versions[scan_id])
 
 
 @admin_action(NOTICE, denied="Only admins may do that; nothing was done.",
@@ -109,9 +139,9 @@ def _actions(page: Page, state: MonitorState) -> None:
 
 def render() -> None:
     with page_frame("Scan monitor", notice=NOTICE) as page:
-        state = monitor_state(page.settings, page.store)
-        if state.lock.held or (state.current is not None and state.current.active):
-            st_autorefresh(interval=page.settings.poll_seconds * 1000, key="monitor-refresh")
+        state = monitor_state(page.settings, _VersionedReads(page.store))
+        running = state.lock.held or (state.current is not None and state.current.active)
+        autorefresh(page.settings, state.current, running=running, key="monitor-refresh")
         _lock_section(state)
         if state.current is None:
             st.info("No scan has run yet.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_autorefresh import st_autorefresh
 
 from scanner import clock
 from scanner.errors import AlreadyRunning, MarketClosed
@@ -12,6 +11,7 @@ from scanner.store.scans import Overview, ScanMeta, ScanStatus
 from scanner.ui.auth import admin_gate
 from scanner.ui.context import PageContext
 from scanner.ui.page import Notice, NoticeKind, Outcome, admin_action, page_frame
+from scanner.ui.refresh import autorefresh
 from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view
 
 NOTICE = Notice("scan_notice")
@@ -40,10 +40,9 @@ def _last_scan_line(latest: ScanMeta | None) -> None:
 
 
 def _progress(ctx: PageContext, snap: Overview) -> None:
-    st_autorefresh(interval=ctx.settings.poll_seconds * 1000, key="scan-refresh")
     meta = snap.current
-    if meta is None or not meta.active:
-        st.info("Scan in progress... (starting)")
+    if meta is None or not meta.active or not meta.tickers_done:
+        st.info("Scan in progress... (starting)")  # the one line until a ticker is in: no empty boxes
         return
     st.info(f"Scan in progress... ({meta.pct:.0f}% complete)")
     st.progress(min(meta.pct / 100, 1.0))
@@ -54,7 +53,8 @@ def _progress(ctx: PageContext, snap: Overview) -> None:
     cols[3].metric("Elapsed", clock.fmt_duration(meta.elapsed))
     cols[4].metric("ETA", clock.fmt_duration(meta.eta_seconds))
     _credits(meta)
-    st.caption("Results updating in real-time" if meta.matches else "No options found yet. Scanning...")
+    if meta.matches:
+        st.caption("Results updating in real-time")
     render_scan_view(ctx.store, meta, snap.latest, key="main", empty_text="No options found yet. Scanning...",
                      exportable=False)
 
@@ -105,7 +105,9 @@ def render() -> None:
         if admin_gate("start a scan"):
             st.button("Scan for options", type="primary", on_click=_start_scan, args=(page,))
         NOTICE.show()
-        if snap.lock.held or (snap.current is not None and snap.current.active):
+        running = snap.lock.held or (snap.current is not None and snap.current.active)
+        autorefresh(page.settings, snap.current, running=running, key="scan-refresh")  # idle: a scan started elsewhere
+        if running:
             _progress(page, snap)
         else:
             _final(page, snap)

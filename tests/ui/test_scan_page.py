@@ -130,6 +130,26 @@ def test_running_scan_without_matches_yet(scanner_env, real_store: ScanStore) ->
     assert not at.expander
 
 
+def test_a_scan_starting_shows_its_starting_state_once(scanner_env, real_store: ScanStore) -> None:
+    _finished_scan(real_store, "old", "ZZZ", [True], "completed")
+    assert ScanLock(real_store.client, real_store.keys, ttl=30).acquire()
+    real_store.create("live", provider="demo", provider_label="Demo", criteria={"side": "put"},
+                      tickers=["AAPL", "MSFT"])  # the click's rerun: the scan exists, no ticker is in yet
+    for status in ("starting", "running"):
+        real_store.set_fields("live", status=status)
+        at = _page()
+        assert not at.exception
+        assert _texts(at, "info") == ["Scan in progress... (starting)"]
+        assert not at.metric and not at.get("progress") and not at.expander
+        assert "No options found yet. Scanning..." not in _texts(at, "caption")
+
+
+def test_no_match_yet_is_said_once(scanner_env, real_store: ScanStore) -> None:
+    _running_scan(real_store, [False])
+    at = _page()
+    assert (_texts(at, "caption") + _texts(at, "info")).count("No options found yet. Scanning...") == 1
+
+
 def test_second_click_while_running_starts_nothing(scanner_env, real_store: ScanStore) -> None:
     _running_scan(real_store, [True])
     at = _page()
