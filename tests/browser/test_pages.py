@@ -1,4 +1,9 @@
-"""A real ``streamlit run`` driven by a real headless Chromium (Debian's) through Playwright."""
+"""A real ``streamlit run`` driven by a real headless Chromium (Debian's) through Playwright.
+
+The pages that watch a running scan (its progress, two replicas sharing it) run it on the MarketData source against
+a local ReplayServer that holds each ticker's answer at a gate the test opens, one ticker per step: the page is at
+each step for as long as the test needs, however fast or slow the machine is.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,34 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from scanner.config import Settings
-from scanner.store.scans import open_store
+from scanner.market.calendar import today_ny, weekly_expirations
+from scanner.store.scans import ScanMeta, ScanStore, open_store
+from tests.support.http_replay import ReplayServer, chain_path, scan_env, serve_chains
 from tests.support.paths import ROOT
+from tests.support.processes import wait_for, wait_parked
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 PROGRESS = re.compile(r"Scan in progress\.\.\. \((\d+)% complete\)")
+RUNNING = re.compile(r"Scan in progress\.\.\. \((starting|\d+% complete)\)")  # "starting" until a ticker is in
+TITLE = re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan \d\d:\d\d$")
+GATED = ["AAPL", "MSFT", "NVDA", "AMZN"]
+"""The watch-list of a gated scan: one fetch at a time, so the page shows "starting", then 25, 50 and 75 %."""
+STEP_TIMEOUT = 120
+"""Seconds a page may take to show what the scan's store already holds (autorefresh reruns, a loaded machine)."""
 
 
 def _free_port() -> int:
@@ -50,13 +69,9 @@ def _dashboard(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, s
     pytest.fail("streamlit did not start: " + log_path.read_text())
 
 
-@pytest.fixture
-def dashboards(scanner_env: dict[str, str], tmp_path: Path):
-    """Start dashboards on one Redis (replicas); a scan of 12 tickers takes about 10 s so progress shows."""
-    env = {**scanner_env, "SCANNER_POLL_SECONDS": "2", "SCANNER_DEMO_DELAY_MS": "200", "SCANNER_CONCURRENCY": "1",
-           "SCANNER_LOCK_TTL": "20"}
-    store = open_store(Settings.from_env(env))
-    store.watchlist.import_csv("\n".join("AAPL MSFT NVDA AMZN META GOOGL NFLX UBER V MA JPM CRM".split()), replace=True)
+@contextmanager
+def _replicas(env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """``start()`` starts one more dashboard with ``env`` (replicas when on one Redis); all are stopped at the end."""
     started: list[subprocess.Popen] = []
 
     def start() -> str:
@@ -64,10 +79,82 @@ def dashboards(scanner_env: dict[str, str], tmp_path: Path):
         started.append(proc)
         return url
 
-    yield start, store
-    for proc in started:
-        proc.terminate()
-        proc.wait(timeout=20)
+    try:
+        yield start
+    finally:
+        for proc in started:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+@pytest.fixture
+def dashboards(scanner_env: dict[str, str], tmp_path: Path):
+    """Start dashboards on one Redis (replicas), on the demo source."""
+    env = {**scanner_env, "SCANNER_POLL_SECONDS": "2", "SCANNER_DEMO_DELAY_MS": "200", "SCANNER_CONCURRENCY": "1",
+           "SCANNER_LOCK_TTL": "20"}
+    store = open_store(Settings.from_env(env))
+    store.watchlist.import_csv("\n".join("AAPL MSFT NVDA AMZN META GOOGL NFLX UBER V MA JPM CRM".split()), replace=True)
+    with _replicas(env, tmp_path) as start:
+        yield start, store
+
+
+@dataclass
+class GatedScan:
+    """Dashboards whose scans fetch GATED from ``api`` one at a time, each ticker's answer held until ``let_go``."""
+
+    start: Callable[[], str]
+    store: ScanStore
+    api: ReplayServer
+    gates: dict[str, threading.Event]
+
+    def parked(self, done: int) -> ScanMeta:
+        """Wait until the scan has recorded ``done`` tickers and waits for the next one's answer."""
+        return wait_parked(self.store, self.api, GATED[done], done, timeout=STEP_TIMEOUT)
+
+    def let_go(self, done: int) -> None:
+        """Answer the ticker the scan parked at after ``done`` tickers."""
+        self.gates[GATED[done]].set()
+
+
+@pytest.fixture
+def gated(scanner_env: dict[str, str], tmp_path: Path):
+    """Dashboards (replicas on one Redis) on the MarketData source, pointed at a ReplayServer serving GATED with
+    one weekly expiration, each ticker's answer held at its own gate; autorefresh reruns every second."""
+    with ReplayServer() as api:
+        gates = {ticker: threading.Event() for ticker in GATED}
+        today = today_ny()  # the scan's quote date; the next day's expiration too, for a scan that starts past midnight
+        expirations = sorted({*weekly_expirations(today, 1), *weekly_expirations(today + timedelta(days=1), 1)})
+        serve_chains(api, GATED, expirations, gates=gates)
+        # a long TTL: the holder's heartbeat need not keep up with a loaded machine while it waits at a gate
+        env = {**scan_env(scanner_env, api), "SCANNER_POLL_SECONDS": "1", "SCANNER_CONCURRENCY": "1",
+               "SCANNER_LOCK_TTL": "60"}
+        store = open_store(Settings.from_env(env))
+        store.watchlist.import_csv("\n".join(GATED), replace=True)
+        store.criteria.save({"weeks": 1})
+        with _replicas(env, tmp_path) as start:
+            yield GatedScan(start, store, api, gates)
+            for gate in gates.values():  # a test that failed half way: the scan ends while its source still answers
+                gate.set()
+            with suppress(AssertionError):
+                wait_for(lambda: not store.lock().held, timeout=60)
+
+
+def _progress_shown(page, pct: int, seen: list[int]) -> None:  # noqa: ANN001
+    """Wait (no user action: only autorefresh reruns the page) until ``page`` shows ``pct`` % complete, noting in
+    ``seen`` each progress value it shows on the way."""
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while time.monotonic() < deadline:
+        match = PROGRESS.search(page.inner_text("body"))
+        if match and (not seen or int(match.group(1)) != seen[-1]):
+            seen.append(int(match.group(1)))
+        if seen and seen[-1] == pct:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the page did not show {pct}% complete within {STEP_TIMEOUT} s; it showed {seen} at {page.url}")
+
+
+def _pct(done: int) -> int:
+    return round(100 * done / len(GATED))
 
 
 @pytest.fixture
@@ -107,32 +194,31 @@ def page(browser):
     return browser.new_context(accept_downloads=True).new_page()
 
 
-def test_scan_progress_results_and_csv(server, page, tmp_path: Path) -> None:
-    url, store = server
-    page.goto(url)
+def test_scan_progress_results_and_csv(gated: GatedScan, page, tmp_path: Path) -> None:
+    store = gated.store
+    page.goto(gated.start())
     page.get_by_text("Options Scanner").first.wait_for(timeout=60_000)
-    page.get_by_text("Demo market (simulated data)").first.wait_for()
+    page.get_by_text("MarketData.app").first.wait_for()
     page.get_by_role("button", name="Scan for options").click()
 
+    gated.parked(0)  # no user action from here: only autorefresh reruns the page
+    page.get_by_text(RUNNING).first.wait_for(timeout=STEP_TIMEOUT * 1000)
+    gated.let_go(0)
     seen: list[int] = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:  # no user action from here: only autorefresh reruns the page
-        match = PROGRESS.search(page.inner_text("body"))
-        if match:
-            if not seen or int(match.group(1)) != seen[-1]:
-                seen.append(int(match.group(1)))
-        elif seen and page.get_by_text(re.compile(r"last scan \d\d:\d\d")).count():
-            break
-        time.sleep(0.25)
-    assert len(seen) >= 2 and seen == sorted(seen) and seen[-1] > seen[0], seen
+    for done in range(1, len(GATED)):
+        gated.parked(done)
+        _progress_shown(page, _pct(done), seen)
+        gated.let_go(done)
+    page.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=STEP_TIMEOUT * 1000)  # the final view
+    assert seen == [_pct(done) for done in range(1, len(GATED))], seen  # 25, 50, 75: each step, in order
+    assert len(set(seen)) >= 2 and seen == sorted(seen)
 
     latest = store.get(store.latest_id())
     assert latest is not None and latest.status == "completed"
-    page.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=60_000)  # the final view
     frame = store.results(latest.scan_id).frame
     _expanders_settle(page, frame.loc[frame["match"], "ticker"].nunique())
-    titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan \d\d:\d\d$"))
-    assert titles.count() == frame.loc[frame["match"], "ticker"].nunique()
+    titles = page.get_by_text(TITLE)
+    assert titles.count() == frame.loc[frame["match"], "ticker"].nunique() > 0
 
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download CSV", exact=True).click()
@@ -161,7 +247,7 @@ def test_filter_history_page_and_export(server, page, tmp_path: Path) -> None:
     titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan"))
     titles.first.wait_for(timeout=60_000)
     # a threshold at a middle ticker's best annualized return (cut to cents): some tickers stay, some go
-    loose = replace(Filters.for_criteria(meta.criteria), only_matches=False, side="all", min_annualized=None)
+    loose = replace(Filters.for_criteria(meta.criteria), only_matches=False, side="both", min_annualized=None)
     best = loose.apply(frame).groupby("ticker")["annualized_return_pct"].max().sort_values().to_numpy()
     assert len(best) >= 2, "the demo market gave fewer than two tickers to tell apart"
     threshold = math.floor(best[len(best) // 2] * 100) / 100
@@ -170,7 +256,7 @@ def test_filter_history_page_and_export(server, page, tmp_path: Path) -> None:
     page.get_by_label("Only rows that pass the scan's rules").uncheck(force=True)
     page.wait_for_url(re.compile(r"rules=0"))
     page.get_by_role("combobox", name="Side").click()
-    page.get_by_role("option", name="all", exact=True).click()
+    page.get_by_role("option", name="both", exact=True).click()
     annual = page.get_by_label("Min annualized return %")
     annual.fill(str(threshold))
     annual.press("Enter")
@@ -216,33 +302,46 @@ def test_filters_keep_their_values_when_the_number_inputs_load_late(server, page
     delta_from = page.get_by_label("Delta from")
     delta_from.wait_for(timeout=30_000)
     page.get_by_role("combobox", name="Side").click()
-    page.get_by_role("option", name="all", exact=True).click()
-    page.wait_for_url(re.compile(r"side=all"))
+    page.get_by_role("option", name="both", exact=True).click()
+    page.wait_for_url(re.compile(r"side=both"))
     page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
     assert delta_from.input_value() == "-0.20"
     assert page.get_by_label("Min annualized return %").input_value() == "30.00"
     assert "delta_min" not in page.url and "min_ann" not in page.url
 
 
-def test_two_replicas_on_one_redis_run_one_scan_and_show_the_same(dashboards, browser) -> None:
-    start, store = dashboards
+def test_two_replicas_on_one_redis_run_one_scan_and_show_the_same(gated: GatedScan, browser) -> None:
+    store = gated.store
     first, second = browser.new_page(), browser.new_page()
-    first.goto(start())
-    second.goto(start())
+    first.goto(gated.start())
+    second.goto(gated.start())
     for tab in (first, second):
         tab.get_by_role("button", name="Scan for options").wait_for(timeout=60_000)
     first.get_by_role("button", name="Scan for options").click()
-    first.get_by_text(PROGRESS).first.wait_for(timeout=30_000)
+    gated.parked(0)  # the scan waits at its first ticker until both tabs have clicked and read
+    first.get_by_text(RUNNING).first.wait_for(timeout=STEP_TIMEOUT * 1000)
     second.get_by_role("button", name="Scan for options").click()
-    second.get_by_text("A scan is already running").first.wait_for(timeout=30_000)
-    second.get_by_text(PROGRESS).first.wait_for(timeout=30_000)  # the other replica shows the same scan
+    second.get_by_text("A scan is already running").first.wait_for(timeout=STEP_TIMEOUT * 1000)
+    second.get_by_text(RUNNING).first.wait_for(timeout=STEP_TIMEOUT * 1000)  # the other replica shows the same scan
+    gated.let_go(0)
+    gated.parked(1)  # held again: one ticker in, for as long as both tabs take to show it
+    for tab in (first, second):
+        _progress_shown(tab, _pct(1), [])
     shown = {tab: int(PROGRESS.search(tab.inner_text("body")).group(1)) for tab in (first, second)}
-    assert all(0 <= pct < 100 for pct in shown.values())
-    title = re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan \d\d:\d\d$")
+    assert list(shown.values()) == [_pct(1)] * 2, shown  # the same progress in both replicas
+    for done in range(1, len(GATED)):
+        gated.let_go(done)
     for tab in (first, second):  # exports are offered only once the scan is complete
-        tab.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=90_000)
-    assert first.get_by_text(title).all_inner_texts() == second.get_by_text(title).all_inner_texts()
+        tab.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=STEP_TIMEOUT * 1000)
+    latest = store.get(store.latest_id())
+    frame = store.results(latest.scan_id).frame
+    for tab in (first, second):
+        _expanders_settle(tab, frame.loc[frame["match"], "ticker"].nunique())
+    titles = first.get_by_text(TITLE).all_inner_texts()
+    assert titles and titles == second.get_by_text(TITLE).all_inner_texts()
     assert [m.status for m in store.history()] == ["completed"]
+    # one scan asked the source: each ticker once (a second scan would have asked again)
+    assert [len(gated.api.requests_to(chain_path(ticker))) for ticker in GATED] == [1] * len(GATED)
 
 
 NAVIGATION = {  # the sidebar's label: the page's heading and the browser tab's title
