@@ -31,6 +31,7 @@ from scanner.store import connection
 from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, open_store
 
 _EXIT_BY_STATUS = {ScanStatus.COMPLETED: ExitCode.OK, ScanStatus.CANCELLED: ExitCode.CANCELLED}
+STOP_COMMAND = "python -m scanner server stop"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,16 +105,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class EasternFormatter(logging.Formatter):
+    """Log times in US Eastern time with the zone named ("2025-03-14 09:31:05.120 EDT"), as the pages show
+    times: the monitor prints a scan's log beside ET times, and the process's own zone (UTC in a container)
+    would read hours off."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+        moment = clock.to_ny(record.created)
+        return f"{moment:%Y-%m-%d %H:%M:%S}.{int(record.msecs):03d} {moment:%Z}"
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _configure_logging(command: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(EasternFormatter(LOG_FORMAT))
+    logging.basicConfig(level=logging.INFO if command == "run" else logging.WARNING, handlers=[handler])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.command == "run" else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(args.command)
     try:
         settings = Settings.from_env()
         if args.command == "server":
             return _server(settings, args.action)
+        starts_server = not settings.redis_url and not connection.is_running(settings.data_dir)
         store = open_store(settings)
-        return _COMMANDS[args.command](settings, store, args)
+        try:
+            return _COMMANDS[args.command](settings, store, args)
+        finally:
+            if starts_server:
+                _stop_server_started_here(settings, store)
     except ScannerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -121,6 +145,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: Redis became unavailable ({type(exc).__name__}); what was written before is kept",
               file=sys.stderr)
         return ExitCode.FAILED
+
+
+def _stop_server_started_here(settings: Settings, store: ScanStore) -> None:
+    """A command that started the embedded server stops it as it ends (saving), so ``history`` leaves nothing
+    running, unless a scan holds the lock or another process is connected (the dashboard, a scan, another
+    command: ``connection.other_clients``); then it says so and how to stop it later."""
+    try:
+        if store.lock().held:
+            reason = "a scan holds the lock"
+        elif others := connection.other_clients(settings.data_dir):
+            reason = f"{in_words(others, 'other client')} connected"
+        else:
+            connection.stop_embedded(settings.data_dir)
+            return
+    except (*REDIS_DOWN, OSError):
+        return  # gone already, or going: nothing to stop
+    print(f"note: the embedded Redis server this command started stays up ({reason}); stop it later with "
+          f"`{STOP_COMMAND}`", file=sys.stderr)
+
 
 
 def _stop_on_signals() -> threading.Event:
@@ -309,7 +352,8 @@ def _server(settings: Settings, action: str) -> int:
         print(f"embedded Redis at {connection.start_embedded(settings.data_dir)}")
     elif action == "stop":
         if connection.is_running(settings.data_dir) and open_store(settings).lock().held:
-            print("a scan holds the lock; the embedded Redis server stays up (stop it when the scan ends)")
+            print(f"a scan holds the lock; the embedded Redis server stays up: stop it with `{STOP_COMMAND}` "
+                  "once the scan ends")
             return ExitCode.LOCKED
         stopped = connection.stop_embedded(settings.data_dir)
         print("embedded Redis stopped" if stopped else "embedded Redis was not running")

@@ -10,43 +10,14 @@ import streamlit as st
 
 from scanner import clock
 from scanner.scan.control import MonitorState, cancel_scan, monitor_state, release_lock
-from scanner.store.scans import Overview, ScanMeta, ScanStore
+from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.auth import admin_gate
 from scanner.ui.page import Notice, NoticeKind, Page, admin_action, page_frame
 from scanner.ui.refresh import autorefresh
 
 NOTICE = Notice("monitor_notice")
 CONFIRM = "monitor_confirm_force"
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _errors(_store: ScanStore, prefix: str, scan_id: str, version: int) -> dict[str, str]:
-    """A scan's per-ticker errors, read once per version (a ticker's error is written in the MULTI that bumps it)."""
-    return _store.errors(scan_id)
-
-
-class _VersionedReads:
-    """The store as ``monitor_state`` reads it, but with the newest scan's errors read once per version of that
-    scan: an idle monitor (nothing changing) then checks for a new scan with the overview's two round trips
-    alone, however often it reruns."""
-
-    def __init__(self, store: ScanStore) -> None:
-        self._store = store
-        self._versions: dict[str, int] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def overview(self) -> Overview:
-        snap = self._store.overview()
-        if snap.current is not None:
-            self._versions[snap.current.scan_id] = snap.current.version
-        return snap
-
-    def errors(self, scan_id: str) -> dict[str, str]:
-        if scan_id not in self._versions:
-            return self._store.errors(scan_id)
-        return _errors(self._store, self._store.keys.root, scan_id, self._versions[scan_id])
+CANCEL_NOTICED = "monitor_cancel_noticed"  # the run after a click on Cancel: its notice says it, once
 
 
 @admin_action(NOTICE, denied="Only admins may do that; nothing was done.",
@@ -61,6 +32,21 @@ def _act(action: Callable[..., str], *args: Any, **kwargs: Any) -> str:
         st.session_state[CONFIRM] = False
 
 
+def _cancel(store: ScanStore) -> str:
+    """Button callback's action: cancel, and leave the "Cancel requested" line of the scan to the notice on the
+    run that follows (two messages saying one thing would overlap)."""
+    outcome = cancel_scan(store)
+    st.session_state[CANCEL_NOTICED] = True
+    return outcome
+
+
+def _where(holder: ScanMeta) -> str:
+    """Where the holder runs; until the scan process marks itself running only its pid is known."""
+    if holder.host:
+        return f"pid {holder.pid or '?'} on {holder.host}"
+    return f"pid {holder.pid}, starting" if holder.pid else "starting"
+
+
 def _lock_section(state: MonitorState) -> None:
     st.subheader("Lock")
     if not state.lock.held:
@@ -68,8 +54,8 @@ def _lock_section(state: MonitorState) -> None:
         return
     holder = state.holder
     ttl = f"{state.lock.ttl_seconds:.0f} s" if state.lock.ttl_seconds is not None else "no expiry"
-    st.markdown(f"**Held** by scan `{holder.scan_id}`, pid {holder.pid or '?'} on {holder.host or '?'}"
-                f" — TTL left {ttl}" if holder else f"**Held**, but no running scan claims it — TTL left {ttl}")
+    st.markdown(f"**Held** by scan `{holder.scan_id}`, {_where(holder)} — TTL left {ttl}" if holder
+                else f"**Held**, but no running scan claims it — TTL left {ttl}")
     if state.heartbeat_age is not None and holder is not None:
         age = f"Heartbeat {state.heartbeat_age:.0f} s ago"
         st.markdown(f":red[{age}: older than the lock TTL ({state.lock_ttl} s)]" if state.heartbeat_stale
@@ -87,7 +73,8 @@ def _scan_section(meta: ScanMeta) -> None:
     st.progress(min(meta.pct / 100, 1.0))
     if meta.message:
         st.caption(meta.message)
-    if meta.cancel_requested and meta.active:
+    noticed = st.session_state.pop(CANCEL_NOTICED, False)
+    if meta.cancel_requested and meta.active and not noticed:
         st.warning("Cancel requested: the scan stops once the tickers already being fetched are in.")
     if meta.lock_released_by:
         forced = " (forced while it was still beating)" if meta.lock_release_forced else ""
@@ -121,7 +108,7 @@ def _actions(page: Page, state: MonitorState) -> None:
         return
     meta = state.current
     running = meta is not None and meta.active
-    st.button("Cancel scan", on_click=_act, args=(cancel_scan, page.store), key="cancel",
+    st.button("Cancel scan", on_click=_act, args=(_cancel, page.store), key="cancel",
               disabled=not running or (meta is not None and meta.cancel_requested),
               help="The scan stops once the tickers already being fetched are in and keeps its partial results.")
     if not state.lock.held:
@@ -139,7 +126,7 @@ def _actions(page: Page, state: MonitorState) -> None:
 
 def render() -> None:
     with page_frame("Scan monitor", notice=NOTICE) as page:
-        state = monitor_state(page.settings, _VersionedReads(page.store))
+        state = monitor_state(page.settings, page.store)
         running = state.lock.held or (state.current is not None and state.current.active)
         autorefresh(page.settings, state.current, running=running, key="monitor-refresh")
         _lock_section(state)

@@ -1,5 +1,6 @@
 """AppTest of the monitor page against the real embedded server: idle, a live holder (cancel, confirmed force
-release), a dead holder (release), a stale heartbeat, per-ticker errors, the log tail, Redis down."""
+release), a holder still starting, a dead holder (release), a stale heartbeat, per-ticker errors (read once per
+version), the log tail, Redis down."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from scanner import clock
 from scanner.config import Settings
+from scanner.scan.control import monitor_state
 from scanner.scan.engine import counters
 from scanner.scan.launcher import log_path
 from scanner.store.lock import ScanLock
@@ -66,11 +68,17 @@ def test_live_holder_cancel_and_confirmed_force_release(scanner_env, real_store:
     assert "Release lock" not in [b.label for b in at.button]  # the holder is alive
 
     at.button(key="cancel").click().run()
-    assert any("Cancel requested for scan live" in s.value for s in at.success)
     assert real_store.cancel_requested("live")
-    assert ("Cancel requested: the scan stops once the tickers already being fetched are in."
-            in [w.value for w in at.warning])
+    # One message says it: the click's notice, then (from the next rerun on) the scan's own line.
+    assert [s.value for s in at.success if "Cancel requested" in s.value] == [
+        "Cancel requested for scan live; it stops once the tickers already being fetched are in and keeps its "
+        "partial results."]
+    assert not [w.value for w in at.warning if "Cancel requested" in w.value]
     assert at.button(key="cancel").disabled
+    at.run()
+    assert not [s.value for s in at.success if "Cancel requested" in s.value]
+    assert ([w.value for w in at.warning if "Cancel requested" in w.value]
+            == ["Cancel requested: the scan stops once the tickers already being fetched are in."])
 
     assert at.button(key="force-release").disabled
     at.checkbox(key="monitor_confirm_force").check().run()
@@ -80,6 +88,37 @@ def test_live_holder_cancel_and_confirmed_force_release(scanner_env, real_store:
     meta = real_store.get("live")
     assert meta.lock_release_forced is True and meta.lock_released_by == "monitor page (open access)"
     assert any(c.value.startswith("Lock released by monitor page (open access)") for c in at.caption)
+
+
+def test_a_holder_still_starting_reads_starting_not_a_question_mark(scanner_env, real_store: ScanStore) -> None:
+    assert ScanLock(real_store.client, real_store.keys, ttl=30).acquire()
+    real_store.create("early", provider="demo", provider_label="Demo", criteria={"side": "put"}, tickers=["AAPL"])
+    real_store.set_fields("early", pid=os.getpid())  # the page recorded the pid; the process has not marked itself
+    at = _page()
+    held = next(m for m in _markdown(at) if m.startswith("**Held**"))
+    assert f"scan `early`, pid {os.getpid()}, starting — TTL left" in held and "?" not in held
+
+
+def test_errors_are_read_once_per_version_and_not_at_all_without_errors(scanner_env, real_store: ScanStore,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[str] = []
+    read = ScanStore.errors
+    monkeypatch.setattr(ScanStore, "errors", lambda self, scan_id: reads.append(scan_id) or read(self, scan_id))
+    settings = Settings.from_env()
+    assert ScanLock(real_store.client, real_store.keys, ttl=30).acquire()
+    real_store.create("clean", provider="demo", provider_label="Demo", criteria={}, tickers=["AAPL", "MSFT"])
+    real_store.record_ticker("clean", "AAPL", None, None, counters(1, 2, 0, 0, 0, "AAPL"))
+    assert monitor_state(settings, real_store).errors == {} and reads == []  # no error counted: nothing to read
+
+    real_store.record_ticker("clean", "MSFT", None, "HTTP 429", counters(2, 2, 0, 0, 1, "MSFT"))
+    for _ in range(3):  # an idle monitor rerunning
+        assert monitor_state(settings, real_store).errors == {"MSFT": "HTTP 429"}
+    assert reads == ["clean"]
+
+    real_store.set_fields("clean", tickers_total=3)
+    real_store.record_ticker("clean", "NVDA", None, "timeout", counters(3, 3, 0, 0, 2, "NVDA"))  # a new version
+    assert monitor_state(settings, real_store).errors == {"MSFT": "HTTP 429", "NVDA": "timeout"}
+    assert reads == ["clean", "clean"]
 
 
 def test_dead_holder_is_offered_release_and_marked_abandoned(scanner_env, real_store: ScanStore) -> None:
