@@ -1,7 +1,11 @@
 # The two commands of the README: `make run` and `make test`.
 PYTHON ?= python3
+PORT ?= 8501
 VENV := .venv
 BIN := $(VENV)/bin
+# Stamps: pip runs again only when what it installs from changed (a fresh clone, an edited requirements file).
+INSTALLED := $(VENV)/.installed
+INSTALLED_DEV := $(VENV)/.installed-dev
 
 .PHONY: run test test-fast lint install install-dev bench stop
 
@@ -10,16 +14,23 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 ## The pinned runtime, then the project itself (editable): the page, the CLI and the scan subprocess import it alike.
-install: $(BIN)/python
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
 
-install-dev: install
+install-dev: $(INSTALLED_DEV)
+
+$(INSTALLED_DEV): requirements-dev.txt $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
 
-## Install and start the dashboard on the embedded defaults (embedded Redis under .data/, demo market).
+## Install (when needed) and start the dashboard on the embedded defaults (embedded Redis under .data/, demo
+## market) on http://localhost:$(PORT): `PORT=8502 make run`.
 run: install
-	scripts/run.sh
+	scripts/run.sh --server.port $(PORT)
 
 ## Install the test dependencies and run the whole suite (browser tests need Debian's chromium).
 test: install-dev

@@ -2,7 +2,12 @@
 
 The embedded server is daemonized on first use and shared by the page, the scan subprocess and the CLI
 (they find it by its unix socket), so a ``scan`` followed by an ``export`` sees the same data. It is
-stopped with ``python -m scanner server stop`` (data is saved first).
+stopped with ``python -m scanner server stop`` (data is saved first), and a CLI command that started it stops it
+when it ends unless another process is connected (``other_clients``).
+
+Every connection names itself ``scanner-<pid>`` (``CLIENT SETNAME``), so ``CLIENT LIST`` tells this process's
+connections from those of the others: the dashboard (whose pool keeps its connections open), a scan, another
+command.
 """
 
 from __future__ import annotations
@@ -54,10 +59,16 @@ def embedded_url(data_dir: Path) -> str:
     return f"unix://{embedded_socket_path(data_dir)}"
 
 
+def client_name(pid: int | None = None) -> str:
+    """The name this process's connections give themselves."""
+    return f"scanner-{os.getpid() if pid is None else pid}"
+
+
 def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(
         url,
         decode_responses=True,
+        client_name=client_name(),
         socket_timeout=5,
         socket_connect_timeout=3,
         health_check_interval=30,
@@ -145,6 +156,17 @@ def stop_embedded(data_dir: Path, timeout: float = 15.0) -> bool:
             break
         time.sleep(0.05)
     return True
+
+
+def foreign(clients: list[dict], me: str) -> list[dict]:
+    """The entries of ``CLIENT LIST`` that are not this process's connections (named ``me``)."""
+    return [entry for entry in clients if entry.get("name") != me]
+
+
+def other_clients(data_dir: Path) -> int:
+    """How many connections to the embedded server come from other processes: a dashboard that has drawn a page
+    keeps its pool's connections open, a scan holds its own, and so does a command running meanwhile."""
+    return len(foreign(_client(embedded_url(data_dir)).client_list(), client_name()))
 
 
 def resolve_url(settings: Settings) -> str:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,9 +25,11 @@ import pytest
 from scanner.config import Settings
 from scanner.scan.engine import ScanRequest, start_background
 from scanner.scan.launcher import log_path
-from scanner.store.lock import LockState
-from scanner.store.scans import ScanStore
+from scanner.store import connection
+from scanner.store.lock import LockState, ScanLock
+from scanner.store.scans import ScanStore, open_store
 from tests.support.http_replay import ReplayServer, scan_args, scan_env, serve_chains
+from tests.support.paths import ROOT
 from tests.support.processes import LONG_SCAN, cli_status, run_cli, spawn_cli, wait_for, wait_for_exits, wait_parked
 
 
@@ -186,17 +192,117 @@ def test_page_launch_runs_a_detached_logged_subprocess(scanner_env: dict[str, st
     wait_for(lambda: not Path(f"/proc/{meta.pid}").exists(), timeout=60)  # reaped: no zombie left (one stays)
 
 
-def test_embedded_server_outlives_a_cli_call_and_stops_cleanly(tmp_path: Path, scanner_env: dict[str, str]) -> None:
+def test_a_cli_command_stops_the_embedded_server_it_started(tmp_path: Path, scanner_env: dict[str, str]) -> None:
+    """Issue 12 item 14 reverses what this test pinned before (the server outliving any CLI call): a command that
+    started the server stops it (saving) as it exits; one that found it running, or ``server start``, leaves it."""
     env = {**scanner_env, "SCANNER_DATA_DIR": str(tmp_path / "fresh")}
     try:
         assert run_cli(["scan", "--tickers", "AAPL"], env).returncode == 0
-        assert "running" in run_cli(["server", "status"], env).stdout
+        assert "stopped" in run_cli(["server", "status"], env).stdout
+        assert (tmp_path / "fresh" / "redis" / "dump.rdb").exists()
+        history = run_cli(["history"], env)  # starts it again, reads the saved scan, stops it
+        assert "completed" in history.stdout and history.stderr == ""
+        assert "stopped" in run_cli(["server", "status"], env).stdout
+        assert run_cli(["server", "start"], env).returncode == 0
         assert run_cli(["export", "--all", "--output", "-"], env).stdout.count("AAPL") > 0
+        assert "running" in run_cli(["server", "status"], env).stdout  # started by `server start`: it stays
     finally:
         stopped = run_cli(["server", "stop"], env)
     assert "stopped" in stopped.stdout
     assert "stopped" in run_cli(["server", "status"], env).stdout
-    assert (tmp_path / "fresh" / "redis" / "dump.rdb").exists()
+
+
+def test_a_cli_command_leaves_the_server_it_started_to_a_connected_dashboard(tmp_path: Path,
+                                                                            scanner_env: dict[str, str],
+                                                                            api: ReplayServer) -> None:
+    data_dir = tmp_path / "fresh"
+    env = {**scan_env({**scanner_env, "SCANNER_DATA_DIR": str(data_dir)}, api), "SCANNER_CONCURRENCY": "1"}
+    gate = threading.Event()
+    serve_chains(api, LONG_SCAN[:3], gates={LONG_SCAN[1]: gate})
+    holder = spawn_cli(scan_args(LONG_SCAN[:3]), env)  # it starts the embedded server
+    try:
+        wait_for(lambda: connection.is_running(data_dir), timeout=60)
+        dashboard = open_store(Settings.from_env(env))  # connected as a dashboard that has drawn a page is
+        wait_parked(dashboard, api, LONG_SCAN[1], done=1)
+        gate.set()
+        assert holder.wait(timeout=60) == 0
+        assert "stays up (1 other client connected)" in holder.stderr.read()
+        assert connection.is_running(data_dir) and dashboard.get(dashboard.current_id()).status == "completed"
+    finally:
+        gate.set()
+        holder.wait(timeout=60)
+        run_cli(["server", "stop"], env)
+    assert not connection.is_running(data_dir)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_make_run_on_ctrl_c_during_a_scan_names_the_command_that_stops_the_server(tmp_path: Path,
+                                                                                  scanner_env: dict[str, str]) -> None:
+    data_dir = tmp_path / "fresh"
+    env = {**scanner_env, "SCANNER_DATA_DIR": str(data_dir)}
+    connection.start_embedded(data_dir)
+    store = open_store(Settings.from_env(env))
+    assert ScanLock(store.client, store.keys, ttl=600).acquire()  # a scan holds the lock
+    port = _free_port()
+    dashboard = subprocess.Popen([str(ROOT / "scripts" / "run.sh"), "--server.port", str(port), "--server.address",
+                                  "127.0.0.1", "--server.headless", "true"], cwd=tmp_path, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for(lambda: _serves(port), timeout=60)
+        os.killpg(dashboard.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole foreground group
+        output = dashboard.communicate(timeout=60)[0]
+    finally:
+        if dashboard.poll() is None:
+            os.killpg(dashboard.pid, signal.SIGKILL)
+        store.client.delete(store.keys.lock)
+        connection.stop_embedded(data_dir)
+    assert "a scan holds the lock; the embedded Redis server stays up" in output
+    assert f"stop the embedded Redis server with: cd {ROOT} && SCANNER_DATA_DIR={data_dir} make stop" in output
+
+
+def _serves(port: int) -> bool:
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200
+    except OSError:
+        return False
+
+
+def _make(workdir: Path, *args: str, **env: str) -> str:
+    done = subprocess.run(["make", *args], cwd=workdir, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_run_installs_only_when_the_requirements_changed_and_takes_a_port(tmp_path: Path) -> None:
+    for name in ("Makefile", "requirements.txt", "requirements-dev.txt", "pyproject.toml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    fake = tmp_path / ".venv" / "bin" / "python"  # records what pip would have been asked to do
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path / "pip.log"}\n')
+    fake.chmod(0o755)
+    old = time.time() - 3600
+    for name in ("requirements.txt", "requirements-dev.txt", "pyproject.toml"):
+        os.utime(tmp_path / name, (old, old))
+
+    assert "pip install" in _make(tmp_path, "-n", "run")  # a fresh clone installs first
+    _make(tmp_path, "install-dev")
+    assert len((tmp_path / "pip.log").read_text().splitlines()) == 3  # runtime, the project, dev
+    planned = _make(tmp_path, "-n", "run", "PORT=8502")
+    assert "pip" not in planned and planned.splitlines() == ["scripts/run.sh --server.port 8502"]
+    assert _make(tmp_path, "-n", "run", PORT="8503").splitlines() == ["scripts/run.sh --server.port 8503"]
+    assert _make(tmp_path, "-n", "run").splitlines() == ["scripts/run.sh --server.port 8501"]
+    assert "pip" not in _make(tmp_path, "-n", "test") and "pip" not in _make(tmp_path, "-n", "lint")
+
+    os.utime(tmp_path / "requirements.txt")  # edited (or pulled) just now
+    assert "pip install --quiet -r requirements.txt" in _make(tmp_path, "-n", "run")
+    assert "requirements-dev.txt" in _make(tmp_path, "-n", "test-fast")
 
 
 def test_unreachable_external_redis_is_named_without_its_password(scanner_env: dict[str, str]) -> None:
