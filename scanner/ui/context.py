@@ -56,9 +56,10 @@ def page_context() -> PageContext:
     except RedisUnavailable as exc:
         redis_down(str(exc), settings)
         st.stop()
+    snapshot_dir = str(settings.snapshot_dir) if settings.snapshot_dir else None
+    label = _source_label(settings, settings.provider, snapshot_dir)
+    st.caption(f"Data source: **{label}**")  # under the title: on a phone the sidebar is collapsed
     with st.sidebar:
-        snapshot_dir = str(settings.snapshot_dir) if settings.snapshot_dir else None
-        label = _source_label(settings, settings.provider, snapshot_dir)
         st.caption(f"Data source: **{label}**")
         st.caption(f"Redis: {where(settings)}")
     return PageContext(settings=settings, store=store)

@@ -48,6 +48,14 @@ def test_idle_page(scanner_env) -> None:
     assert any("Demo market (simulated data)" in c for c in _texts(at, "caption"))
 
 
+@pytest.mark.parametrize("page", ["dashboard.py", "pages/history.py", "pages/monitor.py", "pages/settings.py"])
+def test_the_data_source_label_shows_on_the_main_area_of_every_page(scanner_env, page: str) -> None:
+    """On a phone the sidebar is collapsed: "simulated data" must be read without opening it."""
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
+    assert not at.exception
+    assert "Data source: **Demo market (simulated data)**" in [c.value for c in at.main.caption]
+
+
 def test_completed_scan_shows_one_expander_per_ticker_with_matches(scanner_env, real_store: ScanStore) -> None:
     scan_id = _completed_scan(real_store, ["AAPL", "MSFT", "NVDA", "AMZN"])
     meta = real_store.get(scan_id)
