@@ -2,18 +2,24 @@
 
 ``scanner.schema`` says how each stored column is shown (label, display, help); ``schema_columns`` turns those
 entries into a table's ``column_config``, and ``column`` does the same for a page's own tables (the summary,
-the history) so every table formats money, percentages, counts and dates alike.
+the history) so every table formats money, percentages, counts and dates alike. ``tooltip`` does it for a
+chart's tooltips, and ``decision_first`` puts the columns a trader decides on first in every results table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import altair as alt
 import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from scanner.schema import BY_NAME, Display
 
+DECISION_COLUMNS = (  # what a trader decides on, first in every results table, in this order
+    "ticker", "side", "expiration", "dte", "strike", "bid", "annualized_return_pct", "delta", "open_interest",
+    "spread_pct",
+)
 DATE_FORMAT = "YYYY-MM-DD"  # moment.js tokens, as DateColumn takes them
 NUMBER_FORMATS: dict[Display, str | None] = {  # printf formats, or the name of a Streamlit preset
     Display.MONEY: "$%.2f",
@@ -22,6 +28,15 @@ NUMBER_FORMATS: dict[Display, str | None] = {  # printf formats, or the name of 
     Display.DELTA: "%.3f",
     Display.COUNT: "%d",
     Display.NUMBER: None,  # Streamlit's default
+}
+CHART_FORMATS: dict[Display, str] = {  # d3 formats (Vega-Lite tooltips), the same shapes as NUMBER_FORMATS
+    Display.MONEY: "$,.2f",
+    Display.PERCENT: ".2%",  # of the value / 100: see ``tooltip``
+    Display.FRACTION: ".2%",
+    Display.DELTA: ".3f",
+    Display.COUNT: ",d",
+    Display.NUMBER: "",
+    Display.DATE: "%Y-%m-%d",
 }
 
 
@@ -48,3 +63,28 @@ def schema_column(name: str) -> ColumnConfig:
 def schema_columns(names: Iterable[str]) -> dict[str, ColumnConfig]:
     """A table's ``column_config`` for these schema columns, in this order."""
     return {name: schema_column(name) for name in names}
+
+
+def decision_first(names: Iterable[str]) -> list[str]:
+    """``names`` with the decision columns (those present) first, in ``DECISION_COLUMNS`` order, then the rest
+    in their own order."""
+    names = list(names)
+    first = [name for name in DECISION_COLUMNS if name in names]
+    return first + [name for name in names if name not in first]
+
+
+def tooltip(name: str, kind: str) -> alt.Tooltip:
+    """A chart tooltip for schema column ``name`` (its Vega-Lite type ``kind``: "Q", "N", "T"): the schema's
+    label and the display's format. A percentage already in percent (36.5) is shown through a field divided by
+    100 (``percent_fields`` computes it), since d3's ``%`` multiplies."""
+    entry = BY_NAME[name]
+    fmt = CHART_FORMATS.get(entry.display)
+    field = f"{name}_fraction" if entry.display is Display.PERCENT else name
+    return alt.Tooltip(f"{field}:{kind}", title=entry.label, **({"format": fmt} if fmt else {}))
+
+
+def percent_fields(chart: alt.Chart, names: Iterable[str]) -> alt.Chart:
+    """``chart`` with the ``<name>_fraction`` fields that ``tooltip`` reads for percent columns."""
+    percents = {f"{name}_fraction": f"datum['{name}'] / 100" for name in names
+                if BY_NAME[name].display is Display.PERCENT}
+    return chart.transform_calculate(**percents) if percents else chart

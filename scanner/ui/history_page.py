@@ -7,10 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from scanner import clock
-from scanner.results.compare import Comparison, compare
-from scanner.schema import Display
+from scanner.results.compare import COMPARED, Comparison, compare
+from scanner.schema import BY_NAME, Display
 from scanner.store.scans import FINISHED, ScanMeta, ScanStatus, ScanStore
-from scanner.ui.columns import column
+from scanner.ui.columns import column, decision_first, schema_columns
 from scanner.ui.context import PageContext
 from scanner.ui.page import page_frame
 from scanner.ui.results import load_results, previous_completed, render_scan_view
@@ -28,6 +28,11 @@ HISTORY_CONFIG = {
     "invalid_rows": column(Display.COUNT, "Unusable rows",
                            help="Rows the source sent that could not be screened, dropped"),
     "scan_id": column(Display.TEXT, "Scan id"),
+}
+COMPARE_ALL = "history-compare-all"  # the toggle: compare every screened contract, not only the matches
+CHANGED_CONFIG = {  # the "changed" table's before/after columns: "Bid before", "Bid after"
+    f"{name}_{when}": column(BY_NAME[name].display, f"{BY_NAME[name].label} {when}")
+    for name in COMPARED for when in ("before", "after")
 }
 
 
@@ -66,12 +71,21 @@ def _run_with(meta: ScanMeta) -> None:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _compared(_store: ScanStore, prefix: str, scan: tuple[str, int], previous: tuple[str, int]) -> Comparison | None:
-    """Two finished scans compared (None when either has no rows): computed once per pair and version,
+def _compared(_store: ScanStore, prefix: str, scan: tuple[str, int], previous: tuple[str, int],
+              matches_only: bool) -> Comparison | None:
+    """Two finished scans compared (None when either has no rows): computed once per pair, version and scope,
     not on every rerun, since it costs hundreds of milliseconds for a large scan."""
     now, _ = load_results(_store, prefix, *scan)
     before, _ = load_results(_store, prefix, *previous)
-    return None if now.empty or before.empty else compare(now, before)
+    return None if now.empty or before.empty else compare(now, before, matches_only=matches_only)
+
+
+def comparison_table(frame: pd.DataFrame) -> None:
+    """One of the comparison's tables: the decision columns first, schema labels, dates as dates."""
+    order = decision_first(frame.columns)
+    config = {**schema_columns(c for c in order if c not in CHANGED_CONFIG), **CHANGED_CONFIG}
+    st.dataframe(frame[order], hide_index=True, width="stretch",
+                 column_config={name: config[name] for name in order})
 
 
 def _comparison(ctx: PageContext, meta: ScanMeta, previous: ScanMeta | None) -> None:
@@ -79,17 +93,20 @@ def _comparison(ctx: PageContext, meta: ScanMeta, previous: ScanMeta | None) -> 
     if previous is None:
         st.caption("No earlier completed scan to compare with.")
         return
+    everything = st.toggle("All contracts, not only the matches", key=COMPARE_ALL,
+                           help="Off: each scan's matches (rows passing its rules). On: every screened contract.")
     result = _compared(ctx.store, ctx.store.keys.root, (meta.scan_id, meta.version),
-                       (previous.scan_id, previous.version))
+                       (previous.scan_id, previous.version), not everything)
     if result is None:
         st.caption("One of the two scans has no stored contracts.")
         return
-    st.caption(f"Previous: {previous.scan_id} started {clock.fmt_ny(previous.started_at)}")
+    scope = "every screened contract" if everything else "matches: a contract counts where it passed its scan's rules"
+    st.caption(f"Previous: {previous.scan_id} started {clock.fmt_ny(previous.started_at)}. Over {scope}.")
     new, dropped, changed = st.tabs([f"New ({len(result.new)})", f"Dropped ({len(result.dropped)})",
                                      f"Changed ({len(result.changed)})"])
     for tab, frame in ((new, result.new), (dropped, result.dropped), (changed, result.changed)):
         with tab:
-            st.dataframe(frame, hide_index=True, width="stretch")
+            comparison_table(frame)
 
 
 def render() -> None:

@@ -3,6 +3,7 @@ exports. Reruns with the same scan version and filters reuse cached DataFrames."
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,28 +15,39 @@ from scanner import clock
 from scanner.results.compare import mark_new
 from scanner.results.export import export_frame, file_name, to_bytes
 from scanner.results.filters import Filters
-from scanner.schema import Display
+from scanner.schema import BY_NAME, Display, Kind
 from scanner.store.scans import ScanMeta, ScanStore
-from scanner.ui.columns import column, schema_columns
+from scanner.ui.columns import column, percent_fields, schema_column, schema_columns, tooltip
 from scanner.ui.filters_panel import render_filters, reset_button
 
 PAGE_SIZE = 25
 CHART_POINTS = 2_000
-SHOWN_COLUMNS = (
-    "new", "side", "expiration", "dte", "strike", "bid", "ask", "mid", "annualized_return_pct", "delta", "prob_otm",
-    "iv", "change_pct", "underlying_price", "break_even", "premium", "collateral", "spread_pct", "volume",
-    "open_interest", "option_symbol",
+CHART_COLOURS = 10  # the palette's size: past it, the scatter plots the tickers picked (at most this many)
+PALETTE = "tableau10"
+SHOWN_COLUMNS = (  # the per-ticker tables: the decision columns first (``DECISION_COLUMNS``, the expander names
+    # the ticker), then the rest
+    "side", "expiration", "dte", "strike", "bid", "annualized_return_pct", "delta", "open_interest", "spread_pct",
+    "new", "otm_pct", "ask", "mid", "prob_otm", "iv", "change_pct", "underlying_price", "break_even", "premium",
+    "collateral", "volume", "option_symbol",
 )
-COLUMN_CONFIG = schema_columns(SHOWN_COLUMNS)  # the per-ticker tables
+COLUMN_CONFIG = schema_columns(SHOWN_COLUMNS)
+BEST = {  # the summary's columns of a ticker's best contract (highest annualized return, either side) → its column
+    "best_side": "side", "best_expiration": "expiration", "best_strike": "strike", "best_bid": "bid",
+    "best_annualized": "annualized_return_pct", "best_delta": "delta", "best_open_interest": "open_interest",
+}
 SUMMARY_CONFIG = {
-    **schema_columns(("ticker", "underlying_price")),
+    "ticker": schema_column("ticker"),
+    **{key: column(BY_NAME[name].display, key.replace("_", " ").capitalize(),  # "Best open interest"
+                   "Of the ticker's contract with the best annualized return (either side)")
+       for key, name in BEST.items()},
     "passing": column(Display.COUNT, "Contracts"),
-    "best_annualized": column(Display.PERCENT, "Best annualized"),
-    "best_strike": column(Display.MONEY, "Its strike"),
-    "best_expiration": column(Display.DATE, "Its expiration"),
+    "underlying_price": schema_column("underlying_price"),
     "nearest_expiration": column(Display.DATE, "Nearest expiration"),
     "last_scan": column(Display.TEXT, "Last scan (ET)"),
 }
+POINT_COLUMNS = ("ticker", "side", "expiration", "dte", "strike", "bid", "annualized_return_pct", "delta",
+                 "open_interest", "option_symbol")  # the scatter's data, each with its tooltip
+_VEGA_TYPES = {Kind.FLOAT: "Q", Kind.INT: "Q", Kind.DATE: "T", Kind.TEXT: "N", Kind.BOOL: "N"}
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -82,7 +94,7 @@ def _view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, scan_key: tuple[
     groups = {ticker: group[shown] for ticker, group in rows.groupby("ticker", sort=True)}
     fresh = rows.groupby("ticker")["new"].sum().astype(int).to_dict() if not rows.empty else {}
     top = rows.nlargest(CHART_POINTS, "annualized_return_pct") if len(rows) > CHART_POINTS else rows
-    points = top[["ticker", "side", "expiration", "strike", "bid", "delta", "annualized_return_pct", "option_symbol"]]
+    points = top[[c for c in POINT_COLUMNS if c in top.columns]]
     return View(rows=rows, groups=groups, fresh=fresh, summary=summary(rows, stamp), points=points,
                 hidden=hidden_matches(_frame, rows))
 
@@ -114,46 +126,73 @@ def _strike_rows(_frame: pd.DataFrame, scan_key: tuple[str, str, int], ticker: s
 
 
 def summary(view: pd.DataFrame, stamp: str) -> pd.DataFrame:
-    """One row per ticker: price, contracts passing, the best return with its strike and expiration."""
+    """One row per ticker: its best contract (the highest annualized return, either side: its side, expiration,
+    strike, bid, return, delta and open interest), then the contracts passing, the price, the nearest expiration."""
     if view.empty:
         return pd.DataFrame(columns=list(SUMMARY_CONFIG))
     grouped = view.groupby("ticker", sort=True)
     best = view.loc[grouped["annualized_return_pct"].idxmax().dropna()].set_index("ticker")
     table = pd.DataFrame({
-        "underlying_price": grouped["underlying_price"].first(),
+        **{key: best.get(name) for key, name in BEST.items()},
         "passing": grouped.size(),
-        "best_annualized": best["annualized_return_pct"],
-        "best_strike": best["strike"],
-        "best_expiration": best["expiration"],
+        "underlying_price": grouped["underlying_price"].first(),
         "nearest_expiration": grouped["expiration"].min(),
     })
     table["last_scan"] = stamp
-    return table.reset_index()
+    return table.rename_axis("ticker").reset_index()[list(SUMMARY_CONFIG)]
+
+
+def _tooltips(names: list[str]) -> list[alt.Tooltip]:
+    """Each column's tooltip: its schema label and formatted value ("Annualized 43.98%")."""
+    return [tooltip(name, _VEGA_TYPES[BY_NAME[name].kind]) for name in names]
 
 
 def _scatter(points: pd.DataFrame) -> alt.Chart:
-    return alt.Chart(points).mark_circle(size=40).encode(
-        x=alt.X("delta:Q", title="Delta"),
+    """Annualized return against delta, a colour per ticker with its legend (at most ``CHART_COLOURS`` tickers:
+    ``_charts`` has the user pick them past that, so no two tickers share a colour)."""
+    names = list(points.columns)
+    chart = alt.Chart(points).mark_circle(size=40).encode(
+        x=alt.X("delta:Q", title=BY_NAME["delta"].label),
         y=alt.Y("annualized_return_pct:Q", title="Annualized return %"),
-        color=alt.Color("ticker:N", legend=None),
-        tooltip=["option_symbol", "ticker", "side", alt.Tooltip("expiration:T", format="%Y-%m-%d"),
-                 alt.Tooltip("strike:Q", format="$.2f"), alt.Tooltip("bid:Q", format="$.2f"),
-                 alt.Tooltip("delta:Q", format=".3f"), alt.Tooltip("annualized_return_pct:Q", format=".2f")],
-    ).interactive()
+        color=alt.Color("ticker:N", title=BY_NAME["ticker"].label, scale=alt.Scale(scheme=PALETTE),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=_tooltips(names),
+    )
+    return percent_fields(chart, names).interactive()
 
 
 def _by_strike(rows: pd.DataFrame, measure: str) -> alt.Chart:
     title = {"annualized_return_pct": "Annualized return %", "premium": "Premium $"}[measure]
-    return alt.Chart(rows[["strike", "exp", "option_symbol", measure]]).mark_line(point=True).encode(
-        x=alt.X("strike:Q", title="Strike", scale=alt.Scale(zero=False)),
+    chart = alt.Chart(rows[["strike", "exp", "option_symbol", measure]]).mark_line(point=True).encode(
+        x=alt.X("strike:Q", title=BY_NAME["strike"].label, scale=alt.Scale(zero=False)),
         y=alt.Y(f"{measure}:Q", title=title),
-        color=alt.Color("exp:N", title="Expiration"),
-        tooltip=["option_symbol", alt.Tooltip("strike:Q", format="$.2f"), alt.Tooltip(f"{measure}:Q", format=".2f")],
+        color=alt.Color("exp:N", title=BY_NAME["expiration"].label),
+        tooltip=[*_tooltips(["option_symbol"]), alt.Tooltip("exp:N", title=BY_NAME["expiration"].label),
+                 *_tooltips(["strike", measure])],
     )
+    return percent_fields(chart, [measure])
+
+
+def _scatter_tickers(view: View, key: str) -> list[str]:
+    """The tickers the scatter plots: all of them when each can have its own colour, else those the user picks
+    (at most ``CHART_COLOURS``; at first the ones with the best annualized returns)."""
+    tickers = list(view.groups)
+    if len(tickers) <= CHART_COLOURS:
+        return tickers
+    best = view.summary.sort_values("best_annualized", ascending=False, kind="stable")["ticker"]
+    default = [t for t in best if t in view.groups][:CHART_COLOURS]
+    digest = hashlib.sha1(",".join(tickers).encode()).hexdigest()[:8]  # new choices, a fresh pick
+    return st.multiselect(f"Tickers on the chart (up to {CHART_COLOURS}, a colour each)", tickers, default=default,
+                          max_selections=CHART_COLOURS, key=f"{key}-chart-tickers-{digest}")
 
 
 def _charts(view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int], focus: str | None, key: str) -> None:
-    st.altair_chart(_scatter(view.points), width="stretch")
+    plotted = _scatter_tickers(view, key)
+    if plotted:
+        points = view.points if len(plotted) == len(view.groups) else view.points[view.points["ticker"].isin(plotted)]
+        st.altair_chart(_scatter(points), width="stretch")
+    else:
+        st.info("Pick the tickers to plot.")
     tickers = list(view.groups)
     left, right = st.columns(2)
     ticker = left.selectbox("Ticker", tickers, index=tickers.index(focus) if focus in tickers else 0,

@@ -8,7 +8,7 @@ import pytest
 
 from scanner.schema import BY_NAME, Display
 from scanner.store.scans import ScanStore
-from scanner.ui.columns import column
+from scanner.ui.columns import DECISION_COLUMNS, column, decision_first, tooltip
 from scanner.ui.results import COLUMN_CONFIG, SHOWN_COLUMNS, SUMMARY_CONFIG
 
 FORMATS = {  # today's formats, pinned: a change here is a change users see
@@ -47,6 +47,42 @@ def test_the_summary_formats_like_the_tables() -> None:
     assert SUMMARY_CONFIG["best_strike"]["type_config"]["format"] == "$%.2f"
     assert SUMMARY_CONFIG["passing"]["type_config"]["format"] == "%d"
     assert SUMMARY_CONFIG["best_expiration"]["type_config"]["format"] == "YYYY-MM-DD"
+
+
+def test_the_per_ticker_tables_start_with_the_decision_columns_and_show_otm() -> None:
+    assert DECISION_COLUMNS == ("ticker", "side", "expiration", "dte", "strike", "bid", "annualized_return_pct",
+                                "delta", "open_interest", "spread_pct")
+    assert SHOWN_COLUMNS[:9] == DECISION_COLUMNS[1:]  # the expander names the ticker
+    assert "ticker" not in SHOWN_COLUMNS
+    assert COLUMN_CONFIG["otm_pct"]["label"] == "OTM" and COLUMN_CONFIG["otm_pct"]["type_config"]["format"] == "%.2f%%"
+
+
+def test_decision_first_moves_the_decision_columns_ahead_and_keeps_the_rest_in_order() -> None:
+    assert decision_first(["option_symbol", "bid", "match", "ticker", "strike", "volume"]) == [
+        "ticker", "strike", "bid", "option_symbol", "match", "volume"]
+
+
+def test_the_summary_headers_are_plain_and_the_best_contract_comes_first() -> None:
+    labels = [config["label"] for config in SUMMARY_CONFIG.values()]
+    assert labels == ["Ticker", "Best side", "Best expiration", "Best strike", "Best bid", "Best annualized",
+                      "Best delta", "Best open interest", "Contracts", "Underlying", "Nearest expiration",
+                      "Last scan (ET)"]
+    assert SUMMARY_CONFIG["best_delta"]["type_config"]["format"] == "%.3f"
+    assert SUMMARY_CONFIG["best_open_interest"]["type_config"]["format"] == "%d"
+
+
+@pytest.mark.parametrize(("name", "kind", "title", "field", "fmt"), [
+    ("strike", "Q", "Strike", "strike", "$,.2f"),
+    ("annualized_return_pct", "Q", "Annualized", "annualized_return_pct_fraction", ".2%"),  # 43.98 → 43.98%
+    ("prob_otm", "Q", "P(OTM)", "prob_otm", ".2%"),  # already a fraction
+    ("delta", "Q", "Delta", "delta", ".3f"),
+    ("expiration", "T", "Expiration", "expiration", "%Y-%m-%d"),
+    ("option_symbol", "N", "Contract", "option_symbol", None),
+])
+def test_chart_tooltips_take_the_schema_label_and_format(name: str, kind: str, title: str, field: str,
+                                                         fmt: str | None) -> None:
+    spec = tooltip(name, kind).to_dict()
+    assert spec["title"] == title and spec["field"] == field and spec.get("format") == fmt
 
 
 def test_the_rendered_table_carries_the_config(scanner_env, real_store: ScanStore) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -189,6 +192,7 @@ def test_history_lists_scans_and_selects_by_url(two_scans) -> None:
 
 def test_history_compares_with_the_previous_completed_scan(two_scans) -> None:
     at = _history({"scan": "known"})
+    at.toggle(key="history-compare-all").set_value(True).run()  # every screened contract, not only the matches
     labels = [tab.label for tab in at.tabs]
     assert "New (1)" in labels and "Dropped (1)" in labels and "Changed (0)" in labels
     new_tab = next(tab for tab in at.tabs if tab.label == "New (1)")
@@ -249,3 +253,122 @@ def test_exports_of_the_whole_scan_stay_offered_when_the_filters_hide_every_row(
     offered = {b.proto.label: b.proto.disabled for b in at.get("download_button")}
     assert offered == {"Download CSV": True, "Download CSV (all contracts)": False,
                        "Download Parquet (all contracts)": False}
+
+
+def _charts(at: AppTest) -> list[tuple[dict, pd.DataFrame]]:
+    """Each Altair chart on the page: its Vega-Lite spec and its data."""
+    charts = [e for e in at.main if getattr(e, "type", None) == "vega_lite_chart"]
+    return [(json.loads(c.proto.spec), pa.ipc.open_stream(c.proto.datasets[0].data.data).read_pandas())
+            for c in charts]
+
+
+def test_the_summary_shows_the_best_contracts_side_strike_expiration_bid_delta_and_open_interest(
+        two_scans) -> None:
+    rows = known_rows()
+    rows.loc[3, "annualized_return_pct"] = 40.0  # MSFT's best is now its call, above its put's 36.5
+    _store_scan(two_scans, "mixed", rows, 1_700_200_000.0, criteria={"side": "both"})
+    at = _main({"rules": "0", "min_ann": "", "delta_min": "", "delta_max": ""})
+    assert not at.exception
+    summary = at.dataframe[0].value.set_index("ticker")
+    assert summary["best_side"].to_dict() == {"AAPL": "put", "MSFT": "call", "NVDA": "put"}
+    msft = summary.loc["MSFT"]
+    assert (msft["best_strike"], msft["best_bid"], msft["best_delta"], msft["best_open_interest"],
+            msft["best_annualized"]) == (450.0, 1.2, 0.18, 300, 40.0)
+    assert msft["best_expiration"] == pd.Timestamp("2026-12-04")
+    headers = {name: c["label"] for name, c in json.loads(at.dataframe[0].proto.columns).items() if "label" in c}
+    assert {headers[n] for n in ("best_side", "best_strike", "best_expiration", "best_bid", "best_delta",
+                                 "best_open_interest")} == {"Best side", "Best strike", "Best expiration",
+                                                            "Best bid", "Best delta", "Best open interest"}
+    assert not [h for h in headers.values() if h.startswith("Its ")]
+
+
+def test_every_results_table_starts_with_the_decision_columns(two_scans) -> None:
+    at = _main({"rules": "0", "side": "both", "min_ann": "", "delta_min": "", "delta_max": ""})
+    decision = ["side", "expiration", "dte", "strike", "bid", "annualized_return_pct", "delta", "open_interest",
+                "spread_pct"]
+    summary = at.dataframe[0].value.columns.tolist()
+    assert summary[:8] == ["ticker", "best_side", "best_expiration", "best_strike", "best_bid", "best_annualized",
+                           "best_delta", "best_open_interest"]
+    for expander in at.expander:  # the expander names the ticker: no ticker column, the same order for the rest
+        table = expander.dataframe[0]
+        assert table.value.columns.tolist()[:9] == decision
+        assert json.loads(table.proto.columns)["otm_pct"]["label"] == "OTM"
+    history = _history({"scan": "known"})
+    for name in ("New", "Dropped"):
+        assert _compare_tab(history, name).dataframe[0].value.columns.tolist()[:10] == ["ticker", *decision]
+    changed = _compare_tab(history, "Changed").dataframe[0].value.columns.tolist()
+    assert changed[:6] == ["ticker", "side", "expiration", "strike", "bid_before", "bid_after"]
+
+
+def test_the_scatter_has_a_legend_and_tooltips_with_labels_and_formats(two_scans) -> None:
+    at = _main({"rules": "0", "side": "both", "min_ann": "", "delta_min": "", "delta_max": ""})
+    spec, data = _charts(at)[0]
+    color = spec["encoding"]["color"]
+    assert color["field"] == "ticker" and color.get("legend") is not None and color["title"] == "Ticker"
+    tips = {t["title"]: t for t in spec["encoding"]["tooltip"]}
+    assert list(tips) == ["Ticker", "Side", "Expiration", "DTE", "Strike", "Bid", "Annualized", "Delta",
+                          "Open int.", "Contract"]
+    assert tips["Strike"]["format"] == tips["Bid"]["format"] == "$,.2f"
+    assert tips["Expiration"]["format"] == "%Y-%m-%d" and tips["Delta"]["format"] == ".3f"
+    # 43.98 in percent shows as "43.98%": d3's % multiplies, so the tooltip reads the value / 100
+    assert tips["Annualized"]["format"] == ".2%"
+    assert {"calculate": "datum['annualized_return_pct'] / 100", "as": tips["Annualized"]["field"]} in spec["transform"]
+    assert sorted(data["ticker"].unique()) == ["AAPL", "MSFT", "NVDA"]
+    assert not [m for m in at.multiselect if m.label.startswith("Tickers on the chart")]
+
+
+def test_more_tickers_than_colours_plot_the_tickers_picked(two_scans) -> None:
+    """Past the palette's 10 colours two tickers would share one: the chart plots at most 10, picked."""
+    base = known_rows().iloc[[0]]
+    rows = pd.concat([base.assign(ticker=f"T{i:02d}", option_symbol=f"T{i:02d}  261204P00200000",
+                                  annualized_return_pct=30.0 + i) for i in range(12)], ignore_index=True)
+    _store_scan(two_scans, "wide", rows, 1_700_200_000.0)
+    at = _main()
+    picker = next(m for m in at.multiselect if m.label.startswith("Tickers on the chart"))
+    assert picker.value == [f"T{i:02d}" for i in range(11, 1, -1)]  # the 10 best returns
+    assert picker.proto.max_selections == 10
+    assert sorted(_charts(at)[0][1]["ticker"].unique()) == sorted(picker.value)
+    picker.set_value(["T00", "T05"]).run()
+    assert not at.exception
+    assert sorted(_charts(at)[0][1]["ticker"].unique()) == ["T00", "T05"]
+
+
+def _compare_tab(at: AppTest, name: str):
+    return next(tab for tab in at.tabs if tab.label.startswith(f"{name} ("))
+
+
+def test_history_compares_matches_by_default_and_all_contracts_on_request(scanner_env, real_store) -> None:
+    before = known_rows()  # matches: the AAPL 200 and MSFT 400 puts
+    after = known_rows()
+    after.loc[0, "match"] = False  # no longer a match: dropped from the matches, still screened
+    after.loc[1, "match"] = True  # became a match: new among the matches, screened both times
+    after.loc[4, "bid"] = 0.6  # a non-match that moved: not a change a trader compares
+    _store_scan(real_store, "before", before, 1_700_000_000.0)
+    _store_scan(real_store, "after", after, 1_700_100_000.0)
+    at = _history({"scan": "after"})
+    assert not at.exception
+    assert [t.label for t in at.tabs][-3:] == ["New (1)", "Dropped (1)", "Changed (0)"]
+    assert _compare_tab(at, "New").dataframe[0].value["option_symbol"].tolist() == ["AAPL  261211P00195000"]
+    assert _compare_tab(at, "Dropped").dataframe[0].value["option_symbol"].tolist() == ["AAPL  261204P00200000"]
+    at.toggle(key="history-compare-all").set_value(True).run()
+    assert [t.label for t in at.tabs][-3:] == ["New (0)", "Dropped (0)", "Changed (1)"]
+    assert _compare_tab(at, "Changed").dataframe[0].value["option_symbol"].tolist() == ["NVDA  261218P00120000"]
+
+
+def test_history_comparison_has_plain_headers_and_dates_without_a_time(scanner_env, real_store) -> None:
+    before = known_rows()
+    after = known_rows()
+    after.loc[0, "bid"] = 1.25
+    _store_scan(real_store, "before", before, 1_700_000_000.0)
+    _store_scan(real_store, "after", after, 1_700_100_000.0)
+    at = _history({"scan": "after"})
+    table = _compare_tab(at, "Changed").dataframe[0]
+    headers = {name: c.get("label") for name, c in json.loads(table.proto.columns).items()}
+    assert headers["bid_before"] == "Bid before" and headers["bid_after"] == "Bid after"
+    assert headers["annualized_return_pct_before"] == "Annualized before" and headers["delta_after"] == "Delta after"
+    assert headers["option_symbol"] == "Contract" and headers["expiration"] == "Expiration"
+    assert table.value[["bid_before", "bid_after"]].iloc[0].tolist() == [1.0, 1.25]
+    for name in ("New", "Dropped", "Changed"):
+        config = json.loads(_compare_tab(at, name).dataframe[0].proto.columns)
+        assert config["expiration"]["type_config"] == {"type": "date", "format": "YYYY-MM-DD"}
+        assert not [n for n, c in config.items() if n != "_index" and c.get("label") in (None, n)]
