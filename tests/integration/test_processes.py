@@ -272,9 +272,14 @@ def _serves(port: int) -> bool:
         return False
 
 
+_OUTER_MAKE = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")  # set when the suite itself runs under `make test`
+
+
 def _make(workdir: Path, *args: str, **env: str) -> str:
+    """`make` as a user types it: not a sub-make of `make test` (which would print "Entering directory")."""
+    clean = {name: value for name, value in os.environ.items() if name not in _OUTER_MAKE}
     done = subprocess.run(["make", *args], cwd=workdir, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **env})
+                          env={**clean, **env})
     assert done.returncode == 0, done.stderr
     return done.stdout
 
