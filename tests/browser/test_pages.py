@@ -364,3 +364,79 @@ def test_the_sidebar_navigation_reads_the_page_titles(server, page) -> None:
         page.get_by_role("heading", level=1, name=heading, exact=True).wait_for(timeout=60_000)
         page.wait_for_function("title => document.title === title", arg=tab, timeout=30_000)
         assert labels.all_inner_texts() == list(NAVIGATION)  # the same four on every page
+
+
+PHONE = {"width": 390, "height": 844}
+NAMED = ("ticker", "strike", "expiration", "bid", "annualized_return_pct")
+"""The columns issue 12 (item 8) wants in view at phone width, without scrolling sideways."""
+GRID_COLUMNS = """grid => {
+    // st.dataframe draws a canvas; its accessible table (the canvas's fallback content) holds the columns that
+    // glide-data-grid draws: each one whose left edge is within the grid's width, so all but the last are whole
+    const scroller = grid.querySelector('.dvn-scroller');
+    return {headers: [...grid.querySelectorAll('[role=columnheader]')].map(h => h.textContent.trim()),
+            overflow: scroller.scrollWidth > scroller.clientWidth, scrolled: scroller.scrollLeft,
+            right: grid.getBoundingClientRect().right};
+}"""
+
+
+@pytest.fixture
+def phone(server, browser):
+    """The main page at phone width after a completed demo scan, every expander drawn."""
+    from dataclasses import replace
+
+    from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+
+    url, store = server
+    settings = replace(Settings.from_env(), demo_delay_ms=0)
+    started = begin_scan(settings, store, ScanRequest(tickers=["AAPL", "MSFT", "NVDA", "AMZN", "META", "TSLA"]))
+    meta = run_scan(settings, store, started.scan_id, started.token)
+    frame = store.results(meta.scan_id).frame
+    tickers = frame.loc[frame["match"], "ticker"].nunique()
+    assert tickers > 0, "the demo market gave no match"
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(url)
+    page.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=60_000)
+    _expanders_settle(page, tickers)
+    return page
+
+
+def _whole_columns(grid) -> list[str]:  # noqa: ANN001
+    """The headers of ``grid`` (an stDataFrame) shown whole, as the page first draws it (not scrolled)."""
+    grid.locator("[role=columnheader]").first.wait_for(state="attached", timeout=60_000)
+    shown = grid.evaluate(GRID_COLUMNS)
+    assert shown["scrolled"] == 0 and shown["right"] <= PHONE["width"], shown
+    return shown["headers"][:-1] if shown["overflow"] else shown["headers"]
+
+
+def test_phone_width_shows_the_data_source_in_the_main_area(phone) -> None:
+    """At 390 px the sidebar is collapsed; the "simulated data" label is under the title, on the first screen."""
+    sidebar = phone.get_by_test_id("stSidebar").bounding_box()
+    assert sidebar is None or sidebar["x"] + sidebar["width"] <= 0, sidebar  # collapsed: off the screen
+    label = phone.get_by_test_id("stMain").get_by_text("simulated data")
+    assert label.is_visible()
+    box = label.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["y"] + box["height"] <= PHONE["height"]
+    assert phone.evaluate("() => document.scrollingElement.scrollWidth") <= PHONE["width"]  # no page-wide scroll
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 12 item 8: at 390 px the grids are 324-358 px wide; in the decision order (side and DTE between ticker "
+    "and strike) the columns up to annualized need about 354 px in a ticker's table with every header cut to its "
+    "values, and more in the summary (its row checkboxes, 'Best ...' headers): no width setting fits them"))
+def test_phone_width_shows_the_decision_columns_without_scrolling_sideways(phone) -> None:
+    """At 390 px the summary and a ticker's table show ticker, strike, expiration, bid and annualized whole."""
+    from scanner.ui.results import COLUMN_CONFIG, SUMMARY_CONFIG
+
+    summary_keys = {"ticker": "ticker", "strike": "best_strike", "expiration": "best_expiration", "bid": "best_bid",
+                    "annualized_return_pct": "best_annualized"}
+    wanted = [SUMMARY_CONFIG[summary_keys[name]]["label"] for name in NAMED]
+    missing = {"the summary": [label for label in wanted if label not in
+                               _whole_columns(phone.get_by_test_id("stMain").get_by_test_id("stDataFrame").first)]}
+
+    expander = phone.get_by_test_id("stExpander").first
+    expander.locator("summary").click()
+    grid = expander.get_by_test_id("stDataFrame")
+    grid.wait_for(timeout=30_000)
+    wanted = [COLUMN_CONFIG[name]["label"] for name in NAMED if name in COLUMN_CONFIG]  # the expander names the ticker
+    missing["a ticker's table"] = [label for label in wanted if label not in _whole_columns(grid)]
+    assert not any(missing.values()), f"cut off or out of view at {PHONE['width']} px: {missing}"
