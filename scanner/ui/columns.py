@@ -16,8 +16,9 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from scanner.schema import BY_NAME, Display
 
-DECISION_COLUMNS = (  # what a trader decides on, first in every results table, in this order
-    "ticker", "side", "expiration", "dte", "strike", "bid", "annualized_return_pct", "delta", "open_interest",
+DECISION_COLUMNS = (  # what a trader decides on, first in every results table, in this order; the first five
+    # (ticker, strike, expiration, bid, annualized) fit a phone's 390 px without scrolling sideways
+    "ticker", "strike", "expiration", "bid", "annualized_return_pct", "side", "dte", "delta", "open_interest",
     "spread_pct",
 )
 DATE_FORMAT = "YYYY-MM-DD"  # moment.js tokens, as DateColumn takes them

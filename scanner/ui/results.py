@@ -26,14 +26,15 @@ CHART_COLOURS = 10  # the palette's size: past it, the scatter plots the tickers
 PALETTE = "tableau10"
 SHOWN_COLUMNS = (  # the per-ticker tables: the decision columns first (``DECISION_COLUMNS``, the expander names
     # the ticker), then the rest
-    "side", "expiration", "dte", "strike", "bid", "annualized_return_pct", "delta", "open_interest", "spread_pct",
+    "strike", "expiration", "bid", "annualized_return_pct", "side", "dte", "delta", "open_interest", "spread_pct",
     "new", "otm_pct", "ask", "mid", "prob_otm", "iv", "change_pct", "underlying_price", "break_even", "premium",
     "collateral", "volume", "option_symbol",
 )
 COLUMN_CONFIG = schema_columns(SHOWN_COLUMNS)
 BEST = {  # the summary's columns of a ticker's best contract (highest annualized return, either side) → its column
-    "best_side": "side", "best_expiration": "expiration", "best_strike": "strike", "best_bid": "bid",
-    "best_annualized": "annualized_return_pct", "best_delta": "delta", "best_open_interest": "open_interest",
+    "best_strike": "strike", "best_expiration": "expiration", "best_bid": "bid",
+    "best_annualized": "annualized_return_pct", "best_side": "side", "best_delta": "delta",
+    "best_open_interest": "open_interest",
 }
 SUMMARY_CONFIG = {
     "ticker": schema_column("ticker"),

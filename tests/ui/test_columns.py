@@ -50,8 +50,8 @@ def test_the_summary_formats_like_the_tables() -> None:
 
 
 def test_the_per_ticker_tables_start_with_the_decision_columns_and_show_otm() -> None:
-    assert DECISION_COLUMNS == ("ticker", "side", "expiration", "dte", "strike", "bid", "annualized_return_pct",
-                                "delta", "open_interest", "spread_pct")
+    assert DECISION_COLUMNS == ("ticker", "strike", "expiration", "bid", "annualized_return_pct", "side", "dte",
+                                "delta", "open_interest", "spread_pct")  # the first five fit a phone (issue 12, 8)
     assert SHOWN_COLUMNS[:9] == DECISION_COLUMNS[1:]  # the expander names the ticker
     assert "ticker" not in SHOWN_COLUMNS
     assert COLUMN_CONFIG["otm_pct"]["label"] == "OTM" and COLUMN_CONFIG["otm_pct"]["type_config"]["format"] == "%.2f%%"
@@ -64,7 +64,7 @@ def test_decision_first_moves_the_decision_columns_ahead_and_keeps_the_rest_in_o
 
 def test_the_summary_headers_are_plain_and_the_best_contract_comes_first() -> None:
     labels = [config["label"] for config in SUMMARY_CONFIG.values()]
-    assert labels == ["Ticker", "Best side", "Best expiration", "Best strike", "Best bid", "Best annualized",
+    assert labels == ["Ticker", "Best strike", "Best expiration", "Best bid", "Best annualized", "Best side",
                       "Best delta", "Best open interest", "Contracts", "Underlying", "Nearest expiration",
                       "Last scan (ET)"]
     assert SUMMARY_CONFIG["best_delta"]["type_config"]["format"] == "%.3f"

@@ -284,10 +284,10 @@ def test_the_summary_shows_the_best_contracts_side_strike_expiration_bid_delta_a
 
 def test_every_results_table_starts_with_the_decision_columns(two_scans) -> None:
     at = _main({"rules": "0", "side": "both", "min_ann": "", "delta_min": "", "delta_max": ""})
-    decision = ["side", "expiration", "dte", "strike", "bid", "annualized_return_pct", "delta", "open_interest",
+    decision = ["strike", "expiration", "bid", "annualized_return_pct", "side", "dte", "delta", "open_interest",
                 "spread_pct"]
     summary = at.dataframe[0].value.columns.tolist()
-    assert summary[:8] == ["ticker", "best_side", "best_expiration", "best_strike", "best_bid", "best_annualized",
+    assert summary[:8] == ["ticker", "best_strike", "best_expiration", "best_bid", "best_annualized", "best_side",
                            "best_delta", "best_open_interest"]
     for expander in at.expander:  # the expander names the ticker: no ticker column, the same order for the rest
         table = expander.dataframe[0]
@@ -297,7 +297,7 @@ def test_every_results_table_starts_with_the_decision_columns(two_scans) -> None
     for name in ("New", "Dropped"):
         assert _compare_tab(history, name).dataframe[0].value.columns.tolist()[:10] == ["ticker", *decision]
     changed = _compare_tab(history, "Changed").dataframe[0].value.columns.tolist()
-    assert changed[:6] == ["ticker", "side", "expiration", "strike", "bid_before", "bid_after"]
+    assert changed[:6] == ["ticker", "strike", "expiration", "side", "bid_before", "bid_after"]
 
 
 def test_the_scatter_has_a_legend_and_tooltips_with_labels_and_formats(two_scans) -> None:
