@@ -6,10 +6,9 @@ release is judged and recorded the same way wherever it comes from.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,33 +82,12 @@ def tail(path: Path, lines: int) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-class _ErrorsByVersion:
-    """A scan's per-ticker errors, read from Redis only when there are some and once per version of the scan: a
-    ticker's error is written in the MULTI that bumps ``version``, so what was read for a version stays true. An
-    idle monitor rerunning every few seconds then costs the overview's two round trips alone."""
-
-    def __init__(self, size: int = 32) -> None:
-        self._read: OrderedDict[tuple[str, str, int], dict[str, str]] = OrderedDict()
-        self._size = size
-        self._guard = threading.Lock()  # pages of several sessions rerun on their own threads
-
-    def __call__(self, store: ScanStore, meta: ScanMeta) -> dict[str, str]:
-        if not meta.errors:
-            return {}
-        key = (store.keys.root, meta.scan_id, meta.version)
-        with self._guard:
-            if key in self._read:
-                self._read.move_to_end(key)
-                return self._read[key]
-        errors = store.errors(meta.scan_id)
-        with self._guard:
-            self._read[key] = errors
-            while len(self._read) > self._size:
-                self._read.popitem(last=False)
-        return errors
-
-
-_errors = _ErrorsByVersion()
+@functools.lru_cache(maxsize=32)
+def _errors_at(store: ScanStore, scan_id: str, version: int) -> dict[str, str]:
+    """A scan's per-ticker errors as of ``version``, read from Redis once: a ticker's error is written in the MULTI
+    that bumps ``version``, so what was read for a version stays true. An idle monitor rerunning every few seconds
+    then costs the overview's two round trips alone (the caller skips the read when the scan counts no error)."""
+    return store.errors(scan_id)
 
 
 def monitor_state(settings: Settings, store: ScanStore, log_lines: int = 40) -> MonitorState:
@@ -122,7 +100,7 @@ def monitor_state(settings: Settings, store: ScanStore, log_lines: int = 40) -> 
         last_sign = meta.heartbeat_at or meta.started_at
         heartbeat_age = clock.now() - last_sign if last_sign is not None else None
         process_gone = meta.active and _process_gone(meta)
-        errors = _errors(store, meta)
+        errors = _errors_at(store, meta.scan_id, meta.version) if meta.errors else {}
         log_file = log_path(settings, meta.scan_id)
         try:
             log_tail = tail(log_file, log_lines)

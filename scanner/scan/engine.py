@@ -199,7 +199,7 @@ def in_words(count: int, noun: str) -> str:
     """A count in words, the noun singular for exactly one: "1 match", "2 matches", "0 errors"."""
     if count == 1:
         return f"{count} {noun}"
-    return f"{count} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
+    return f"{count:,} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
 def _outcome(tally: _Tally) -> tuple[ScanStatus, str]:

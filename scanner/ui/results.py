@@ -15,6 +15,7 @@ from scanner import clock
 from scanner.results.compare import mark_new
 from scanner.results.export import export_frame, file_name, to_bytes
 from scanner.results.filters import Filters
+from scanner.scan.engine import in_words
 from scanner.schema import BY_NAME, Display, Kind
 from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.columns import column, percent_fields, schema_column, schema_columns, tooltip
@@ -228,12 +229,8 @@ def _hidden_tickers(hidden: dict[str, int], named: int = 20) -> None:
         return
     names = ", ".join(f"{ticker} ({count})" for ticker, count in list(hidden.items())[:named])
     more = " …" if len(hidden) > named else ""
-    st.caption(f"{_count(len(hidden), 'more ticker')} with {'its' if len(hidden) == 1 else 'their'} matches all "
+    st.caption(f"{in_words(len(hidden), 'more ticker')} with {'its' if len(hidden) == 1 else 'their'} matches all "
                f"hidden by the filters: {names}{more}")
-
-
-def _count(n: int, thing: str, plural: str | None = None) -> str:
-    return f"{n:,} {thing if n == 1 else plural or thing + 's'}"
 
 
 def _nothing_shown(view: View, empty_text: str, key: str) -> None:
@@ -244,7 +241,7 @@ def _nothing_shown(view: View, empty_text: str, key: str) -> None:
         st.info(empty_text)
         return
     text, button = st.columns([4, 1], vertical_alignment="center")
-    text.info(f"{_count(hidden, 'match', 'matches')} hidden by the filters")
+    text.info(f"{in_words(hidden, 'match')} hidden by the filters")
     with button:
         reset_button(key=f"{key}-reset-hidden")
 
@@ -307,7 +304,7 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
 def _rows(meta: ScanMeta, view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int], compared: bool,
           key: str) -> None:
     """The summary table, then the rows by ticker and the charts; a picked summary row focuses both."""
-    st.caption(f"{len(view.rows):,} contracts on {len(view.groups)} tickers"
+    st.caption(f"{in_words(len(view.rows), 'contract')} on {in_words(len(view.groups), 'ticker')}"
                + (f", {sum(view.fresh.values())} new since the previous scan" if compared else ""))
     event = st.dataframe(view.summary, hide_index=True, column_config=SUMMARY_CONFIG, width="stretch",
                          on_select="rerun", selection_mode="single-row", key=f"{key}-summary")
