@@ -64,10 +64,10 @@ def client_name(pid: int | None = None) -> str:
     return f"scanner-{os.getpid() if pid is None else pid}"
 
 
-def _client(url: str) -> redis.Redis:
+def _client(url: str, binary: bool = False) -> redis.Redis:
     return redis.Redis.from_url(
         url,
-        decode_responses=True,
+        decode_responses=not binary,
         client_name=client_name(),
         socket_timeout=5,
         socket_connect_timeout=3,
@@ -174,10 +174,11 @@ def resolve_url(settings: Settings) -> str:
     return settings.redis_url or start_embedded(settings.data_dir)
 
 
-def connect(settings: Settings) -> redis.Redis:
-    """A checked client; raises RedisUnavailable with the masked URL when Redis cannot be reached."""
+def connect(settings: Settings, *, binary: bool = False) -> redis.Redis:
+    """A checked client (answers as ``str``, or as ``bytes`` when ``binary``: the Arrow tables); raises
+    RedisUnavailable with the masked URL when Redis cannot be reached."""
     url = resolve_url(settings)
-    client = _client(url)
+    client = _client(url, binary)
     try:
         client.ping()
     except (*REDIS_DOWN, OSError) as exc:
