@@ -19,6 +19,8 @@ from scanner.store.keys import Keys
 from scanner.store.scans import ScanStore, open_store
 from tests.support.processes import wait_for_scan_children
 
+pytest_plugins = ("tests.support.redis_servers",)  # real deployments: cluster, ACL, maxmemory, Redis 7
+
 LAYERS = ("unit", "integration", "ui", "browser")
 
 
