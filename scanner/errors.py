@@ -88,6 +88,13 @@ class MarketClosed(ScanRefused):
         super().__init__(f"{MARKET_CLOSED} Next open: {next_open:%a %Y-%m-%d %H:%M} ET.")
 
 
+class LockLost(ScannerError):
+    """The scan lock no longer holds this scan's token (it expired, was force-released, or vanished with a Redis
+    restart): a fenced write refused, so the scan writes nothing more and stops."""
+
+    exit_code = ExitCode.FAILED
+
+
 class ControlRefused(ScannerError):
     """A cancel or lock release was not done."""
 
