@@ -19,7 +19,7 @@ from pathlib import Path
 
 from scanner import clock
 from scanner.config import Settings
-from scanner.errors import REDIS_DOWN, ExitCode, InvalidSymbols, ScannerError, ScanRefused, SettingsError
+from scanner.errors import REDIS_DOWN, REDIS_ERRORS, ExitCode, InvalidSymbols, ScannerError, ScanRefused, SettingsError
 from scanner.providers import registry
 from scanner.results.export import FORMATS, ExportFormat, default_path, export_frame, to_bytes
 from scanner.scan.control import cancel_scan, release_lock
@@ -141,10 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     except ScannerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except REDIS_DOWN as exc:
-        print(f"error: Redis became unavailable ({type(exc).__name__}); what was written before is kept",
-              file=sys.stderr)
-        return ExitCode.FAILED
+    except REDIS_ERRORS as exc:  # met mid-command (connecting raises a RedisFailure): one line, never a traceback
+        failure = connection.redis_failure(exc, settings)
+        print(f"error: {failure}", file=sys.stderr)
+        return failure.exit_code
 
 
 def _stop_server_started_here(settings: Settings, store: ScanStore) -> None:

@@ -2,7 +2,8 @@
 
 A ``ScannerError`` is a refusal with a message meant for the user (never a secret, never a traceback): the CLI
 prints it and exits with its ``exit_code``; pages show it as a banner. ``REDIS_DOWN`` is the one tuple of Redis
-errors that mean "unavailable right now" (retried, or shown as "Redis unavailable").
+errors that mean "unavailable right now" (retried, or shown as "Redis unavailable"); ``REDIS_ERRORS`` every error a
+Redis client raises, which ``connection.redis_failure`` turns into a one-line ``RedisFailure``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 from enum import IntEnum
 
 import redis
+from redis.exceptions import RedisClusterException
 
 
 class ExitCode(IntEnum):
@@ -23,6 +25,7 @@ class ExitCode(IntEnum):
 
 
 REDIS_DOWN: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
+REDIS_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, RedisClusterException)  # the latter is no RedisError
 
 MARKET_CLOSED = "Market is closed. Scans only run during market hours (9:30 AM - 4:00 PM ET)."
 
@@ -37,10 +40,27 @@ class ConfigError(ScannerError, ValueError):
     """A setting is missing or malformed; the message names the variable, never a secret value."""
 
 
-class RedisUnavailable(ScannerError):
-    """Redis cannot be reached or refused the credentials; the message carries the URL with its secrets masked."""
+class RedisFailure(ScannerError):
+    """A Redis error in one line (``connection.redis_failure`` builds every one): the message names where Redis is,
+    secrets masked, and what to do; the subclass says whose side it is on."""
 
     exit_code = ExitCode.FAILED
+
+
+class RedisUnavailable(RedisFailure):
+    """Redis cannot be reached, or went away mid-command (a restart, a network cut): retried, or "unavailable"."""
+
+
+class RedisRefused(RedisFailure):
+    """The server answered with a refusal of its own state: out of memory, loading its data, a cluster down."""
+
+
+class RedisMisconfigured(RedisFailure):
+    """``REDIS_URL`` (or the server's set-up for it) is wrong: a malformed URL, refused credentials, a TLS
+    certificate not verified, a missing ACL permission, a replica, a database index out of range, a cluster
+    named without ``redis+cluster://`` (or the reverse)."""
+
+    exit_code = ExitCode.BAD_INPUT
 
 
 class SettingsError(ScannerError, ValueError):

@@ -16,30 +16,163 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import ssl
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import redis
+from redis.cluster import RedisCluster
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+)
 
 from scanner.config import Settings
-from scanner.errors import REDIS_DOWN, RedisUnavailable
+from scanner.errors import (
+    REDIS_DOWN,
+    RedisFailure,
+    RedisMisconfigured,
+    RedisRefused,
+    RedisUnavailable,
+)
 
 _SOCKET_PATH_LIMIT = 100  # AF_UNIX sun_path is 104-108 bytes
 
+Client = redis.Redis | RedisCluster
+_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}  # ours → redis-py's own scheme
+SCHEMES = ("redis", "rediss", "unix", *_CLUSTER_SCHEMES)
+CLUSTER_NODE = "this server is a Redis Cluster node: use redis+cluster://"
+MASK = "***"
+
+
+def _secret_parameter(name: str) -> bool:
+    """A query parameter that carries a secret: ``password``, ``ssl_password``."""
+    return "password" in unquote(name).lower()
+
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced, safe for pages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
+    """The URL with every password replaced (the user-info one and ``password=``/``ssl_password=`` in the query),
+    safe for pages and logs. Split by hand rather than with ``urlsplit``, which raises on a bad port: a malformed
+    URL is exactly what an error message must show."""
+    head, sep, rest = url.partition("://")
+    if not sep:
+        head, rest = "", url
+    rest, hashmark, fragment = rest.partition("#")
+    rest, qmark, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.partition(":")[0] + ":" + MASK
+    pairs = [f"{pair.partition('=')[0]}={MASK}" if _secret_parameter(pair.partition("=")[0]) else pair
+             for pair in query.split("&")] if query else []
+    return f"{head}{sep}{userinfo}{at}{host}{slash}{path}{qmark}{'&'.join(pairs)}{hashmark}{fragment}"
+
+
+def _passwords(url: str) -> set[str]:
+    """Every password the URL holds, as written and percent-decoded."""
+    netloc = url.partition("://")[2].partition("/")[0].partition("?")[0]
+    userinfo, at, _ = netloc.rpartition("@")
+    found = {userinfo.partition(":")[2]} if at and ":" in userinfo else set()
+    query = url.partition("?")[2].partition("#")[0]
+    found |= {pair.partition("=")[2] for pair in query.split("&") if _secret_parameter(pair.partition("=")[0])}
+    return {form for secret in found for form in (secret, unquote(secret)) if form}
+
+
+def scrub(text: str, url: str | None) -> str:
+    """``text`` (a server's or redis-py's message) with any password of ``url`` masked."""
+    for secret in sorted(_passwords(url or ""), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def is_cluster(url: str) -> bool:
+    return url.partition("://")[0].lower() in _CLUSTER_SCHEMES
+
+
+def check_url(url: str) -> None:
+    """Refuse a malformed ``REDIS_URL`` before anything connects: its scheme, port and (on a Cluster) database."""
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in SCHEMES:
+        raise RedisMisconfigured(f"REDIS_URL must start with {', '.join(s + '://' for s in SCHEMES)}; "
+                                 f"got {mask_url(url)}")
+    if scheme == "unix":
+        return
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or not parts.hostname:
+        raise RedisMisconfigured(f"REDIS_URL needs a host and a port from 1 to 65535 (host:port); got {mask_url(url)}")
+    database = parts.path.strip("/")
+    if database and not database.isdigit():  # redis-py would silently use database 0
+        raise RedisMisconfigured(f"REDIS_URL's path must be a database number such as /0; got {mask_url(url)}")
+    if is_cluster(url) and database not in ("", "0"):
+        raise RedisMisconfigured(f"a Redis Cluster has database 0 only: drop {parts.path} from REDIS_URL "
+                                 f"({mask_url(url)})")
+
+
+def where(settings: Settings) -> str:
+    """Where this deployment's Redis is, for messages: the masked URL, or the embedded server's folder."""
+    return mask_url(settings.redis_url) if settings.redis_url else f"embedded server in {settings.data_dir}"
+
+
+def minimum_acl(settings: Settings) -> str:
+    """The ACL rules a Redis user needs for this deployment (DESIGN "Redis"); a Cluster client also reads the
+    slot map at start (CLUSTER SLOTS), which no category above grants."""
+    rules = f"+@read +@write +@scripting +@transaction +@connection ~{{{settings.prefix}}}*"
+    return rules + (" +cluster|slots" if settings.redis_url and is_cluster(settings.redis_url) else "")
+
+
+def _tls_unverified(exc: Exception) -> ssl.SSLCertVerificationError | None:
+    """The certificate-verification failure behind a connection error, if that is what it is."""
+    cause = exc.__cause__ or exc.__context__
+    return cause if isinstance(cause, ssl.SSLCertVerificationError) else None
+
+
+def redis_failure(exc: Exception, settings: Settings, *, connecting: bool = False) -> RedisFailure:
+    """The one-line ``RedisFailure`` a Redis error means for the user (the CLI, the pages and the scan's end record
+    all say it this way): what failed, where (secrets masked) and what to do. ``connecting``: met while
+    connecting, so a connection error means "unreachable" rather than "went away"."""
+    place = where(settings)
+    detail = scrub(str(exc), settings.redis_url).rstrip(".")
+    if isinstance(exc, AskError):  # MOVED/ASK: a plain client at a cluster node
+        return RedisMisconfigured(f"Redis at {place}: {CLUSTER_NODE}")
+    if isinstance(exc, redis.AuthenticationError):
+        return RedisMisconfigured(f"Redis at {place} refused the credentials ({detail}); check the user name and "
+                                  "password REDIS_URL gives")
+    if isinstance(exc, redis.BusyLoadingError):
+        return RedisRefused(f"Redis at {place} is loading its data set into memory; try again once it has loaded")
+    if isinstance(exc, redis.ConnectionError) and (unverified := _tls_unverified(exc)):
+        return RedisMisconfigured(f"the TLS certificate of Redis at {place} could not be verified "
+                                  f"({unverified.verify_message}); pass the CA that signed it in REDIS_URL: "
+                                  "?ssl_ca_certs=/path/to/ca.pem")
+    if isinstance(exc, REDIS_DOWN):
+        if connecting:
+            return RedisUnavailable(f"Redis at {place} is unreachable ({type(exc).__name__}: {detail}); check that "
+                                    "the server is running and that REDIS_URL names it")
+        return RedisUnavailable(f"Redis became unavailable ({type(exc).__name__}); what was written before is kept")
+    if isinstance(exc, NoPermissionError):
+        return RedisMisconfigured(f"the Redis user lacks a permission ({detail}); the scanner needs at least: "
+                                  f"ACL SETUSER <user> {minimum_acl(settings)}")
+    if isinstance(exc, OutOfMemoryError):
+        return RedisRefused("Redis is out of memory (maxmemory): it refuses writes until memory is freed or "
+                            "maxmemory is raised")
+    if isinstance(exc, ReadOnlyError):
+        return RedisMisconfigured(f"Redis at {place} is a read-only replica; REDIS_URL must name the primary")
+    if isinstance(exc, redis.ResponseError) and "DB index is out of range" in str(exc):
+        return RedisMisconfigured(f"Redis at {place}: DB index is out of range (the server has fewer databases); "
+                                  "use a lower /N in REDIS_URL")
+    if isinstance(exc, ClusterDownError):
+        return RedisRefused(f"the Redis Cluster at {place} is down ({detail})")
+    return RedisRefused(f"Redis at {place} failed ({type(exc).__name__}: {detail})")
 
 
 def _server_dir(data_dir: Path) -> Path:
@@ -64,16 +197,15 @@ def client_name(pid: int | None = None) -> str:
     return f"scanner-{os.getpid() if pid is None else pid}"
 
 
-def _client(url: str, binary: bool = False) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        decode_responses=not binary,
-        client_name=client_name(),
-        socket_timeout=5,
-        socket_connect_timeout=3,
-        health_check_interval=30,
-        retry_on_timeout=True,
-    )
+def _client(url: str, binary: bool = False) -> Client:
+    """A client for ``url``: a ``RedisCluster`` (which reads the slot map from the seed node now) for
+    ``redis+cluster://``/``rediss+cluster://``, else a plain one (which connects on its first command)."""
+    options = {"decode_responses": not binary, "client_name": client_name(), "socket_timeout": 5,
+               "socket_connect_timeout": 3, "retry_on_timeout": True}
+    scheme, sep, rest = url.partition("://")
+    if scheme.lower() in _CLUSTER_SCHEMES:
+        return RedisCluster.from_url(f"{_CLUSTER_SCHEMES[scheme.lower()]}{sep}{rest}", **options)
+    return redis.Redis.from_url(url, health_check_interval=30, **options)
 
 
 def _alive(url: str) -> bool:
@@ -174,19 +306,46 @@ def resolve_url(settings: Settings) -> str:
     return settings.redis_url or start_embedded(settings.data_dir)
 
 
-def connect(settings: Settings, *, binary: bool = False) -> redis.Redis:
-    """A checked client (answers as ``str``, or as ``bytes`` when ``binary``: the Arrow tables); raises
-    RedisUnavailable with the masked URL when Redis cannot be reached."""
+def connect(settings: Settings, *, binary: bool = False) -> Client:
+    """A checked client (answers as ``str``, or as ``bytes`` when ``binary``: the Arrow tables); raises a
+    ``RedisFailure`` (one line, secrets masked) when the URL is malformed or Redis cannot be used."""
     url = resolve_url(settings)
-    client = _client(url, binary)
+    check_url(url)
     try:
+        client = _client(url, binary)
         client.ping()
-    except (*REDIS_DOWN, OSError) as exc:
-        raise RedisUnavailable(f"Redis at {mask_url(url)} is unreachable ({type(exc).__name__}); check that the "
-                               "server is running and that REDIS_URL names it") from None
-    except redis.AuthenticationError:
-        raise RedisUnavailable(f"Redis at {mask_url(url)} refused the credentials") from None
+        if not is_cluster(url):
+            _refuse_cluster_node(client, settings)
+    except ValueError as exc:  # redis-py's own URL parsing (a bad database number, a bad option value)
+        raise RedisMisconfigured(f"REDIS_URL is malformed ({scrub(str(exc), url)}): {mask_url(url)}") from None
+    except RedisClusterException as exc:
+        raise _cluster_seed_failure(url, settings) or redis_failure(exc, settings, connecting=True) from None
+    except redis.RedisError as exc:
+        raise redis_failure(exc, settings, connecting=True) from None
     return client
+
+
+def _refuse_cluster_node(client: redis.Redis, settings: Settings) -> None:
+    """A plain URL naming a Cluster node would meet MOVED on most keys (and lose its slot at a failover)."""
+    with contextlib.suppress(NoPermissionError):  # INFO is outside the minimum ACL; MOVED then says the same
+        if client.info("cluster").get("cluster_enabled"):
+            raise RedisMisconfigured(f"Redis at {where(settings)}: {CLUSTER_NODE}")
+
+
+def _cluster_seed_failure(url: str, settings: Settings) -> RedisFailure | None:
+    """Why the seed node refused a Cluster client, asked of it plainly: ``RedisCluster`` reports a refused
+    password, a missing permission or a non-cluster server all as "Cluster mode is not enabled on this node"."""
+    scheme, sep, rest = url.partition("://")
+    try:
+        _client(f"{_CLUSTER_SCHEMES[scheme.lower()]}{sep}{rest}").execute_command("CLUSTER", "SLOTS")
+    except redis.ResponseError as exc:
+        if "cluster support disabled" in str(exc):
+            return RedisMisconfigured(f"Redis at {where(settings)} is not a Redis Cluster node: use redis:// "
+                                      "(or rediss://)")
+        return redis_failure(exc, settings, connecting=True)
+    except redis.RedisError as exc:
+        return redis_failure(exc, settings, connecting=True)
+    return None
 
 
 def is_running(data_dir: Path) -> bool:
