@@ -37,10 +37,12 @@ BEST = {  # the summary's columns of a ticker's best contract (highest annualize
     "best_annualized": "annualized_return_pct", "best_side": "side", "best_delta": "delta",
     "best_open_interest": "open_interest",
 }
-SUMMARY_CONFIG = {
+BEST_RULE = "the highest annualized return of either side"
+SUMMARY_LABELS = {"annualized_return_pct": "Ann. %"}  # shorter than the schema's: ticker to it fit a phone's 390 px
+SUMMARY_CONFIG = {  # the best contract's columns under their schema labels; "Best ..." cut the fifth on a phone
     "ticker": schema_column("ticker"),
-    **{key: column(BY_NAME[name].display, key.replace("_", " ").capitalize(),  # "Best open interest"
-                   "Of the ticker's contract with the best annualized return (either side)")
+    **{key: column(BY_NAME[name].display, SUMMARY_LABELS.get(name, BY_NAME[name].label),
+                   f"{BY_NAME[name].label} of the ticker's best contract, {BEST_RULE}")
        for key, name in BEST.items()},
     "passing": column(Display.COUNT, "Contracts"),
     "underlying_price": schema_column("underlying_price"),
@@ -305,7 +307,8 @@ def _rows(meta: ScanMeta, view: View, frame: pd.DataFrame, scan_key: tuple[str, 
           key: str) -> None:
     """The summary table, then the rows by ticker and the charts; a picked summary row focuses both."""
     st.caption(f"{in_words(len(view.rows), 'contract')} on {in_words(len(view.groups), 'ticker')}"
-               + (f", {sum(view.fresh.values())} new since the previous scan" if compared else ""))
+               + (f", {sum(view.fresh.values())} new since the previous scan" if compared else "")
+               + f". A row per ticker: its best contract, {BEST_RULE}.")
     event = st.dataframe(view.summary, hide_index=True, column_config=SUMMARY_CONFIG, width="stretch",
                          on_select="rerun", selection_mode="single-row", key=f"{key}-summary")
     picked = event.selection.rows if event is not None else []

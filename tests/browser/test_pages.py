@@ -419,10 +419,6 @@ def test_phone_width_shows_the_data_source_in_the_main_area(phone) -> None:
     assert phone.evaluate("() => document.scrollingElement.scrollWidth") <= PHONE["width"]  # no page-wide scroll
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 12 item 8, open: a ticker's table now shows strike, expiration, bid and annualized whole at 390 px (the "
-    "decision columns start with them), but the summary's 358 px grid, with its row checkboxes and 'Best ...' "
-    "headers, still cuts 'Best annualized'"))
 def test_phone_width_shows_the_decision_columns_without_scrolling_sideways(phone) -> None:
     """At 390 px the summary and a ticker's table show ticker, strike, expiration, bid and annualized whole."""
     from scanner.ui.results import COLUMN_CONFIG, SUMMARY_CONFIG

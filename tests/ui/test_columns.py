@@ -62,11 +62,13 @@ def test_decision_first_moves_the_decision_columns_ahead_and_keeps_the_rest_in_o
         "ticker", "strike", "bid", "option_symbol", "match", "volume"]
 
 
-def test_the_summary_headers_are_plain_and_the_best_contract_comes_first() -> None:
+def test_the_summary_headers_are_the_schema_labels_short_enough_for_a_phone_and_the_best_contract_comes_first(
+) -> None:
     labels = [config["label"] for config in SUMMARY_CONFIG.values()]
-    assert labels == ["Ticker", "Best strike", "Best expiration", "Best bid", "Best annualized", "Best side",
-                      "Best delta", "Best open interest", "Contracts", "Underlying", "Nearest expiration",
-                      "Last scan (ET)"]
+    assert labels == ["Ticker", "Strike", "Expiration", "Bid", "Ann. %", "Side", "Delta", "Open int.", "Contracts",
+                      "Underlying", "Nearest expiration", "Last scan (ET)"]
+    assert SUMMARY_CONFIG["best_annualized"]["help"] == (
+        "Annualized of the ticker's best contract, the highest annualized return of either side")
     assert SUMMARY_CONFIG["best_delta"]["type_config"]["format"] == "%.3f"
     assert SUMMARY_CONFIG["best_open_interest"]["type_config"]["format"] == "%d"
 

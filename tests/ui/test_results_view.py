@@ -277,9 +277,11 @@ def test_the_summary_shows_the_best_contracts_side_strike_expiration_bid_delta_a
     assert msft["best_expiration"] == pd.Timestamp("2026-12-04")
     headers = {name: c["label"] for name, c in json.loads(at.dataframe[0].proto.columns).items() if "label" in c}
     assert {headers[n] for n in ("best_side", "best_strike", "best_expiration", "best_bid", "best_delta",
-                                 "best_open_interest")} == {"Best side", "Best strike", "Best expiration",
-                                                            "Best bid", "Best delta", "Best open interest"}
+                                 "best_open_interest")} == {"Side", "Strike", "Expiration", "Bid", "Delta",
+                                                            "Open int."}
     assert not [h for h in headers.values() if h.startswith("Its ")]
+    assert any("A row per ticker: its best contract, the highest annualized return of either side." in c.value
+               for c in at.caption)  # the headers say "Strike"; the caption says whose
 
 
 def test_every_results_table_starts_with_the_decision_columns(two_scans) -> None:
