@@ -25,7 +25,9 @@ from typing import ParamSpec
 
 import streamlit as st
 
-from scanner.errors import REDIS_DOWN, ScannerError
+from scanner.config import Settings
+from scanner.errors import REDIS_ERRORS, RedisUnavailable, ScannerError
+from scanner.store.connection import redis_failure
 from scanner.ui.auth import Access, current_access, guard_page
 from scanner.ui.context import PageContext, page_context, redis_failed
 
@@ -82,8 +84,9 @@ def page_frame(title: str, *, notice: Notice | None = None,
     error or an unreachable Redis stops here with a banner), then ``notice`` if given (a page that shows its
     notice further down calls ``Notice.show`` itself).
 
-    Redis failing while the body draws ends the body with the "Redis unavailable" banner and a retry timer,
-    then ``offline`` draws whatever the page keeps for that case; a traceback never reaches the user.
+    Redis failing while the body draws (unreachable, or any refusal: out of memory, a missing permission ...) ends
+    the body with a one-line banner and a retry timer, then ``offline`` draws whatever the page keeps for that
+    case; a traceback never reaches the user.
     """
     st.title(title)
     access = guard_page()
@@ -92,7 +95,7 @@ def page_frame(title: str, *, notice: Notice | None = None,
         notice.show()
     try:
         yield Page(settings=ctx.settings, store=ctx.store, access=access)
-    except REDIS_DOWN as exc:
+    except REDIS_ERRORS as exc:
         redis_failed(exc, ctx.settings)
         if offline is not None:
             offline()
@@ -103,7 +106,8 @@ def admin_action(notice: Notice, *, denied: str, unavailable: str, refused: str,
     """Make ``action`` a button callback that only admins may run, its outcome posted to ``notice``.
 
     The buttons are drawn for admins only, so ``denied`` answers a stale or forged event (nothing runs).
-    ``unavailable`` answers Redis being down, and ``refused`` (a format with ``{error}``) a ``ScannerError``.
+    ``unavailable`` answers Redis being down, and ``refused`` (a format with ``{error}``) a ``ScannerError`` or any
+    other Redis error (in the one line ``redis_failure`` gives it).
     """
 
     def decorate(action: Callable[P, Outcome]) -> Callable[P, None]:
@@ -114,8 +118,10 @@ def admin_action(notice: Notice, *, denied: str, unavailable: str, refused: str,
                 return
             try:
                 outcome = action(*args, **kwargs)
-            except REDIS_DOWN:
-                outcome = (NoticeKind.ERROR, unavailable)
+            except REDIS_ERRORS as exc:
+                failure = redis_failure(exc, Settings.from_env())
+                outcome = (NoticeKind.ERROR, unavailable if isinstance(failure, RedisUnavailable)
+                           else refused.format(error=failure))
             except ScannerError as exc:
                 outcome = (refused_kind, refused.format(error=exc))
             notice.post(*((NoticeKind.SUCCESS, outcome) if isinstance(outcome, str) else outcome))
