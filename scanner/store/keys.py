@@ -38,6 +38,15 @@ class Keys:
     def criteria(self) -> str:
         return f"{self.root}:criteria"
 
+    def admin_unlock(self, token: str) -> str:
+        """An admin password unlock, a string with an expiry: the fingerprint (an HMAC, never the password) of the
+        password and client address it was granted under; ``token`` is the random id its browser session holds."""
+        return f"{self.root}:admin:unlock:{token}"
+
+    def password_failures(self, client: str) -> str:
+        """Wrong admin passwords from one client address, counted over a window (the key's expiry): the lock-out."""
+        return f"{self.root}:admin:failures:{client}"
+
     def scan(self, scan_id: str) -> str:
         """Hash of the scan's status and counters."""
         return f"{self.root}:scan:{scan_id}"
