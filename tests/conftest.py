@@ -33,8 +33,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def fake_store() -> ScanStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return ScanStore(client, Keys("t"), lock_ttl=6, retention=3)
+    server = fakeredis.FakeServer()
+    return ScanStore(fakeredis.FakeRedis(server=server, decode_responses=True), fakeredis.FakeRedis(server=server),
+                     Keys("t"), lock_ttl=6, retention=3)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from scanner.config import Settings
 from scanner.errors import ControlRefused, ExitCode
 from scanner.scan.launcher import log_path
 from scanner.store.lock import LockState, force_release
-from scanner.store.scans import ScanMeta, ScanStore
+from scanner.store.scans import ScanMeta, ScanStatus, ScanStore
 
 LOG_TAIL_BYTES = 64 * 1024
 
@@ -137,5 +137,9 @@ def release_lock(settings: Settings, store: ScanStore, *, force: bool, by: str) 
     if dead:
         store.mark_abandoned(holder.scan_id)
         return f"Lock released; scan {holder.scan_id} had no live process and is marked abandoned."
-    return (f"Lock released while scan {holder.scan_id} was still beating (recorded); "
-            "it stops at its next heartbeat.")
+    # its process can write nothing more (every write of a scan is fenced by the lock), so its end is recorded here
+    store.finish(holder.scan_id, ScanStatus.FAILED,
+                 f"The scan lost its lock: force-released by {by} after {holder.tickers_done}/{holder.tickers_total} "
+                 "tickers; partial results kept.")
+    return (f"Lock released while scan {holder.scan_id} was still beating (recorded); it is marked failed and "
+            "its process stops at its next write.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -11,14 +12,17 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import date
-from enum import Enum
 from typing import TypeVar
+
+import redis
 
 from scanner.config import Settings
 from scanner.errors import (
     REDIS_DOWN,
+    REDIS_ERRORS,
     AlreadyRunning,
     ConfigError,
+    LockLost,
     MarketClosed,
     ProviderError,
     ProviderFatal,
@@ -32,6 +36,7 @@ from scanner.scan.launcher import spawn_scan
 from scanner.scan.screening import screen, unusable
 from scanner.scan.watchlist import parse_symbols
 from scanner.store.codec import encode_rows
+from scanner.store.connection import redis_failure
 from scanner.store.lock import Heartbeat, ScanLock
 from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, new_scan_id
 
@@ -56,13 +61,6 @@ class Started:
     token: str
 
 
-class StopReason(Enum):
-    """Why the scan stopped fetching before the last ticker."""
-
-    CANCELLED = "cancelled"  # the cancel flag, SIGTERM or SIGINT
-    LOCK_LOST = "lock lost"  # the lock expired or was force-released
-
-
 @dataclass
 class _Tally:
     total: int
@@ -72,8 +70,15 @@ class _Tally:
     errors: int = 0
     invalid: int = 0
     fatal: str | None = None
-    stopped: StopReason | None = None
+    cancelled: bool = False  # stopped fetching on the cancel flag, SIGTERM or SIGINT
     cancel_requested: bool = False  # as of the latest write
+
+    def count(self, result: _TickerResult) -> None:
+        self.done += 1
+        self.contracts += result.contracts
+        self.matches += result.matches
+        self.errors += result.error is not None
+        self.invalid += result.invalid
 
 
 def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> Started:
@@ -115,10 +120,12 @@ def start_background(settings: Settings, store: ScanStore, request: ScanRequest)
     try:
         pid = spawn_scan(settings, started.scan_id, started.token)
     except OSError as exc:
-        store.finish(started.scan_id, ScanStatus.FAILED, f"Could not start the scan process: {exc.strerror}")
+        store.finish(started.scan_id, ScanStatus.FAILED, f"Could not start the scan process: {exc.strerror}",
+                     token=started.token)
         ScanLock.attach(store.client, store.keys, settings.lock_ttl, started.token).release()
         raise ScanRefused(f"Could not start the scan process: {exc.strerror}") from None
-    store.set_fields(started.scan_id, pid=pid)
+    with contextlib.suppress(LockLost):  # the scan process already finished (or lost the lock): nothing to add
+        store.set_fields(started.scan_id, pid=pid, token=started.token)
     return started.scan_id
 
 
@@ -166,33 +173,68 @@ def _fetch_and_screen(provider: Provider, ticker: str, request: ChainRequest, cr
 def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
              on_progress: Callable[[ScanMeta], None] | None = None,
              stop: threading.Event | None = None) -> ScanMeta:
-    """Run a started scan as the lock holder; records the end and releases the lock whatever happens."""
+    """Run a started scan as the lock holder; records the end and releases the lock whatever happens.
+
+    Every write is fenced by the token: once the lock is lost (expired, force-released, gone with a Redis restart)
+    the scan writes nothing more, not even its end (its record may be gone, or belong to whoever took the lock),
+    and raises LockLost saying how far it got."""
     lock = ScanLock.attach(store.client, store.keys, settings.lock_ttl, token)
     meta = store.get(scan_id)
     if meta is None or not lock.owned():
         if meta is not None:
             store.finish(scan_id, ScanStatus.FAILED, "The scan lost its lock before it began.")
         raise AlreadyRunning(store.current_id())
-    store.mark_running(scan_id, os.getpid(), socket.gethostname())
-    status, message = ScanStatus.FAILED, "The scan stopped unexpectedly."
+    tally = _Tally(total=len(meta.tickers))
     try:
-        with Heartbeat(lock, lambda: store.heartbeat(scan_id)) as heartbeat:
-            tally = _scan_tickers(settings, store, meta, heartbeat, stop or threading.Event(), on_progress)
-        status, message = _outcome(tally)
-    except ConfigError as exc:
-        message = f"The scan could not start: {exc}"
-    except REDIS_DOWN:
-        message = "Redis became unavailable during the scan."
-    except Exception as exc:
-        log.exception("scan %s failed", scan_id)
-        message = f"The scan failed ({type(exc).__name__})."
-    finally:
         try:
-            retrying(lambda: store.finish(scan_id, status, message))
+            status, message, keep_rows = _run_held(settings, store, meta, lock, tally, on_progress,
+                                                   stop or threading.Event())
+            _record_end(settings, store, scan_id, token, status, message, keep_rows)
         finally:
             retrying(lock.release)
+    except LockLost:
+        lost = f"scan {scan_id} lost its lock after {tally.done}/{tally.total} tickers; another scan may be running"
+        log.error(lost)
+        raise LockLost(lost) from None
     log.info("scan %s %s: %s", scan_id, status, message)
     return store.get(scan_id) or meta
+
+
+def _run_held(settings: Settings, store: ScanStore, meta: ScanMeta, lock: ScanLock, tally: _Tally,
+              on_progress: Callable[[ScanMeta], None] | None, stop: threading.Event) -> tuple[ScanStatus, str, bool]:
+    """The scan itself: its outcome (status, message, whether its rows can be kept); LockLost goes through."""
+    token = lock.token
+    try:
+        retrying(lambda: store.mark_running(meta.scan_id, os.getpid(), socket.gethostname(), token=token))
+        with Heartbeat(lock, lambda: store.heartbeat(meta.scan_id, token=token)) as heartbeat:
+            _scan_tickers(settings, store, meta, token, tally, heartbeat, stop, on_progress)
+        return (*_outcome(tally), True)
+    except LockLost:
+        raise
+    except ConfigError as exc:
+        return ScanStatus.FAILED, f"The scan could not start: {exc}", True
+    except REDIS_DOWN:
+        return ScanStatus.FAILED, "Redis became unavailable during the scan.", True
+    except redis.OutOfMemoryError as exc:
+        return (ScanStatus.FAILED, f"{redis_failure(exc, settings)}; the scan stopped after {_summary(tally)} and "
+                "dropped its partial results to free memory.", False)
+    except REDIS_ERRORS as exc:  # no permission, a replica, a cluster down: what no retry fixes
+        return ScanStatus.FAILED, f"{redis_failure(exc, settings)} (stopped after {_summary(tally)}).", True
+    except Exception as exc:
+        log.exception("scan %s failed", meta.scan_id)
+        return ScanStatus.FAILED, f"The scan failed ({type(exc).__name__}).", True
+
+
+def _record_end(settings: Settings, store: ScanStore, scan_id: str, token: str, status: ScanStatus, message: str,
+                keep_rows: bool) -> None:
+    """The fenced end record; when its table does not fit (out of memory), the end without the rows."""
+    try:
+        retrying(lambda: store.finish(scan_id, status, message, token=token, keep_rows=keep_rows))
+    except redis.OutOfMemoryError as exc:
+        if not keep_rows:
+            raise
+        message = f"{redis_failure(exc, settings)}; the results did not fit and were dropped ({message})"
+        retrying(lambda: store.finish(scan_id, ScanStatus.FAILED, message, token=token, keep_rows=False))
 
 
 def in_words(count: int, noun: str) -> str:
@@ -202,44 +244,43 @@ def in_words(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
-def _outcome(tally: _Tally) -> tuple[ScanStatus, str]:
+def _summary(tally: _Tally) -> str:
     summary = (f"{tally.done}/{in_words(tally.total, 'ticker')}, {in_words(tally.contracts, 'contract')}, "
                f"{in_words(tally.matches, 'match')}, {in_words(tally.errors, 'error')}")
     if tally.invalid:
         summary += f", {in_words(tally.invalid, 'unusable row')} dropped"
+    return summary
+
+
+def _outcome(tally: _Tally) -> tuple[ScanStatus, str]:
+    summary = _summary(tally)
     if tally.fatal:
         return ScanStatus.FAILED, f"{tally.fatal} (partial results kept: {summary})"
     # a cancel read after the last fetch skipped nothing: the scan completed
-    if tally.stopped is StopReason.CANCELLED and tally.done < tally.total:
+    if tally.cancelled and tally.done < tally.total:
         return ScanStatus.CANCELLED, f"Cancelled after {summary}."
-    if tally.stopped is StopReason.LOCK_LOST:
-        return ScanStatus.FAILED, f"The scan lost its lock and stopped after {summary}."
     return ScanStatus.COMPLETED, f"{summary}."
 
 
-def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, heartbeat: Heartbeat,
-                  stop: threading.Event, on_progress: Callable[[ScanMeta], None] | None) -> _Tally:
+def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: str, tally: _Tally,
+                  heartbeat: Heartbeat, stop: threading.Event, on_progress: Callable[[ScanMeta], None] | None) -> None:
+    """Fetch and record every ticker into ``tally``; raises what the heartbeat met (lock lost, a refusal) at the
+    next step."""
     provider = get_provider(meta.provider, settings)
     criteria = Criteria.of_scan(meta.criteria)
     request = criteria.chain_request(meta.as_of)
     as_of = provider.quote_date(request)
-    tally = _Tally(total=len(meta.tickers), cancel_requested=retrying(lambda: store.cancel_requested(meta.scan_id)))
+    tally.cancel_requested = retrying(lambda: store.cancel_requested(meta.scan_id))
     tickers = iter(meta.tickers)
-
-    def stop_reason() -> StopReason | None:
-        if heartbeat.lost.is_set():
-            return StopReason.LOCK_LOST
-        if stop.is_set() or tally.cancel_requested:
-            return StopReason.CANCELLED
-        return None
 
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="fetch") as pool:
         pending: dict[Future, str] = {}
 
         def refill() -> None:
-            while len(pending) < settings.concurrency and tally.stopped is None and tally.fatal is None:
-                tally.stopped = stop_reason()
-                ticker = None if tally.stopped else next(tickers, None)
+            while len(pending) < settings.concurrency and not tally.cancelled and tally.fatal is None:
+                heartbeat.check()
+                tally.cancelled = stop.is_set() or tally.cancel_requested
+                ticker = None if tally.cancelled else next(tickers, None)
                 if ticker is None:
                     return
                 pending[pool.submit(_fetch_and_screen, provider, ticker, request, criteria, as_of)] = ticker
@@ -249,12 +290,12 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, heartbea
             finished = [(pending.pop(future), future.result())
                         for future in wait(pending, return_when=FIRST_COMPLETED).done]
             tally.fatal = tally.fatal or next((result.error for _, result in finished if result.fatal), None)
+            heartbeat.check()
             refill()  # before writing: the next fetches need not wait for Redis
             for ticker, result in finished:
-                counted = _record(store, meta.scan_id, ticker, result, tally, _usage(provider))
+                counted = _record(store, meta.scan_id, token, ticker, result, tally, _usage(provider))
                 if on_progress:
                     on_progress(replace(meta, **counted))
-        return tally
 
 
 def _usage(provider: Provider) -> dict[str, int]:
@@ -263,18 +304,15 @@ def _usage(provider: Provider) -> dict[str, int]:
     return usage() if callable(usage) else {}
 
 
-def _record(store: ScanStore, scan_id: str, ticker: str, result: _TickerResult, tally: _Tally,
+def _record(store: ScanStore, scan_id: str, token: str, ticker: str, result: _TickerResult, tally: _Tally,
             usage: dict[str, int]) -> dict[str, int | float | str]:
-    """Write one ticker's rows and the scan's counters in one round trip; returns the counters."""
-    tally.done += 1
-    tally.contracts += result.contracts
-    tally.matches += result.matches
-    tally.errors += result.error is not None
-    tally.invalid += result.invalid
-    counted = counters(tally.done, tally.total, tally.contracts, tally.matches, tally.errors, ticker)
-    progress = {**counted, "invalid_rows": tally.invalid, **usage}
+    """Write one ticker's rows and the scan's counters in one fenced round trip; returns the counters."""
+    counted = counters(tally.done + 1, tally.total, tally.contracts + result.contracts, tally.matches + result.matches,
+                       tally.errors + (result.error is not None), ticker)
+    progress = {**counted, "invalid_rows": tally.invalid + result.invalid, **usage}
     tally.cancel_requested = retrying(lambda: store.record_ticker(scan_id, ticker, result.payload, result.error,
-                                                                   progress))
+                                                                   progress, token=token))
+    tally.count(result)  # once written: a refused write leaves the tally at what the store holds
     return counted
 
 

@@ -12,13 +12,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis
 from redis.exceptions import LockError
 
-from scanner.errors import REDIS_DOWN
+from scanner.errors import REDIS_DOWN, LockLost
+from scanner.store.connection import Client
 from scanner.store.keys import Keys
 
 log = logging.getLogger(__name__)
+
+TOKEN_GONE = "the scan lock was lost (it no longer holds this scan's token)"
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class LockState:
 class ScanLock:
     """One scan's hold on the lock key."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, ttl: int) -> None:
+    def __init__(self, client: Client, keys: Keys, ttl: int) -> None:
         self.ttl = ttl
         self._client = client
         self._lock = client.lock(keys.lock, timeout=ttl, blocking=False, thread_local=False)
@@ -49,18 +51,25 @@ class ScanLock:
         return token if self._lock.acquire(blocking=False, token=token) else None
 
     @classmethod
-    def attach(cls, client: redis.Redis, keys: Keys, ttl: int, token: str) -> ScanLock:
+    def attach(cls, client: Client, keys: Keys, ttl: int, token: str) -> ScanLock:
         """The lock as held by ``token`` (handed over by whoever acquired it)."""
         lock = cls(client, keys, ttl)
-        lock._lock.local.token = client.connection_pool.get_encoder().encode(token)
+        lock._lock.local.token = token.encode()  # as Lock.acquire stores it; no pool internals (RedisCluster)
         return lock
+
+    @property
+    def token(self) -> str:
+        return self._lock.local.token.decode()
 
     def owned(self) -> bool:
         return self._lock.owned()
 
     def extend(self) -> None:
-        """Reset the TTL; raises LockNotOwnedError when the lock was lost."""
-        self._lock.extend(self.ttl, replace_ttl=True)
+        """Reset the TTL; raises LockLost when the lock no longer holds this token."""
+        try:
+            self._lock.extend(self.ttl, replace_ttl=True)
+        except LockError:  # also LockNotOwnedError, its subclass
+            raise LockLost(TOKEN_GONE) from None
 
     def release(self) -> bool:
         """Compare-and-delete; False when the lock was no longer ours."""
@@ -71,7 +80,7 @@ class ScanLock:
             return False
 
 
-def force_release(client: redis.Redis, keys: Keys) -> bool:
+def force_release(client: Client, keys: Keys) -> bool:
     """Delete whatever token holds the lock now (compare-and-delete on that token, so a lock taken
     meanwhile by a new scan survives). The running holder notices at its next extension and stops."""
     token = client.get(keys.lock)
@@ -81,11 +90,13 @@ def force_release(client: redis.Redis, keys: Keys) -> bool:
 
 
 class Heartbeat:
-    """Extends the lock every TTL/3 and calls ``on_beat``; sets ``lost`` when the lock is gone."""
+    """Extends the lock every TTL/3 and calls ``on_beat`` (the fenced heartbeat stamp). It never dies silently:
+    Redis unreachable is retried at the next beat; anything else (the lock lost, no permission, out of memory)
+    ends the beats and is kept in ``failure``, which the scan raises at its next step to stop cleanly with it."""
 
     def __init__(self, lock: ScanLock, on_beat: Callable[[], None]) -> None:
         self.lock = lock
-        self.lost = threading.Event()
+        self.failure: Exception | None = None
         self._on_beat = on_beat
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scan-heartbeat", daemon=True)
@@ -98,24 +109,26 @@ class Heartbeat:
         self._stop.set()
         self._thread.join(timeout=5)
 
+    def check(self) -> None:
+        """Raise what ended the beats, if anything did (called by the scan's thread between steps)."""
+        if self.failure is not None:
+            raise self.failure
+
     def _run(self) -> None:
         """Beats at once (the process may have taken a while to start), then every TTL/3."""
         while self._beat() and not self._stop.wait(self.lock.ttl / 3):
             pass
 
     def _beat(self) -> bool:
-        """Extend and stamp; False once the lock is lost (Redis errors are retried at the next beat)."""
+        """Extend and stamp; False once beating must end (``failure`` then says why)."""
         try:
             self.lock.extend()
-        except LockError:  # also LockNotOwnedError, its subclass
-            log.warning("the scan lock was lost; stopping")
-            self.lost.set()
-            return False
-        except REDIS_DOWN as exc:
-            log.warning("could not extend the scan lock (%s); retrying", type(exc).__name__)
-            return True
-        try:
             self._on_beat()
         except REDIS_DOWN as exc:
-            log.warning("could not stamp the heartbeat (%s)", type(exc).__name__)
+            log.warning("the heartbeat could not reach Redis (%s); retrying", type(exc).__name__)
+            return True
+        except Exception as exc:  # a refusal a retry cannot fix: stop the scan with it rather than let the lock lapse
+            log.warning("the heartbeat stopped: %s (%s)", exc, type(exc).__name__)
+            self.failure = exc
+            return False
         return True

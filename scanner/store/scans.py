@@ -6,6 +6,7 @@ Only this module (through ``Keys``) reads or writes scan data; pages and the CLI
 from __future__ import annotations
 
 import json
+import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping
@@ -17,13 +18,18 @@ from typing import Any, get_type_hints
 import pandas as pd
 import pyarrow as pa
 import redis
+from redis.commands.core import Script
 
 from scanner import clock
 from scanner.config import Settings
+from scanner.errors import LockLost
 from scanner.store.codec import encode_rows, one_payload, read_batches, to_frame
+from scanner.store.connection import Client
 from scanner.store.keys import Keys
-from scanner.store.lock import LockState
+from scanner.store.lock import TOKEN_GONE, LockState
 from scanner.store.records import CriteriaRecord, WatchlistRecord
+
+log = logging.getLogger(__name__)
 
 
 class ScanStatus(StrEnum):
@@ -55,6 +61,53 @@ for i = 4, #ARGV do
   end
 end
 return 0
+"""
+
+# The fence every write of a scan opens with (DESIGN "The lock protocol" step 4): nothing is written when the scan's
+# hash is gone (a record is never recreated half-empty) or, for the holder's writes, when the lock no longer holds its
+# token; the script then answers nil. KEYS[1]: the lock, KEYS[2]: the scan's hash. ARGV[1]: the holder's token, or ''
+# for a write that is not the holder's (whoever took the lock away records the end itself).
+_FENCE = """
+if redis.call('EXISTS', KEYS[2]) == 0 or (ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1]) then
+  return nil
+end
+"""
+
+# Some of the scan's fields. ARGV[2..]: field, value pairs.
+_SET_FIELDS = _FENCE + """
+redis.call('HSET', KEYS[2], unpack(ARGV, 2))
+return 1
+"""
+
+# One ticker's rows and error with the scan's counters, bumping the version; answers the cancel flag.
+# KEYS[3]: results, KEYS[4]: errors. ARGV[2]: the ticker, ARGV[3]: its rows ('' for none), ARGV[4]: its error
+# ('' for none), ARGV[5..]: the counters as field, value pairs.
+_RECORD_TICKER = _FENCE + """
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[2], ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[2], ARGV[4]) end
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('HINCRBY', KEYS[2], 'version', 1)
+return redis.call('HGET', KEYS[2], 'cancel_requested') or ''
+"""
+
+# The end: the compacted table replaces the per-ticker rows, the end's fields, the version, and ``latest`` for a
+# completed scan. KEYS[3]: results, KEYS[4]: table, KEYS[5]: latest. ARGV[2]: the table ('' drops the rows instead,
+# under OOM: DEL is a write Redis allows past maxmemory, and a script that has written is never stopped half-way, so
+# the small end record that follows goes through), ARGV[3]: the scan id when it completed, else '', ARGV[4..]: the
+# end's fields as field, value pairs.
+_FINISH = _FENCE + """
+if ARGV[2] ~= '' then redis.call('SET', KEYS[4], ARGV[2]) end
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('HINCRBY', KEYS[2], 'version', 1)
+if ARGV[3] ~= '' then redis.call('SET', KEYS[5], ARGV[3]) end
+return 1
+"""
+
+# A scan's stored rows in one atomic read (a script, not MULTI: Redis refuses every command queued in a MULTI once it
+# is out of memory, reads included). KEYS[1]: table, KEYS[2]: the scan's hash, KEYS[3]: results.
+_READ_ROWS = """
+return {redis.call('GET', KEYS[1]), redis.call('HGET', KEYS[2], 'corrupt_tickers'), redis.call('HGETALL', KEYS[3])}
 """
 
 
@@ -212,25 +265,34 @@ class Results:
     corrupt_tickers: tuple[str, ...] = ()
 
 
-def _binary_twin(client: redis.Redis) -> redis.Redis:
-    """A client on the same server that returns bytes (Arrow payloads are not text)."""
-    pool = client.connection_pool
-    kwargs = {**pool.connection_kwargs, "decode_responses": False}
-    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
+def _fields(values: Mapping[str, Any]) -> list[str]:
+    """ScanMeta fields as a script's field, value arguments."""
+    return [item for pair in ScanMeta.encode(values).items() for item in pair]
 
 
 class ScanStore:
-    """Reads and writes one deployment's scans (and, through ``watchlist`` and ``criteria``, its settings)."""
+    """Reads and writes one deployment's scans (and, through ``watchlist`` and ``criteria``, its settings).
 
-    def __init__(self, client: redis.Redis, keys: Keys, lock_ttl: int = 60, retention: int = 30) -> None:
+    ``client`` answers text, ``binary`` bytes (the Arrow tables): two clients from ``connect``, so the store works
+    the same on ``redis.Redis`` and ``RedisCluster``. A write of the scan's own (``token``: the lock holder's) is
+    fenced: refused with LockLost once the lock no longer holds that token. ``token=None`` is a write by whoever
+    has no lock to check (who took the lock away, a test setting a scan up); it still never recreates a gone scan.
+    """
+
+    def __init__(self, client: Client, binary: Client, keys: Keys, lock_ttl: int = 60,
+                 retention: int = 30) -> None:
         self.client = client
-        self.binary = _binary_twin(client)
+        self.binary = binary
         self.keys = keys
         self.lock_ttl = lock_ttl
         self.retention = retention
         self.watchlist = WatchlistRecord(client, keys.watchlist)
         self.criteria = CriteriaRecord(client, keys.criteria)
         self._mark_abandoned = client.register_script(_MARK_ABANDONED)
+        self._set_fields = client.register_script(_SET_FIELDS)
+        self._record_ticker = client.register_script(_RECORD_TICKER)
+        self._finish = client.register_script(_FINISH)
+        self._read_rows = binary.register_script(_READ_ROWS)
 
     # ---- writing (the lock holder) ----
     def create(self, scan_id: str, *, provider: str, provider_label: str, criteria: dict[str, Any],
@@ -239,55 +301,58 @@ class ScanStore:
         meta = ScanMeta(scan_id=scan_id, status=ScanStatus.STARTING, provider=provider, provider_label=provider_label,
                         side=criteria.get("side", "put"), tickers_total=len(tickers), started_at=started,
                         heartbeat_at=started, criteria=criteria, tickers=tickers, as_of=as_of)
-        pipe = self.client.pipeline()
+        pipe = self.client.pipeline(transaction=True)  # the hash is never without its index entry
         pipe.hset(self.keys.scan(scan_id), mapping=meta.to_hash())
         pipe.zadd(self.keys.scans, {scan_id: started})
         pipe.set(self.keys.current, scan_id)
         pipe.execute()
 
-    def mark_running(self, scan_id: str, pid: int, host: str) -> None:
-        self.set_fields(scan_id, status=ScanStatus.RUNNING, pid=pid, host=host, heartbeat_at=clock.now())
+    def _fenced(self, script: Script, scan_id: str, token: str | None, extra_keys: list[str],
+                args: list[Any]) -> Any:
+        """Run one fenced write; LockLost when the holder's write was refused (its answer is nil)."""
+        answer = script(keys=[self.keys.lock, self.keys.scan(scan_id), *extra_keys], args=[token or "", *args])
+        if answer is None and token:
+            raise LockLost(TOKEN_GONE)
+        return answer
 
-    def heartbeat(self, scan_id: str) -> None:
-        self.set_fields(scan_id, heartbeat_at=clock.now())
+    def mark_running(self, scan_id: str, pid: int, host: str, *, token: str | None = None) -> None:
+        self.set_fields(scan_id, token=token, status=ScanStatus.RUNNING, pid=pid, host=host, heartbeat_at=clock.now())
+
+    def heartbeat(self, scan_id: str, *, token: str) -> None:
+        self.set_fields(scan_id, token=token, heartbeat_at=clock.now())
 
     def record_ticker(self, scan_id: str, ticker: str, rows: pd.DataFrame | bytes | None, error: str | None,
-                      progress: Mapping[str, Any]) -> bool:
+                      progress: Mapping[str, Any], *, token: str | None = None) -> bool:
         """One ticker's rows (a frame, or already encoded), error and the scan's new counters (ScanMeta fields),
-        atomically, bumping ``version``. Returns whether a cancel has been requested (read in the same round trip,
-        so the scan's one thread that writes never waits on Redis twice per ticker)."""
-        pipe = self.client.pipeline(transaction=True)
-        if rows is not None:
-            payload = encode_rows(rows) if isinstance(rows, pd.DataFrame) else rows
-            pipe.hset(self.keys.results(scan_id), ticker, payload)
-        if error:
-            pipe.hset(self.keys.errors(scan_id), ticker, error)
-        pipe.hset(self.keys.scan(scan_id), mapping=ScanMeta.encode({**progress, "heartbeat_at": clock.now()}))
-        pipe.hincrby(self.keys.scan(scan_id), "version", 1)
-        pipe.hget(self.keys.scan(scan_id), "cancel_requested")
-        return ScanMeta.decode("cancel_requested", pipe.execute()[-1])
+        in one fenced script, bumping ``version``. Returns whether a cancel has been requested (read in the same
+        round trip, so the scan's one thread that writes never waits on Redis twice per ticker)."""
+        payload = b"" if rows is None else encode_rows(rows) if isinstance(rows, pd.DataFrame) else rows
+        cancel = self._fenced(self._record_ticker, scan_id, token,
+                              [self.keys.results(scan_id), self.keys.errors(scan_id)],
+                              [ticker, payload, error or "", *_fields({**progress, "heartbeat_at": clock.now()})])
+        return ScanMeta.decode("cancel_requested", cancel)
 
-    def set_fields(self, scan_id: str, **values: Any) -> None:
-        """Write some of the scan's fields (ScanMeta names)."""
-        self.client.hset(self.keys.scan(scan_id), mapping=ScanMeta.encode(values))
+    def set_fields(self, scan_id: str, *, token: str | None = None, **values: Any) -> bool:
+        """Write some of the scan's fields (ScanMeta names); False when nothing was written (the scan is gone)."""
+        return self._fenced(self._set_fields, scan_id, token, [], _fields(values)) is not None
 
-    def finish(self, scan_id: str, status: ScanStatus, message: str = "") -> None:
+    def finish(self, scan_id: str, status: ScanStatus, message: str = "", *, token: str | None = None,
+               keep_rows: bool = True) -> None:
         """Record the end; a completed scan becomes ``latest`` and retention runs.
 
         The per-ticker rows are compacted into one payload (``table``), so reading a finished 500-ticker scan is
         one GET and one decode instead of 500; entries that could not be read are named on the scan
-        (``corrupt_tickers``).
+        (``corrupt_tickers``). ``keep_rows=False`` (Redis out of memory) drops them instead, which is what lets
+        the end record through.
         """
-        batches, corrupt = self._stored_batches(scan_id)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.set(self.keys.table(scan_id), one_payload(batches))  # as one ticker's, never through pandas
-        pipe.delete(self.keys.results(scan_id))
-        pipe.hset(self.keys.scan(scan_id), mapping=ScanMeta.encode(
-            {"status": status, "finished_at": clock.now(), "message": message, "corrupt_tickers": corrupt}))
-        pipe.hincrby(self.keys.scan(scan_id), "version", 1)
-        if status == ScanStatus.COMPLETED:
-            pipe.set(self.keys.latest, scan_id)
-        pipe.execute()
+        table, corrupt = b"", ()
+        if keep_rows:
+            batches, corrupt = self._stored_batches(scan_id)
+            table = one_payload(batches)  # as one ticker's, never through pandas
+        end = {"status": status, "finished_at": clock.now(), "message": message, "corrupt_tickers": corrupt}
+        self._fenced(self._finish, scan_id, token,
+                     [self.keys.results(scan_id), self.keys.table(scan_id), self.keys.latest],
+                     [table, scan_id if status == ScanStatus.COMPLETED else "", *_fields(end)])
         self.apply_retention()
 
     def request_cancel(self, scan_id: str) -> bool:
@@ -333,7 +398,10 @@ class ScanStore:
         metas = {i: ScanMeta.from_hash(i, raw) for i, raw in zip(ids, pipe.execute(), strict=True) if raw}
         current = metas.get(current_id) if current_id else None
         if current is not None and current.active and not lock.held and self._looks_dead(current):
-            self.mark_abandoned(current.scan_id)
+            try:
+                self.mark_abandoned(current.scan_id)
+            except redis.ResponseError as exc:  # out of memory, no permission, a replica: readers read on
+                log.warning("could not mark scan %s abandoned: %s", current.scan_id, exc)
             current = self.get(current.scan_id)
         return Overview(lock=lock, current=current, latest=metas.get(latest_id) if latest_id else None)
 
@@ -356,15 +424,12 @@ class ScanStore:
         return Results(frame=to_frame(batches), corrupt_tickers=corrupt)
 
     def _stored_batches(self, scan_id: str) -> tuple[list[pa.RecordBatch], tuple[str, ...]]:
-        """The scan's record batches and the tickers that could not be read, in one atomic round trip:
+        """The scan's record batches and the tickers that could not be read, in one atomic read:
         the compacted table when the scan has finished, else the per-ticker entries."""
-        pipe = self.binary.pipeline(transaction=True)
-        pipe.get(self.keys.table(scan_id))
-        pipe.hget(self.keys.scan(scan_id), "corrupt_tickers")
-        pipe.hgetall(self.keys.results(scan_id))
-        table, corrupt, per_ticker = pipe.execute()
+        table, corrupt, flat = self._read_rows(keys=[self.keys.table(scan_id), self.keys.scan(scan_id),
+                                                      self.keys.results(scan_id)])
         if table is None:
-            return read_batches(per_ticker)
+            return read_batches({flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)})
         batches, unreadable = read_batches({"all tickers": table})
         if unreadable:
             return [], unreadable
@@ -397,7 +462,8 @@ class ScanStore:
 
     # ---- retention ----
     def apply_retention(self) -> list[str]:
-        """Keep the newest ``retention`` completed scans and as many others; delete the rest."""
+        """Keep the newest ``retention`` completed scans and as many others; delete the rest, and the keys of an
+        index entry whose hash is gone (what no reader reaches any more)."""
         ids = self.client.zrevrange(self.keys.scans, 0, -1)
         pipe = self.client.pipeline(transaction=False)
         for scan_id in ids:
@@ -412,8 +478,8 @@ class ScanStore:
             kept[completed] += 1
             if kept[completed] > self.retention or status is None:
                 doomed.append(scan_id)
-        if doomed:
-            pipe = self.client.pipeline(transaction=True)
+        if doomed:  # keys first, index entries last: cut short, it leaves entries the next pass finds, never strays
+            pipe = self.client.pipeline(transaction=False)  # no MULTI: Redis refuses it when out of memory
             for scan_id in doomed:
                 pipe.delete(*self.keys.scan_keys(scan_id))
             pipe.zrem(self.keys.scans, *doomed)
@@ -425,4 +491,5 @@ def open_store(settings: Settings) -> ScanStore:
     """The store on the configured Redis (starting the embedded server if needed); RedisUnavailable if down."""
     from scanner.store.connection import connect
 
-    return ScanStore(connect(settings), Keys(settings.prefix), settings.lock_ttl, settings.retention)
+    return ScanStore(connect(settings), connect(settings, binary=True), Keys(settings.prefix), settings.lock_ttl,
+                     settings.retention)

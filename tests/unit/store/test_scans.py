@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from redis.exceptions import LockError, LockNotOwnedError
 
 from scanner import clock
+from scanner.errors import LockLost
 from scanner.scan.engine import counters
 from scanner.store.keys import Keys
 from scanner.store.lock import LockState, ScanLock, force_release
@@ -42,10 +42,10 @@ def test_lock_is_exclusive_and_only_the_owner_extends_or_releases(fake_store: Sc
     assert ScanLock(fake_store.client, fake_store.keys, ttl=6).acquire() is None
     intruder = ScanLock.attach(fake_store.client, fake_store.keys, ttl=6, token="not-the-token")
     assert not intruder.owned()
-    with pytest.raises(LockNotOwnedError):
+    with pytest.raises(LockLost):
         intruder.extend()
     assert intruder.release() is False
-    with pytest.raises(LockError):  # a released handle holds no token at all
+    with pytest.raises(LockLost):  # a released handle holds no token at all
         intruder.extend()
     assert fake_store.client.get(fake_store.keys.lock) == token
     holder = ScanLock.attach(fake_store.client, fake_store.keys, ttl=6, token=token)
