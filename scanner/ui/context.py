@@ -26,7 +26,7 @@ def _store(_settings: Settings, where_key: tuple[str | None, str], prefix: str, 
            retention: int) -> ScanStore:
     """One store (its clients and connection pools) per process, Redis location and key prefix; it
     reconnects by itself. Built per rerun, it would open a fresh pool for its binary client each time."""
-    return ScanStore(connect(_settings), Keys(prefix), lock_ttl, retention)
+    return ScanStore(connect(_settings), connect(_settings, binary=True), Keys(prefix), lock_ttl, retention)
 
 
 @st.cache_resource(ttl=60, show_spinner=False)
