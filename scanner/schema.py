@@ -90,13 +90,42 @@ COLUMNS: tuple[Column, ...] = (
     Column("prob_otm", Kind.FLOAT, Role.METRIC, "P(OTM)", Display.FRACTION,
            "1 − |delta|: the market's rough odds the contract expires out of the money"),
     Column("annualized_return_pct", Kind.FLOAT, Role.METRIC, "Annualized", Display.PERCENT,
-           "The original rule, which decides matches (calls too): bid / strike / max(DTE, 1) × 365 × 100"),
+           "The original rule (bid / strike), which decides matches (calls too): "
+           "bid / strike / max(DTE, 1) × 365 × 100"),
     Column("change_pct", Kind.FLOAT, Role.METRIC, "Change", Display.PERCENT,
            "Change (original: (S−K)/K): (underlying − strike) / strike × 100, not the day's move"),
     Column("otm_pct", Kind.FLOAT, Role.METRIC, "OTM", Display.PERCENT,
            "% out of the money: puts (underlying − strike) / underlying × 100, calls (strike − underlying) / "
            "underlying × 100"),
+    Column("period_return_pct", Kind.FLOAT, Role.METRIC, "Return", Display.PERCENT,
+           "Return on net capital for the contract's life: puts bid / (strike − bid) × 100; calls (covered) "
+           "bid / (underlying − bid) × 100; empty where that capital is ≤ 0"),
+    Column("annualized_period_return_pct", Kind.FLOAT, Role.METRIC, "Annualized return", Display.PERCENT,
+           "Return on net capital, annualized: return × 365 / max(DTE, 1)"),
+    Column("if_called_return_pct", Kind.FLOAT, Role.METRIC, "If called", Display.PERCENT,
+           "Calls (covered), shares called away at the strike: (bid + strike − underlying) / (underlying − bid) "
+           "× 100; empty for puts"),
+    Column("pop_pct", Kind.FLOAT, Role.METRIC, "POP", Display.PERCENT,
+           "Probability of profit: the odds the stock ends above the break-even, N(d2) × 100 with "
+           "d2 = (ln(underlying / break-even) + (r − q − iv²/2) T) / (iv √T), T = (DTE + 1) / 365, the row's IV "
+           "(empty when the IV is not in (0, 5])"),
+    Column("atm_iv", Kind.FLOAT, Role.METRIC, "ATM IV", Display.FRACTION,
+           "The expiration's at-the-money IV: the mean IV of its nearest out-of-the-money put and call in the scan "
+           "(the one present when one side was fetched)"),
+    Column("expected_move", Kind.FLOAT, Role.METRIC, "Exp. move", Display.MONEY,
+           "One standard deviation of the stock by expiration: underlying × ATM IV × √T, T = (DTE + 1) / 365"),
+    Column("score", Kind.FLOAT, Role.METRIC, "Score", Display.NUMBER,
+           "Ranks matches: annualized return on net capital × POP / 100 × (1 − spread / 100), the spread taken "
+           "between 0 and 100 %; empty for a row that does not match or lacks one of them"),
     Column("match", Kind.BOOL, Role.METRIC, "Match", Display.FLAG, "Passes the scan's rules"),
+    Column("reason", Kind.TEXT, Role.METRIC, "Why not", Display.TEXT,
+           "The first rule the contract fails, in this order: unusable row, delta, annualized, open interest, "
+           "volume, bid, spread; empty for a match"),
+    Column("rules_failed", Kind.INT, Role.METRIC, "Rules failed", Display.COUNT,
+           "How many of the rules the contract fails (0 for a match; 1 with a miss is a near miss)"),
+    Column("miss_pct", Kind.FLOAT, Role.METRIC, "Miss", Display.PERCENT,
+           "How far the contract misses the rule its reason names, relative to that rule's threshold: "
+           "|value − threshold| / |threshold| × 100; empty for a match, a missing value or a threshold of 0"),
     Column("new", Kind.BOOL, Role.VIEW, "New", Display.FLAG, "Not in the previous completed scan"),
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -24,6 +24,12 @@ class ChainRequest:
     weeks: int = 4
     strike_limit: int = 15
     as_of: date | None = None  # None: the provider's own quote date (today in New York for live data)
+    dte_window: tuple[int, int] | None = None  # inclusive (min, max) DTE: every listed expiration in it, not `weeks`
+
+    def in_window(self, expirations: Iterable[date], quote_date: date) -> list[date]:
+        """The distinct `expirations` (a source's listed ones) whose DTE from `quote_date` is in the window, sorted."""
+        low, high = self.dte_window
+        return sorted({day for day in expirations if low <= (day - quote_date).days <= high})
 
 
 class Provider(Protocol):

@@ -1,7 +1,7 @@
 """Exports of a completed scan (CSV, Parquet), shared by the page and the CLI.
 
 CSV numbers are rounded to what they mean, from each column's display in the schema (money to cents, percentages
-to 2 decimals, delta, IV and P(OTM) to 4); Parquet keeps full precision.
+to 2 decimals, delta, IV and P(OTM) to 4, the score to 2); Parquet keeps full precision.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class ExportFormat(StrEnum):
 FORMATS = tuple(fmt.value for fmt in ExportFormat)
 EXPORTS_DIR = Path("exports")  # the CLI's default folder, under the current directory (git-ignored)
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CSV_DECIMALS = {Display.MONEY: 2, Display.PERCENT: 2, Display.DELTA: 4, Display.FRACTION: 4}
+CSV_DECIMALS = {Display.MONEY: 2, Display.PERCENT: 2, Display.DELTA: 4, Display.FRACTION: 4, Display.NUMBER: 2}
 """Decimals a CSV keeps per display; a float column of another display (or none in the schema) is written whole."""
 
 

@@ -14,6 +14,11 @@ from scanner.providers.base import ChainRequest
 from scanner.schema import SIDES
 
 SIDE_CHOICES = ("put", "call", "both")
+DTE_RANGE = (0, 730)  # the DTE window's bounds (DESIGN "Screening": 0-730 everywhere)
+OFF_WORDS = ("", "off", "none", "null")  # what turns an optional criterion off in a form or `criteria set`
+OPTIONAL_FIELDS = ("min_dte", "max_dte", "put_delta_ceiling", "min_open_interest", "min_volume", "min_bid",
+                   "max_spread_pct")  # off (None) by default
+_WHOLE_FIELDS = ("weeks", "strike_limit", "min_dte", "max_dte", "min_open_interest", "min_volume")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,13 @@ class Criteria:
     min_call_annualized: float = 20.0
     call_delta_table: tuple[tuple[int, float], ...] = ((7, 0.20), (14, 0.24), (21, 0.28), (28, 0.32))
     call_delta_beyond: float = 0.36
+    min_dte: int | None = None  # with max_dte, the DTE window (inclusive) instead of the next `weeks` weeklies
+    max_dte: int | None = None
+    put_delta_ceiling: float | None = None  # e.g. -0.10: puts closer to zero pay too little to matter
+    min_open_interest: int | None = None
+    min_volume: int | None = None
+    min_bid: float | None = None
+    max_spread_pct: float | None = None
 
     def __post_init__(self) -> None:
         _check(self.side in SIDE_CHOICES, f"side must be one of {', '.join(SIDE_CHOICES)}, got {self.side!r}")
@@ -43,11 +55,35 @@ class Criteria:
             _check_float("call_delta_table delta", limit, 0.0, 1.0)
         days = [dte for dte, _ in self.call_delta_table]
         _check(days == sorted(set(days)), f"call_delta_table days must be strictly increasing, got {days}")
+        for name in ("min_dte", "max_dte"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), *DTE_RANGE)
+        if self.min_dte is not None and self.max_dte is not None:
+            _check(self.min_dte <= self.max_dte, f"min_dte ({self.min_dte}) must not exceed max_dte ({self.max_dte})")
+        if self.put_delta_ceiling is not None:
+            _check_float("put_delta_ceiling", self.put_delta_ceiling, -1.0, 0.0)
+            _check(self.put_delta_ceiling > self.put_delta_floor,
+                   f"put_delta_ceiling ({self.put_delta_ceiling:g}) must be above put_delta_floor "
+                   f"({self.put_delta_floor:g})")
+        for name in ("min_open_interest", "min_volume"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), 0, 10**9)
+        for name in ("min_bid", "max_spread_pct"):
+            if getattr(self, name) is not None:
+                _check_float(name, getattr(self, name), 0.0, math.inf)
 
     @property
     def sides(self) -> tuple[str, ...]:
         """The option sides to fetch and match."""
         return SIDES if self.side == "both" else (self.side,)
+
+    @property
+    def dte_window(self) -> tuple[int, int] | None:
+        """The inclusive DTE window when either bound is set (the other then at its end of DTE_RANGE), else None."""
+        if self.min_dte is None and self.max_dte is None:
+            return None
+        return (DTE_RANGE[0] if self.min_dte is None else self.min_dte,
+                DTE_RANGE[1] if self.max_dte is None else self.max_dte)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (the table as lists) that from_dict reads back."""
@@ -62,14 +98,18 @@ class Criteria:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Criteria:
-        """Criteria from untrusted input (a form, Redis, the CLI); ValueError names the bad field."""
+        """Criteria from untrusted input (a form, Redis, the CLI); ValueError names the bad field. An optional
+        criterion given as None or an OFF_WORDS text is off; one absent (criteria stored before it existed) too."""
         unknown = set(data) - set(cls.__dataclass_fields__)
         _check(not unknown, f"unknown criteria field(s): {', '.join(sorted(map(str, unknown)))}")
         kwargs: dict[str, Any] = {}
         for name, value in data.items():
-            if name == "side":
+            if name in OPTIONAL_FIELDS and (value is None or (isinstance(value, str) and value.strip().lower()
+                                                                  in OFF_WORDS)):
+                kwargs[name] = None
+            elif name == "side":
                 kwargs[name] = str(value).strip().lower()
-            elif name in ("weeks", "strike_limit"):
+            elif name in _WHOLE_FIELDS:
                 kwargs[name] = _as_int(name, value)
             elif name == "call_delta_table":
                 try:
@@ -83,7 +123,22 @@ class Criteria:
 
     def chain_request(self, as_of: date | None = None) -> ChainRequest:
         """What to ask a provider for, for one ticker."""
-        return ChainRequest(sides=self.sides, weeks=self.weeks, strike_limit=self.strike_limit, as_of=as_of)
+        return ChainRequest(sides=self.sides, weeks=self.weeks, strike_limit=self.strike_limit, as_of=as_of,
+                            dte_window=self.dte_window)
+
+
+def scan_overrides(side: str | None = None, weeks: int | None = None, min_dte: int | None = None,
+                   max_dte: int | None = None) -> dict[str, Any]:
+    """A scan's own choices over the stored criteria (None: the stored value). `weeks` asks for the next N
+    weeklies, so it clears a stored DTE window; given with a window of its own it is refused (ValueError)."""
+    if weeks is not None and (min_dte is not None or max_dte is not None):
+        raise ValueError("--weeks cannot be combined with --min-dte/--max-dte: choose weeks or a DTE window")
+    overrides: dict[str, Any] = {name: value for name, value in
+                                 (("side", side), ("weeks", weeks), ("min_dte", min_dte), ("max_dte", max_dte))
+                                 if value is not None}
+    if weeks is not None:
+        overrides.update(min_dte=None, max_dte=None)
+    return overrides
 
 
 def _check(ok: bool, message: str) -> None:

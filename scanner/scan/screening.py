@@ -10,13 +10,17 @@ column once to a numpy array; after that every metric and rule is one plain whol
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
+from scipy.special import ndtr
 
+from scanner.market import blackscholes
 from scanner.market.calendar import NY
 from scanner.providers.chains import deltas_from_iv
 from scanner.scan.criteria import Criteria
@@ -125,83 +129,286 @@ def _ticker_rank(column: pd.Series | None, n: int) -> np.ndarray:
 
 def _metrics(side_index: np.ndarray, strike: np.ndarray, bid: np.ndarray, ask: np.ndarray, delta: np.ndarray,
              spot: np.ndarray, dte: np.ndarray) -> dict[str, np.ndarray]:
-    """The float metric columns. A put (cash-secured) rests on its strike K, a call (covered, on shares bought at
-    the underlying price S) on S; a row of neither side gets no collateral, break-even or OTM %. K and S are NaN
-    where missing or <= 0, so what rests on them is too; the annualized return (the original rule, on K for both
-    sides) is NaN where the DTE is unknown; a quote far out of scale overflows to inf, which `unusable` catches."""
+    """The float metric columns that rest on one row alone. A put (cash-secured) rests on its strike K, a call
+    (covered, on shares bought at the underlying price S) on S; a row of neither side gets no collateral,
+    break-even, returns or OTM %. K and S are NaN where missing or <= 0, so what rests on them is too; the
+    annualized return (the original rule, on K for both sides) is NaN where the DTE is unknown; a quote far out of
+    scale overflows to inf, which `unusable` catches. Returns on net capital are empty where that capital
+    (puts K − bid, calls S − bid) is <= 0 (DESIGN "Screening")."""
     with np.errstate(all="ignore"):
         k = np.where(strike > 0, strike, np.nan)
         s = np.where(spot > 0, spot, np.nan)
-        sides = [side_index == _PUT, side_index == _CALL]
+        is_put, is_call = side_index == _PUT, side_index == _CALL
+        sides = [is_put, is_call]
         mid = (bid + ask) / 2
+        days = np.maximum(dte, 1)  # annualizing: a 0-DTE contract counts one day
+        net_capital = np.select(sides, [k - bid, s - bid], np.nan)
+        capital = np.where(net_capital > 0, net_capital, np.nan)
+        period_return = bid / capital * 100
         return {
             "mid": mid,
             "spread_pct": np.where(mid > 0, (ask - bid) / mid * 100, np.nan),
             "premium": bid * 100,
             "collateral": np.select(sides, [k * 100, s * 100], np.nan),
-            "break_even": np.select(sides, [k - bid, s - bid], np.nan),
+            "break_even": net_capital,  # puts K − bid, calls S − bid: the same figure as the capital at risk
             "prob_otm": 1 - np.abs(delta),
-            "annualized_return_pct": np.maximum(bid, 0.0) / k / np.maximum(dte, 1) * 365 * 100,
+            "annualized_return_pct": np.maximum(bid, 0.0) / k / days * 365 * 100,
             "change_pct": (spot - k) / k * 100,
             "otm_pct": np.select(sides, [(s - k) / s * 100, (k - s) / s * 100], np.nan),
+            "period_return_pct": period_return,
+            "annualized_period_return_pct": period_return * 365 / days,
+            "if_called_return_pct": np.where(is_call, (bid + k - s) / capital * 100, np.nan),
         }
 
 
-def _matches(criteria: Criteria, side_index: np.ndarray, strike: np.ndarray, bid: np.ndarray, delta: np.ndarray,
-             dte: np.ndarray, annualized: np.ndarray) -> np.ndarray:
-    """The put and call rules of the criteria's sides; never a missing delta (NaN compares false), a missing or
-    non-positive strike, a negative bid, an expired contract or an unknown expiration (DTE NaN)."""
-    wanted = np.zeros(len(side_index), dtype=bool)
-    if "put" in criteria.sides:
-        wanted |= ((side_index == _PUT) & (annualized >= criteria.min_put_annualized)
-                   & (delta >= criteria.put_delta_floor))
-    if "call" in criteria.sides:
-        wanted |= ((side_index == _CALL) & (annualized >= criteria.min_call_annualized)
-                   & (delta <= call_delta_limit(dte, criteria)))
-    return wanted & (strike > 0) & (bid >= 0) & (dte >= 0)
+def _usable_iv(iv: np.ndarray) -> np.ndarray:
+    """Where an IV can be used (DESIGN: 0 < iv <= 5); NaN compares false."""
+    with np.errstate(invalid="ignore"):
+        return (iv > 0) & (iv <= blackscholes.MAX_TRUSTED_IV)
 
 
-def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date) -> pd.DataFrame:
-    """Every contract of `chain` with its metrics and `match`, as RESULT_COLUMNS.
+def _pop_pct(spot: np.ndarray, break_even: np.ndarray, iv: np.ndarray, t_years: np.ndarray, rate: float,
+             dividend_yield: float) -> np.ndarray:
+    """N(d2) × 100, the odds the stock ends above the break-even; NaN without a usable IV, S or break-even > 0."""
+    sigma = np.where(_usable_iv(iv), iv, np.nan)
+    with np.errstate(all="ignore"):
+        ratio = np.where((spot > 0) & (break_even > 0), spot / break_even, np.nan)
+        d2 = (np.log(ratio) + (rate - dividend_yield - sigma**2 / 2) * t_years) / (sigma * np.sqrt(t_years))
+    return ndtr(d2) * 100
 
-    DTE counts calendar days from `as_of` (the provider's quote date). Output conventions:
-    expiration and quote_date are datetime64[s] midnights of the New York date; side is "put",
-    "call" or missing; volume, open_interest and dte are nullable Int64; a missing delta is derived
-    from the IV (chains.deltas_from_iv at the default rate, when the provider has not done so with
-    its configured one); rows are sorted by ticker, side (call before put), expiration (unknown
-    first), strike, ties in input order. The result shares no writable memory with `chain`: every
-    column is a new array, the text ones copied.
+
+def _first_per_group(group: np.ndarray, candidates: np.ndarray, distance: np.ndarray, values: np.ndarray,
+                     groups: int) -> np.ndarray:
+    """Per group, `values` at its candidate row of the smallest `distance` (NaN for a group without one)."""
+    out = np.full(groups, np.nan)
+    rows = np.flatnonzero(candidates)
+    if rows.size:
+        rows = rows[np.lexsort((distance[rows], group[rows]))]
+        first = np.r_[True, group[rows][1:] != group[rows][:-1]]
+        out[group[rows][first]] = values[rows][first]
+    return out
+
+
+def _atm_iv(group: np.ndarray, side_index: np.ndarray, strike: np.ndarray, spot: np.ndarray,
+            iv: np.ndarray) -> np.ndarray:
+    """Per row, its (ticker, expiration)'s ATM IV: the mean IV of the nearest-OTM put (highest put strike below S
+    with a usable IV) and nearest-OTM call (lowest call strike above S with one), or the one present."""
+    groups = int(group.max()) + 1 if group.size else 0
+    usable = _usable_iv(iv)
+    with np.errstate(invalid="ignore"):
+        put = _first_per_group(group, (side_index == _PUT) & usable & (strike < spot), -strike, iv, groups)
+        call = _first_per_group(group, (side_index == _CALL) & usable & (strike > spot), strike, iv, groups)
+    both = np.where(np.isnan(put), call, np.where(np.isnan(call), put, (put + call) / 2))
+    return both[group]
+
+
+def _expiration_groups(ticker_rank: np.ndarray, expiration: np.ndarray) -> np.ndarray:
+    """Per row, a code shared by the rows of its ticker and expiration (0, 1, ...)."""
+    expiration_code = np.unique(expiration.view(np.int64), return_inverse=True)[1].reshape(-1)
+    return np.unique(ticker_rank * (int(expiration_code.max(initial=0)) + 1) + expiration_code,
+                     return_inverse=True)[1].reshape(-1)
+
+
+def _delta_text(value: float) -> str:
+    """A delta as traders write it: two decimals, up to four when they matter (-0.25, -0.2034)."""
+    text = f"{value:.4f}".rstrip("0")
+    return text + "0" * max(0, 2 - len(text.partition(".")[2]))
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One rule's outcome on every row: where it fails, how far it misses relative to its threshold (NaN where
+    that cannot be measured), and the reason's words for the rows at given positions."""
+
+    fails: np.ndarray
+    miss: np.ndarray
+    words: Callable[[np.ndarray], list[str]]
+
+
+def _cases(masks: list[np.ndarray], texts: list[Callable[[int], str]]) -> Callable[[np.ndarray], list[str]]:
+    """Words for rows at given positions: the text of the first of `masks` that holds at each."""
+    def words(positions: np.ndarray) -> list[str]:
+        case = np.argmax(np.array([mask[positions] for mask in masks]), axis=0)
+        return [texts[c](p) for c, p in zip(case.tolist(), positions.tolist(), strict=True)]
+    return words
+
+
+def _relative(gap: np.ndarray, threshold: np.ndarray | float) -> np.ndarray:
+    """gap / |threshold|, NaN where the threshold is 0."""
+    with np.errstate(all="ignore"):
+        return np.where(np.asarray(threshold) != 0, gap / np.abs(threshold), np.nan)
+
+
+def _minimum_rule(name: str, values: np.ndarray, minimum: float | None, shown: Callable[[float], str]) -> _Rule | None:
+    """`values` >= `minimum` (a missing value fails), or None when the criterion is off."""
+    if minimum is None:
+        return None
+    missing = np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        fails = missing | (values < minimum)
+    return _Rule(fails, _relative(minimum - values, minimum), _cases(
+        [missing, np.ones_like(missing)],
+        [lambda _: f"{name} missing", lambda p: f"{name} {shown(values[p])} < {shown(minimum)}"]))
+
+
+def _rules(criteria: Criteria, side_index: np.ndarray, strike: np.ndarray, bid: np.ndarray, delta: np.ndarray,
+           dte: np.ndarray, spot: np.ndarray, metrics: dict[str, np.ndarray], open_interest: np.ndarray,
+           volume: np.ndarray) -> list[_Rule]:
+    """The match rules in DESIGN's reason order: unusable row, delta, annualized, open interest, volume, bid,
+    spread (earnings joins between annualized and open interest once events exist). Off criteria add none."""
+    n = len(side_index)
+    is_put, is_call = side_index == _PUT, side_index == _CALL
+    annualized, spread = metrics["annualized_return_pct"], metrics["spread_pct"]
+    with np.errstate(invalid="ignore"):
+        no_side = side_index == _NO_SIDE
+        other_side = ~no_side & ~np.isin(np.array(_SIDE_ORDER + ("",))[side_index], criteria.sides)
+        no_expiration = np.isnan(dte)
+        expired = dte < 0
+        no_strike = ~(strike > 0)
+        no_bid = ~(bid >= 0)
+        no_capital = np.isnan(metrics["period_return_pct"]) & ((is_put & (bid >= strike)) | (is_call & (bid >= spot)))
+        out_of_scale = np.isinf(metrics["premium"]) | np.isinf(annualized)
+        row_cases = [no_side, other_side, no_expiration, expired, no_strike, no_bid, no_capital, out_of_scale]
+        side_names = np.array(_SIDE_ORDER + ("",))[side_index]
+        unusable_row = _Rule(np.logical_or.reduce(row_cases), np.full(n, np.nan), _cases(row_cases, [
+            lambda _: "unusable row: no side",
+            lambda p: f"unusable row: {side_names[p]}s not screened (side {criteria.side})",
+            lambda _: "unusable row: no expiration",
+            lambda _: "unusable row: expired",
+            lambda _: "unusable row: no strike",
+            lambda _: "unusable row: no bid",
+            lambda p: (f"unusable row: bid {bid[p]:.2f} ≥ strike {strike[p]:.2f}" if is_put[p]
+                       else f"unusable row: bid {bid[p]:.2f} ≥ underlying {spot[p]:.2f}"),
+            lambda _: "unusable row: quote out of scale",
+        ]))
+
+        floor, ceiling = criteria.put_delta_floor, criteria.put_delta_ceiling
+        call_limit = call_delta_limit(dte, criteria)
+        missing = np.isnan(delta)
+        below_floor = is_put & (delta < floor)
+        above_ceiling = is_put & (delta > ceiling) if ceiling is not None else np.zeros(n, dtype=bool)
+        above_table = is_call & (delta > call_limit)
+        delta_cases = [missing, below_floor, above_ceiling, above_table]
+        delta_miss = np.select(delta_cases[1:], [_relative(floor - delta, floor),
+                                                 _relative(delta - (ceiling or 0.0), ceiling or 0.0),
+                                                 _relative(delta - call_limit, call_limit)], np.nan)
+        last_bound = criteria.call_delta_table[-1][0]
+        delta_rule = _Rule(np.logical_or.reduce(delta_cases), delta_miss, _cases(delta_cases, [
+            lambda _: "delta missing",
+            lambda p: f"delta {_delta_text(delta[p])} < {_delta_text(floor)}",
+            lambda p: f"delta {_delta_text(delta[p])} > {_delta_text(ceiling)} (ceiling)",
+            lambda p: f"delta {_delta_text(delta[p])} > {_delta_text(call_limit[p])} ("
+                      + (f"DTE > {last_bound})" if dte[p] > last_bound else
+                         f"DTE ≤ {next(b for b, _ in criteria.call_delta_table if dte[p] <= b)})"),
+        ]))
+
+        minimum = np.select([is_put, is_call], [criteria.min_put_annualized, criteria.min_call_annualized], np.nan)
+        annualized_rule = _Rule(~(annualized >= minimum), _relative(minimum - annualized, minimum), _cases(
+            [np.ones(n, dtype=bool)], [lambda p: f"annualized {annualized[p]:.2f}% < {minimum[p]:g}%"]))
+
+        spread_rule = None
+        if criteria.max_spread_pct is not None:
+            top = criteria.max_spread_pct
+            spread_missing = np.isnan(spread)
+            spread_rule = _Rule(~(spread <= top), _relative(spread - top, top), _cases(
+                [spread_missing, ~spread_missing],
+                [lambda _: "spread missing", lambda p: f"spread {spread[p]:.2f}% > {top:g}%"]))
+
+    optional = [_minimum_rule("open interest", open_interest, criteria.min_open_interest, lambda v: f"{v:,.0f}"),
+                _minimum_rule("volume", volume, criteria.min_volume, lambda v: f"{v:,.0f}"),
+                _minimum_rule("bid", bid, criteria.min_bid, lambda v: f"${v:,.2f}"),
+                spread_rule]
+    return [unusable_row, delta_rule, annualized_rule, *(rule for rule in optional if rule is not None)]
+
+
+def _verdicts(rules: list[_Rule]) -> dict[str, Any]:
+    """`match`, `reason` (the first failing rule's words), `rules_failed` and `miss_pct` from the rules."""
+    fails = np.array([rule.fails for rule in rules])
+    failing = fails.any(axis=0)
+    first = np.argmax(fails, axis=0)
+    reason = np.full(fails.shape[1], "", dtype=object)
+    for index, rule in enumerate(rules):
+        positions = np.flatnonzero(failing & (first == index))
+        if positions.size:
+            reason[positions] = rule.words(positions)
+    miss = np.array([rule.miss for rule in rules])[first, np.arange(fails.shape[1])] * 100
+    return {"match": ~failing, "reason": pd.array(reason, dtype="str"),
+            "rules_failed": pd.arrays.IntegerArray(fails.sum(axis=0).astype(np.int64), np.zeros(len(first), bool)),
+            "miss_pct": np.where(failing, miss, np.nan)}
+
+
+def _score(matches: np.ndarray, metrics: dict[str, np.ndarray]) -> np.ndarray:
+    """annualized return on net capital × POP / 100 × (1 − spread / 100), spread clipped to 0-100 %; NaN for a
+    row that does not match or lacks an input (README "Ranking")."""
+    spread = np.clip(metrics["spread_pct"], 0.0, 100.0)
+    score = metrics["annualized_period_return_pct"] * metrics["pop_pct"] / 100 * (1 - spread / 100)
+    return np.where(matches, score, np.nan)
+
+
+def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date, *, rate: float = blackscholes.DEFAULT_RATE,
+           dividend_yield: float = 0.0) -> pd.DataFrame:
+    """Every contract of `chain` with its metrics, `match` and why not, as RESULT_COLUMNS.
+
+    DTE counts calendar days from `as_of` (the provider's quote date). Black-Scholes time (`pop_pct`,
+    `expected_move`, deltas from IV) is T = (DTE + 1) / 365 at `rate` and `dividend_yield`; annualizing divides
+    by max(DTE, 1) days. Output conventions: expiration and quote_date are datetime64[s] midnights of the New
+    York date; side is "put", "call" or missing; volume, open_interest, dte and rules_failed are nullable Int64;
+    a missing delta is derived from the IV (chains.deltas_from_iv at the default rate, when the provider has not
+    done so with its configured one); rows are sorted by ticker, side (call before put), expiration (unknown
+    first), strike, ties in input order. The result shares no writable memory with `chain`: every column is a
+    new array, the text ones copied.
     """
     n = len(chain)
     source = {name: chain[name] for name in CHAIN_COLUMNS if name in chain}  # each column fetched once
     numbers = {name: _floats(source.get(name), n) for name in _FLOAT_INPUTS}
     dates = {name: _dates(source.get(name), n) for name in _DATE_INPUTS}
+    counts = {name: _counts(source.get(name), n) for name in _COUNT_INPUTS}
     side_index, side = _sides(source.get("side"), n)
+    ticker_rank = _ticker_rank(source.get("ticker"), n)
     expiration = dates["expiration"]
     dte_days = (expiration - np.datetime64(as_of, "D")).astype(np.int64)
     expiration_known = ~np.isnat(expiration)
     dte = np.where(expiration_known, dte_days, np.nan)
 
-    spot, strike, bid = numbers["underlying_price"], numbers["strike"], numbers["bid"]
+    spot, strike, bid, iv = numbers["underlying_price"], numbers["strike"], numbers["bid"], numbers["iv"]
     side_names = np.array([*_SIDE_ORDER, ""])[side_index]  # as Black-Scholes reads them: "" gets no delta
-    delta = numbers["delta"] = deltas_from_iv(numbers["delta"], side_names, spot, strike, dte, numbers["iv"])
+    delta = numbers["delta"] = deltas_from_iv(numbers["delta"], side_names, spot, strike, dte, iv)
     metrics = _metrics(side_index, strike, bid, numbers["ask"], delta, spot, dte)
+    t_years = blackscholes.year_fraction(np.where(dte >= 0, dte, np.nan))
+    metrics["pop_pct"] = _pop_pct(spot, metrics["break_even"], iv, t_years, rate, dividend_yield)
+    metrics["atm_iv"] = _atm_iv(_expiration_groups(ticker_rank, expiration), side_index, strike, spot, iv)
+    with np.errstate(all="ignore"):
+        metrics["expected_move"] = np.where(spot > 0, spot, np.nan) * metrics["atm_iv"] * np.sqrt(t_years)
+    as_floats = {name: counts[name].to_numpy(dtype=float, na_value=np.nan) for name in _COUNT_INPUTS}
+    verdicts = _verdicts(_rules(criteria, side_index, strike, bid, delta, dte, spot, metrics,
+                                as_floats["open_interest"], as_floats["volume"]))
     columns: dict[str, Any] = {
         **{name: source[name].array.copy() if name in source else pd.array([None] * n, dtype="str")
            for name in _TEXT_INPUTS},
         **numbers,
         **{name: values.astype("datetime64[s]") for name, values in dates.items()},
-        **{name: _counts(source.get(name), n) for name in _COUNT_INPUTS},
+        **counts,
         "side": side,
         "dte": pd.arrays.IntegerArray(np.where(expiration_known, dte_days, 0), ~expiration_known),
         **metrics,
-        "match": _matches(criteria, side_index, strike, bid, delta, dte, metrics["annualized_return_pct"]),
+        **verdicts,
+        "score": _score(verdicts["match"], metrics),
     }
     # NaT is the smallest int64 (unknown expirations first); lexsort puts NaN strikes last.
-    order = np.lexsort((strike, expiration.view(np.int64), side_index, _ticker_rank(source.get("ticker"), n)))
+    order = np.lexsort((strike, expiration.view(np.int64), side_index, ticker_rank))
     if not np.array_equal(order, np.arange(n)):  # providers send chains in this order: nothing to gather then
         columns = {name: values[order] for name, values in columns.items()}
     return pd.DataFrame({name: columns[name] for name in RESULT_COLUMNS}, index=pd.RangeIndex(n), copy=False)
+
+
+def near_misses(rows: pd.DataFrame) -> pd.DataFrame:
+    """The screened `rows` that fail exactly one rule by a measurable amount, nearest first (smallest `miss_pct`;
+    ties keep the rows' order): a page's "near misses", each with its `reason`. Rows of scans stored before
+    `rules_failed` existed are never near misses."""
+    failed = rows["rules_failed"].to_numpy(dtype=float, na_value=np.nan)
+    miss = rows["miss_pct"].to_numpy(dtype=float, na_value=np.nan)
+    near = rows[(failed == 1) & ~np.isnan(miss)]
+    return near.sort_values("miss_pct", kind="stable")
 
 
 def unusable(screened: pd.DataFrame) -> np.ndarray:

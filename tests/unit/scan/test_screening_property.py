@@ -23,11 +23,14 @@ AS_OF = date(2026, 11, 30)
 NEW_YORK = ZoneInfo("America/New_York")
 SIDE_ORDER = ("call", "put")  # the output order of sides
 FLOAT_OUTPUTS = ("strike", "bid", "ask", "last", "iv", "delta", "underlying_price", "mid", "spread_pct", "premium",
-                 "collateral", "break_even", "prob_otm", "annualized_return_pct", "change_pct", "otm_pct")
+                 "collateral", "break_even", "prob_otm", "annualized_return_pct", "change_pct", "otm_pct",
+                 "period_return_pct", "annualized_period_return_pct", "if_called_return_pct", "pop_pct")
 WHOLE_OUTPUTS = ("volume", "open_interest", "dte")
 RELATIVE = 1e-12
 # A put's delta N(d1) - 1 keeps only the digits N(d1) has below 1: two correct N(d1) a few ulps apart differ there.
 DELTA_ABSOLUTE = 1e-15
+# scipy's ndtr and math.erfc part ways in the far tail (1e-311 against 0): far below any probability shown.
+POP_ABSOLUTE = 1e-12
 
 
 def number(value: Any) -> float:
@@ -40,7 +43,7 @@ def number(value: Any) -> float:
 
 
 def missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
 def new_york_date(value: Any) -> date | None:
@@ -100,26 +103,51 @@ def screened_row(row: dict[str, Any], criteria: Criteria) -> dict[str, Any]:
     s = spot if spot > 0 else math.nan  # and what rests on the underlying price a positive price
     mid = (bid + ask) / 2
     annualized = math.nan if math.isnan(bid) or dte is None else max(bid, 0.0) / k / max(dte, 1) * 365 * 100
+    capital = {"put": k - bid, "call": s - bid}.get(side, math.nan)  # the net capital a return rests on
+    capital = capital if capital > 0 else math.nan
+    period = bid / capital * 100
+    t = math.nan if dte is None or dte < 0 else (dte + 1) / 365
+    if 0 < iv <= blackscholes.MAX_TRUSTED_IV and s > 0 and capital > 0 and t > 0:
+        d2 = (math.log(s / capital) + (blackscholes.DEFAULT_RATE - iv * iv / 2) * t) / (iv * math.sqrt(t))
+        pop = normal_cdf(d2) * 100
+    else:
+        pop = math.nan
+    ceiling = criteria.put_delta_ceiling
     if side == "put":
-        wanted = annualized >= criteria.min_put_annualized and delta >= criteria.put_delta_floor
+        wanted = (annualized >= criteria.min_put_annualized and delta >= criteria.put_delta_floor
+                  and (ceiling is None or delta <= ceiling))
     elif side == "call":
         limit = next((limit for bound, limit in criteria.call_delta_table if dte is not None and dte <= bound),
                      criteria.call_delta_beyond)
         wanted = annualized >= criteria.min_call_annualized and delta <= limit
     else:
         wanted = False
+    open_interest, volume = whole(row.get("open_interest")), whole(row.get("volume"))
+    spread = (ask - bid) / mid * 100 if mid > 0 else math.nan
+
+    def at_least(value: int | None, minimum: int | None) -> bool:
+        return minimum is None or (value is not None and value >= minimum)
+
+    wanted = wanted and not math.isinf(bid * 100) and not math.isinf(annualized) and not (
+        (side == "put" and bid >= k) or (side == "call" and bid >= s)) and all((
+            at_least(open_interest, criteria.min_open_interest), at_least(volume, criteria.min_volume),
+            criteria.min_bid is None or bid >= criteria.min_bid,
+            criteria.max_spread_pct is None or spread <= criteria.max_spread_pct))
     return {
         "ticker": row.get("ticker"), "side": side, "expiration": expiration, "strike": strike, "bid": bid, "ask": ask,
-        "last": last, "volume": whole(row.get("volume")), "open_interest": whole(row.get("open_interest")), "iv": iv,
+        "last": last, "volume": volume, "open_interest": open_interest, "iv": iv,
         "delta": delta, "underlying_price": spot, "quote_date": new_york_date(row.get("quote_date")),
         "option_symbol": row.get("option_symbol"), "dte": dte, "mid": mid,
-        "spread_pct": (ask - bid) / mid * 100 if mid > 0 else math.nan, "premium": bid * 100,
+        "spread_pct": spread, "premium": bid * 100,
         # a cash-secured put ties up K per share and loses below K - bid; a covered call, on shares bought at S,
         # ties up S and loses below S - bid
         "collateral": {"put": k * 100, "call": s * 100}.get(side, math.nan),
         "break_even": {"put": k - bid, "call": s - bid}.get(side, math.nan), "prob_otm": 1 - abs(delta),
         "annualized_return_pct": annualized, "change_pct": (spot - k) / k * 100,  # the original rule, both sides
         "otm_pct": {"put": (s - k) / s * 100, "call": (k - s) / s * 100}.get(side, math.nan),
+        "period_return_pct": period,
+        "annualized_period_return_pct": math.nan if dte is None else period * 365 / max(dte, 1),
+        "if_called_return_pct": (bid + k - s) / capital * 100 if side == "call" else math.nan, "pop_pct": pop,
         "match": bool(side in criteria.sides and wanted and strike > 0 and bid >= 0 and dte is not None and dte >= 0),
     }
 
@@ -147,7 +175,7 @@ def assert_screens_like_the_rows(frame: pd.DataFrame, criteria: Criteria) -> Non
         return [row[name] for row in expected]
 
     for name in FLOAT_OUTPUTS:
-        absolute = DELTA_ABSOLUTE if name in ("delta", "prob_otm") else 0.0
+        absolute = {"delta": DELTA_ABSOLUTE, "prob_otm": DELTA_ABSOLUTE, "pop_pct": POP_ABSOLUTE}.get(name, 0.0)
         np.testing.assert_allclose(result[name].to_numpy(dtype=float), np.array(column(name), dtype=float),
                                    rtol=RELATIVE, atol=absolute, equal_nan=True, err_msg=name)
     for name in WHOLE_OUTPUTS:
@@ -158,6 +186,7 @@ def assert_screens_like_the_rows(frame: pd.DataFrame, criteria: Criteria) -> Non
         assert [None if missing(value) else value for value in result[name].astype(object)] == \
             [None if missing(value) else value for value in column(name)], name
     assert result.match.tolist() == column("match")
+    assert ((result.reason == "") == result.match).all() and ((result.rules_failed == 0) == result.match).all()
 
 
 JUNK = st.one_of(st.none(), st.just(math.nan), st.just(math.inf), st.just(1e308),
@@ -184,7 +213,11 @@ VALUES = {
 }
 CRITERIA = st.builds(Criteria, side=st.sampled_from(["put", "call", "both"]),
                      min_put_annualized=st.sampled_from([30.0, 0.0, -100.0]),
-                     min_call_annualized=st.sampled_from([20.0, 0.0]))
+                     min_call_annualized=st.sampled_from([20.0, 0.0]),
+                     put_delta_ceiling=st.sampled_from([None, -0.05]),
+                     min_open_interest=st.sampled_from([None, 0, 500]),
+                     min_volume=st.sampled_from([None, 10]), min_bid=st.sampled_from([None, 0.5]),
+                     max_spread_pct=st.sampled_from([None, 20.0]))
 
 
 @st.composite

@@ -39,11 +39,11 @@ def test_rows_with_missing_columns_read_back_as_nulls() -> None:
 
 def test_rows_stored_before_a_column_was_added_read_with_that_column_empty() -> None:
     stored_today = encode_rows(_rows("AAPL", 2))
-    tomorrow = pa.schema([*ROWS_SCHEMA, pa.field("pop_pct", pa.float64())], metadata=ROWS_SCHEMA.metadata)
+    tomorrow = pa.schema([*ROWS_SCHEMA, pa.field("a_later_metric", pa.float64())], metadata=ROWS_SCHEMA.metadata)
     frame, corrupt = _decode({"AAPL": stored_today}, tomorrow)
     assert corrupt == ()
-    assert list(frame.columns) == [*RESULT_COLUMNS, "pop_pct"]
-    assert frame["pop_pct"].isna().all() and frame["match"].tolist() == [True, True, False]
+    assert list(frame.columns) == [*RESULT_COLUMNS, "a_later_metric"]
+    assert frame["a_later_metric"].isna().all() and frame["match"].tolist() == [True, True, False]
 
 
 def test_a_column_since_dropped_is_ignored() -> None:
