@@ -31,7 +31,7 @@ from scanner.errors import (
 from scanner.market import calendar
 from scanner.providers.base import ChainRequest, Provider
 from scanner.providers.registry import get_provider
-from scanner.scan.criteria import Criteria
+from scanner.scan.criteria import Criteria, scan_overrides
 from scanner.scan.launcher import spawn_scan
 from scanner.scan.screening import screen, unusable
 from scanner.scan.watchlist import parse_symbols
@@ -51,6 +51,8 @@ class ScanRequest:
     provider: str | None = None
     side: str | None = None
     weeks: int | None = None
+    min_dte: int | None = None  # a DTE window instead of `weeks` (criteria.scan_overrides)
+    max_dte: int | None = None
     ignore_market_hours: bool = False
     as_of: date | None = None
 
@@ -93,8 +95,8 @@ def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> St
         raise ScanRefused("The watch-list is empty: add tickers first.")
     base = store.criteria.load()
     try:
-        criteria = Criteria.from_dict({**base.to_dict(), **{k: v for k, v in
-                                       (("side", request.side), ("weeks", request.weeks)) if v is not None}})
+        criteria = Criteria.from_dict({**base.to_dict(), **scan_overrides(
+            request.side, request.weeks, request.min_dte, request.max_dte)})
     except ValueError as exc:
         raise ScanRefused(str(exc)) from None
     enforce = provider.live if settings.enforce_market_hours is None else settings.enforce_market_hours
