@@ -23,7 +23,7 @@ from scanner.errors import REDIS_DOWN, REDIS_ERRORS, ExitCode, InvalidSymbols, S
 from scanner.providers import registry
 from scanner.results.export import FORMATS, ExportFormat, default_path, export_frame, to_bytes
 from scanner.scan.control import cancel_scan, release_lock
-from scanner.scan.criteria import format_delta_table, parse_assignments
+from scanner.scan.criteria import WEEKS_OR_WINDOW, format_delta_table, parse_assignments
 from scanner.scan.engine import ScanRequest, begin_scan, in_words, run_scan
 from scanner.scan.launcher import TOKEN_ENV
 from scanner.scan.watchlist import parse_symbols
@@ -39,6 +39,17 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(ExitCode.BAD_INPUT, f"error: {self.prog}: {message}\n")
+
+
+class _WeeksOrWindow(argparse.Action):
+    """--weeks and --min-dte/--max-dte choose expirations two ways: given together, refused while parsing (exit 2)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        others = ("min_dte", "max_dte") if self.dest == "weeks" else ("weeks",)
+        if any(getattr(namespace, name, None) is not None for name in others):
+            parser.error(WEEKS_OR_WINDOW)
+        setattr(namespace, self.dest, values)
 
 
 def _symbols(text: str) -> list[str]:
@@ -58,7 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--tickers", type=_symbols,
                       help="symbols separated by commas, spaces or semicolons (default: the stored watch-list)")
     scan.add_argument("--side", choices=("put", "call", "both"))
-    scan.add_argument("--weeks", type=int, help="weekly expirations ahead (1-52)")
+    scan.add_argument("--weeks", type=int, action=_WeeksOrWindow,
+                      help="weekly expirations ahead (1-52); not with --min-dte/--max-dte")
+    scan.add_argument("--min-dte", type=int, action=_WeeksOrWindow,
+                      help="every listed expiration at least this many days out (0-730)")
+    scan.add_argument("--max-dte", type=int, action=_WeeksOrWindow,
+                      help="every listed expiration at most this many days out (0-730)")
     scan.add_argument("--as-of", type=date.fromisoformat, help="quote date DTE counts from (YYYY-MM-DD)")
     scan.add_argument("--ignore-market-hours", action="store_true")
 
@@ -96,7 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     criteria = commands.add_parser("criteria", help="the stored screening criteria").add_subparsers(dest="action",
                                                                                                     required=True)
     criteria.add_parser("show", help="the criteria scans use").add_argument("--json", action="store_true")
-    criteria.add_parser("set", help="change some, e.g. side=both weeks=6 call_delta_table=7:0.2,14:0.24").add_argument(
+    criteria.add_parser("set", help="change some, e.g. side=both min_dte=30 max_dte=45 min_open_interest=100 "
+                        "call_delta_table=7:0.2,14:0.24 (NAME=off turns an optional one off)").add_argument(
         "assignments", nargs="+", metavar="NAME=VALUE")
     criteria.add_parser("reset", help="back to the defaults")
 
@@ -197,7 +214,8 @@ def _finish_line(meta: ScanMeta) -> int:
 
 def _scan(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
     request = ScanRequest(tickers=args.tickers, provider=args.provider, side=args.side, weeks=args.weeks,
-                          ignore_market_hours=args.ignore_market_hours, as_of=args.as_of)
+                          min_dte=args.min_dte, max_dte=args.max_dte, ignore_market_hours=args.ignore_market_hours,
+                          as_of=args.as_of)
     started = begin_scan(settings, store, request)
     meta = run_scan(settings, store, started.scan_id, started.token, on_progress=_progress_printer(),
                     stop=_stop_on_signals())
@@ -339,7 +357,7 @@ def _criteria(settings: Settings, store: ScanStore, args: argparse.Namespace) ->
         print(json.dumps(criteria.to_dict(), indent=2))
         return ExitCode.OK
     for name, value in criteria.to_dict().items():
-        shown = format_delta_table(criteria) if name == "call_delta_table" else value
+        shown = format_delta_table(criteria) if name == "call_delta_table" else "off" if value is None else value
         print(f"{name:<20} {shown}")
     return ExitCode.OK
 

@@ -127,12 +127,15 @@ class Criteria:
                             dte_window=self.dte_window)
 
 
+WEEKS_OR_WINDOW = "--weeks cannot be combined with --min-dte/--max-dte: choose weeks or a DTE window"
+
+
 def scan_overrides(side: str | None = None, weeks: int | None = None, min_dte: int | None = None,
                    max_dte: int | None = None) -> dict[str, Any]:
     """A scan's own choices over the stored criteria (None: the stored value). `weeks` asks for the next N
     weeklies, so it clears a stored DTE window; given with a window of its own it is refused (ValueError)."""
     if weeks is not None and (min_dte is not None or max_dte is not None):
-        raise ValueError("--weeks cannot be combined with --min-dte/--max-dte: choose weeks or a DTE window")
+        raise ValueError(WEEKS_OR_WINDOW)
     overrides: dict[str, Any] = {name: value for name, value in
                                  (("side", side), ("weeks", weeks), ("min_dte", min_dte), ("max_dte", max_dte))
                                  if value is not None}

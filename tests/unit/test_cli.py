@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from scanner.cli import LOG_FORMAT, EasternFormatter
+import pytest
+
+from scanner.cli import LOG_FORMAT, EasternFormatter, _parser, main
+from scanner.errors import ExitCode
 
 
 def _line(when: datetime) -> str:
@@ -19,3 +22,18 @@ def test_log_times_are_eastern_with_the_zone_named() -> None:
     assert _line(datetime(2025, 1, 15, 14, 30, 5, tzinfo=UTC)) == (
         "2025-01-15 09:30:05.250 EST WARNING scanner.store.lock: the scan lock was lost; stopping")
     assert _line(datetime(2025, 7, 1, 14, 30, 5, tzinfo=UTC)).startswith("2025-07-01 10:30:05.250 EDT ")
+
+
+@pytest.mark.parametrize("argv", [["--weeks", "2", "--min-dte", "30"], ["--max-dte", "45", "--weeks", "2"],
+                                  ["--min-dte", "30", "--max-dte", "45", "--weeks", "6"]])
+def test_weeks_beside_a_dte_window_is_refused_while_parsing_with_exit_2(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["scan", *argv])  # refused before any connection: no Redis is needed to see it
+    assert stopped.value.code == ExitCode.BAD_INPUT
+    assert "--weeks cannot be combined with --min-dte/--max-dte" in capsys.readouterr().err
+
+
+def test_a_dte_window_alone_parses_into_the_scan_request() -> None:
+    args = _parser().parse_args(["scan", "--min-dte", "30", "--max-dte", "45"])
+    assert (args.weeks, args.min_dte, args.max_dte) == (None, 30, 45)
