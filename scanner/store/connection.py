@@ -296,9 +296,10 @@ def foreign(clients: list[dict], me: str) -> list[dict]:
 
 
 def other_clients(data_dir: Path) -> int:
-    """How many connections to the embedded server come from other processes: a dashboard that has drawn a page
-    keeps its pool's connections open, a scan holds its own, and so does a command running meanwhile."""
-    return len(foreign(_client(embedded_url(data_dir)).client_list(), client_name()))
+    """How many other processes are connected to the embedded server (told apart by their connection names): a
+    dashboard that has drawn a page keeps its pools' connections open (a text and a bytes client), a scan holds
+    its own, and so does a command running meanwhile."""
+    return len({entry.get("name") for entry in foreign(_client(embedded_url(data_dir)).client_list(), client_name())})
 
 
 def resolve_url(settings: Settings) -> str:
