@@ -1,5 +1,8 @@
 """Real embedded Valkey server, real processes: the CLI end to end, lock contention, kill -9, the page's launch.
 
+The tests of a scan's life run twice: on the embedded server and on a real 3-master Redis Cluster reached through
+a node that does not own the deployment's slot (``deployment_env``), so every command is redirected at least once.
+
 A scan a test interrupts or races runs on the MarketData source against a local ReplayServer whose gate holds
 its answers until the test has done its part, so no outcome depends on how fast the machine starts processes.
 """
@@ -39,26 +42,37 @@ def api() -> Iterator[ReplayServer]:
         yield server
 
 
+@pytest.fixture(params=["embedded", "cluster"])
+def deployment_env(request: pytest.FixtureRequest, scanner_env: dict[str, str]) -> dict[str, str]:
+    """``scanner_env`` on the embedded server, or on the session's cluster (``cluster_env``)."""
+    return scanner_env if request.param == "embedded" else request.getfixturevalue("cluster_env")
+
+
+@pytest.fixture
+def deployment_store(deployment_env: dict[str, str]) -> ScanStore:
+    return open_store(Settings.from_env(deployment_env))
+
+
 def _status_when(env: dict[str, str], condition, timeout: float) -> dict:
     return wait_for(lambda: (lambda status: status if condition(status) else None)(cli_status(env)), timeout)
 
 
-def test_scan_then_export_status_and_history(scanner_env: dict[str, str]) -> None:
-    done = run_cli(["scan", "--tickers", "AAPL, msft;NVDA"], scanner_env)
+def test_scan_then_export_status_and_history(deployment_env: dict[str, str]) -> None:
+    done = run_cli(["scan", "--tickers", "AAPL, msft;NVDA"], deployment_env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("scan ") and " completed: 3/3 tickers" in done.stdout
-    status = cli_status(scanner_env)
+    status = cli_status(deployment_env)
     assert status["lock"]["held"] is False
     latest = status["latest"]
     assert latest["status"] == "completed" and latest["tickers"] == ["AAPL", "MSFT", "NVDA"]
-    exported = run_cli(["export", "--all", "--output", "-"], scanner_env)
+    exported = run_cli(["export", "--all", "--output", "-"], deployment_env)
     assert exported.returncode == 0, exported.stderr
     frame = pd.read_csv(io.StringIO(exported.stdout))
     assert len(frame) == latest["contracts"] > 0
     assert set(frame["ticker"]) == {"AAPL", "MSFT", "NVDA"}
-    matches = run_cli(["export", "--output", "-"], scanner_env)
+    matches = run_cli(["export", "--output", "-"], deployment_env)
     assert len(pd.read_csv(io.StringIO(matches.stdout))) == latest["matches"]
-    history = run_cli(["history", "--json"], scanner_env)
+    history = run_cli(["history", "--json"], deployment_env)
     assert [h["scan_id"] for h in json.loads(history.stdout)] == [latest["scan_id"]]
 
 
@@ -91,12 +105,12 @@ def test_market_closed_exits_4(scanner_env: dict[str, str]) -> None:
     assert run_cli(["scan", "--tickers", "AAPL", "--ignore-market-hours"], env).returncode == 0
 
 
-def test_two_scans_at_once_exactly_one_runs(scanner_env: dict[str, str], api: ReplayServer) -> None:
+def test_two_scans_at_once_exactly_one_runs(deployment_env: dict[str, str], api: ReplayServer) -> None:
     tickers = ["AAPL", "MSFT", "NVDA", "AMZN"]
     serve_chains(api, tickers)
     api.gate.clear()  # whichever takes the lock waits at the source until the other has been refused
     # a long TTL: the holder's heartbeat need not keep up with a loaded machine while it waits
-    env = {**scan_env(scanner_env, api), "SCANNER_LOCK_TTL": "60"}
+    env = {**scan_env(deployment_env, api), "SCANNER_LOCK_TTL": "60"}
     procs = [spawn_cli(scan_args(tickers), env) for _ in range(2)]
     # stop early if both reach the source (two scans ran): more requests than one scan makes
     refused = wait_for_exits(procs, 1, timeout=120, give_up=lambda: len(api.seen) > len(tickers))
@@ -110,24 +124,25 @@ def test_two_scans_at_once_exactly_one_runs(scanner_env: dict[str, str], api: Re
 
 
 @pytest.mark.parametrize("kill_at_pct", [10, 50, 90])
-def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: dict[str, str], real_store: ScanStore,
-                                                                api: ReplayServer, kill_at_pct: int) -> None:
-    assert run_cli(["scan", "--tickers", "AAPL,MSFT"], scanner_env).returncode == 0
-    before = cli_status(scanner_env)["latest"]
-    before_rows = run_cli(["export", "--all", "--output", "-"], scanner_env).stdout
+def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(deployment_env: dict[str, str],
+                                                                deployment_store: ScanStore, api: ReplayServer,
+                                                                kill_at_pct: int) -> None:
+    assert run_cli(["scan", "--tickers", "AAPL,MSFT"], deployment_env).returncode == 0
+    before = cli_status(deployment_env)["latest"]
+    before_rows = run_cli(["export", "--all", "--output", "-"], deployment_env).stdout
     tickers = [f"K{i:02d}" for i in range(20)]
     done = len(tickers) * kill_at_pct // 100  # the holder is killed while it waits for the next ticker's answer
     serve_chains(api, tickers, gates={tickers[done]: threading.Event()})  # never opened while the holder lives
-    env = {**scan_env(scanner_env, api), "SCANNER_CONCURRENCY": "1"}
+    env = {**scan_env(deployment_env, api), "SCANNER_CONCURRENCY": "1"}
     holder = spawn_cli(scan_args(tickers), env)
-    wait_parked(real_store, api, tickers[done], done)
+    wait_parked(deployment_store, api, tickers[done], done)
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=30)
     ttl = int(env["SCANNER_LOCK_TTL"])
     readings: list[LockState] = []
 
     def freed() -> bool:
-        readings.append(real_store.lock())
+        readings.append(deployment_store.lock())
         return not readings[-1].held
 
     wait_for(freed, timeout=10 * ttl, interval=0.05)
@@ -140,8 +155,8 @@ def test_kill_9_of_the_holder_frees_the_lock_and_reads_abandoned(scanner_env: di
     status = _status_when(env, lambda s: s["current"]["status"] == "abandoned", timeout=60)
     assert status["current"]["pct"] == kill_at_pct  # its progress is kept
     assert status["latest"]["scan_id"] == before["scan_id"]
-    assert run_cli(["export", "--all", "--output", "-"], scanner_env).stdout == before_rows
-    assert run_cli(["scan", "--tickers", "AAPL"], scanner_env).returncode == 0  # and a new scan can start
+    assert run_cli(["export", "--all", "--output", "-"], deployment_env).stdout == before_rows
+    assert run_cli(["scan", "--tickers", "AAPL"], deployment_env).returncode == 0  # and a new scan can start
 
 
 def _parked_long_scan(scanner_env: dict[str, str], store: ScanStore, api: ReplayServer
@@ -155,37 +170,63 @@ def _parked_long_scan(scanner_env: dict[str, str], store: ScanStore, api: Replay
     return env, gate, holder
 
 
-def test_sigterm_records_cancelled_and_releases_the_lock(scanner_env: dict[str, str], real_store: ScanStore,
+def test_sigterm_records_cancelled_and_releases_the_lock(deployment_env: dict[str, str], deployment_store: ScanStore,
                                                          api: ReplayServer) -> None:
-    env, gate, holder = _parked_long_scan(scanner_env, real_store, api)
+    env, gate, holder = _parked_long_scan(deployment_env, deployment_store, api)
     holder.send_signal(signal.SIGTERM)
     gate.set()  # the fetch it waits for ends; it stops before the rest
     assert holder.wait(timeout=60) == 5
-    assert real_store.lock().held is False  # released by the holder itself, not left to expire (TTL 6 s)
+    assert deployment_store.lock().held is False  # released by the holder itself, not left to expire (TTL 6 s)
     status = cli_status(env)
     assert status["current"]["status"] == "cancelled" and status["lock"]["held"] is False
     done = status["current"]["tickers_done"]
-    kept = real_store.results(status["current"]["scan_id"]).frame
+    kept = deployment_store.results(status["current"]["scan_id"]).frame
     assert 1 <= done < len(LONG_SCAN) and sorted(kept["ticker"].unique()) == LONG_SCAN[:done]  # partial results kept
 
 
-def test_cancel_command_stops_the_running_scan(scanner_env: dict[str, str], real_store: ScanStore,
+def test_cancel_command_stops_the_running_scan(deployment_env: dict[str, str], deployment_store: ScanStore,
                                                api: ReplayServer) -> None:
-    env, gate, holder = _parked_long_scan(scanner_env, real_store, api)
+    env, gate, holder = _parked_long_scan(deployment_env, deployment_store, api)
     assert run_cli(["cancel"], env).returncode == 0
     gate.set()
     assert holder.wait(timeout=60) == 5
-    assert real_store.lock().held is False  # released by the holder itself, not left to expire (TTL 6 s)
+    assert deployment_store.lock().held is False  # released by the holder itself, not left to expire (TTL 6 s)
     current = cli_status(env)["current"]
     assert current["status"] == "cancelled" and 1 <= current["tickers_done"] < len(LONG_SCAN)
-    assert real_store.results(current["scan_id"]).frame["ticker"].nunique() == current["tickers_done"]
+    assert deployment_store.results(current["scan_id"]).frame["ticker"].nunique() == current["tickers_done"]
 
 
-def test_page_launch_runs_a_detached_logged_subprocess(scanner_env: dict[str, str], real_store: ScanStore) -> None:
-    settings = Settings.from_env(scanner_env)
-    scan_id = start_background(settings, real_store, ScanRequest(tickers=["AAPL", "MSFT"]))
-    wait_for(lambda: real_store.get(scan_id).status == "completed", timeout=60)
-    meta = real_store.get(scan_id)
+def test_the_watchlist_drives_a_scan_and_release_lock_frees_a_killed_holder(tmp_path: Path,
+                                                                          deployment_env: dict[str, str],
+                                                                          deployment_store: ScanStore,
+                                                                          api: ReplayServer) -> None:
+    listing = tmp_path / "list.csv"
+    listing.write_text("symbol,active\nAAPL,true\nMSFT,false\nNVDA,true\n")
+    assert run_cli(["watchlist", "import", str(listing), "--replace"], deployment_env).returncode == 0
+    listed = json.loads(run_cli(["watchlist", "list", "--json"], deployment_env).stdout)
+    assert [entry["symbol"] for entry in listed] == ["AAPL", "MSFT", "NVDA"]
+    assert run_cli(["scan"], deployment_env).returncode == 0
+    assert cli_status(deployment_env)["latest"]["tickers"] == ["AAPL", "NVDA"]
+    serve_chains(api, LONG_SCAN, gates={LONG_SCAN[1]: threading.Event()})  # never opened while the holder lives
+    env = {**scan_env(deployment_env, api), "SCANNER_CONCURRENCY": "1", "SCANNER_LOCK_TTL": "300"}
+    holder = spawn_cli(scan_args(LONG_SCAN), env)
+    wait_parked(deployment_store, api, LONG_SCAN[1], done=1)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=30)
+    assert cli_status(env)["lock"]["held"]  # a 300 s TTL: stuck for minutes without a release
+    released = run_cli(["release-lock"], env)
+    assert released.returncode == 0 and "marked abandoned" in released.stdout, released.stderr
+    status = cli_status(env)
+    assert status["lock"]["held"] is False and status["current"]["status"] == "abandoned"
+    assert [h["status"] for h in json.loads(run_cli(["history", "--json"], env).stdout)] == ["abandoned", "completed"]
+
+
+def test_page_launch_runs_a_detached_logged_subprocess(deployment_env: dict[str, str],
+                                                       deployment_store: ScanStore) -> None:
+    settings = Settings.from_env(deployment_env)
+    scan_id = start_background(settings, deployment_store, ScanRequest(tickers=["AAPL", "MSFT"]))
+    wait_for(lambda: deployment_store.get(scan_id).status == "completed", timeout=60)
+    meta = deployment_store.get(scan_id)
     assert meta.pid and meta.pid != os.getpid()
     log = log_path(settings, scan_id).read_text()
     assert f"scan {scan_id} completed" in log
