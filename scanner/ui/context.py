@@ -8,9 +8,9 @@ import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
 from scanner.config import Settings
-from scanner.errors import ConfigError, RedisUnavailable
+from scanner.errors import ConfigError, RedisFailure, RedisUnavailable
 from scanner.providers.registry import provider_label
-from scanner.store.connection import connect, mask_url
+from scanner.store.connection import connect, redis_failure, where
 from scanner.store.keys import Keys
 from scanner.store.scans import ScanStore
 
@@ -36,10 +36,6 @@ def _source_label(_settings: Settings, provider: str, snapshot_dir: str | None) 
     return provider_label(provider, _settings)
 
 
-def where(settings: Settings) -> str:
-    return mask_url(settings.redis_url) if settings.redis_url else f"embedded server in {settings.data_dir}"
-
-
 def page_context() -> PageContext:
     """The context, or a clear error banner and a stopped script (never a traceback)."""
     # Streamlit copies secrets.toml's top-level keys (MD_API_KEY) into the environment, where the engine and
@@ -53,8 +49,8 @@ def page_context() -> PageContext:
     try:
         store = _store(settings, (settings.redis_url, str(settings.data_dir)), settings.prefix, settings.lock_ttl,
                        settings.retention)
-    except RedisUnavailable as exc:
-        redis_down(str(exc), settings)
+    except RedisFailure as exc:
+        redis_banner(exc, settings)
         st.stop()
     snapshot_dir = str(settings.snapshot_dir) if settings.snapshot_dir else None
     label = _source_label(settings, settings.provider, snapshot_dir)
@@ -65,12 +61,18 @@ def page_context() -> PageContext:
     return PageContext(settings=settings, store=store)
 
 
-def redis_down(reason: str, settings: Settings) -> None:
-    """The banner, and a timer that reruns the page until Redis answers again."""
-    st.error(f"Redis unavailable: {reason}. Nothing was changed; the page recovers by itself when Redis is back.")
+def redis_banner(failure: RedisFailure, settings: Settings) -> None:
+    """The banner (the failure's one line), and a timer that reruns the page until Redis answers again."""
+    if isinstance(failure, RedisUnavailable):
+        st.error(f"Redis unavailable: {failure}. Nothing was changed; the page recovers by itself when Redis is back.")
+    else:
+        st.error(f"Redis error: {failure}. Nothing was changed; the page retries by itself.")
     st_autorefresh(interval=settings.poll_seconds * 1000, key="redis-retry")
 
 
 def redis_failed(exc: Exception, settings: Settings) -> None:
     """The banner for a Redis error met while drawing a page: where Redis is and what kind of failure."""
-    redis_down(f"{where(settings)} ({type(exc).__name__})", settings)
+    failure = redis_failure(exc, settings)
+    if isinstance(failure, RedisUnavailable):  # went away mid-page: where, and how (TimeoutError ...)
+        failure = RedisUnavailable(f"{where(settings)} ({type(exc).__name__})")
+    redis_banner(failure, settings)

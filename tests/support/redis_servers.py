@@ -101,7 +101,7 @@ def _answers(port: int) -> bool:
         redis.Redis(host=HOST, port=port, socket_connect_timeout=1).ping()
     except (redis.AuthenticationError, redis.BusyLoadingError, redis.ResponseError):
         return True
-    except redis.ConnectionError:
+    except (redis.ConnectionError, redis.TimeoutError):
         return False
     return True
 
