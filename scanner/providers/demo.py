@@ -11,7 +11,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,8 @@ _STRIKE_STEPS = ((25.0, 0.5), (100.0, 1.0), (200.0, 2.5), (500.0, 5.0), (np.inf,
 _SKEW = 0.8  # IV rises by ~8 % of ATM vol per 10 % the strike sits below spot
 _SMILE = 1.5  # and curves up again far from the money on both sides
 _TERM = 0.04  # longer expirations trade at slightly higher vol
+_LISTED_WEEKLIES = 8  # the demo lists the next 8 weeklies, then monthlies (the third Friday's week) ...
+_LISTED_DAYS = 730  # ... out to about two years, as exchanges list LEAPS: what a DTE window selects from
 
 
 def _rng(*parts: object) -> np.random.Generator:
@@ -62,6 +64,16 @@ def _tick_round(prices: np.ndarray, up: bool) -> np.ndarray:
     tick = np.where(prices < 3.0, 0.01, 0.05)
     steps = np.ceil(prices / tick - 1e-9) if up else np.floor(prices / tick + 1e-9)
     return np.round(steps * tick, 2)
+
+
+def listed_expirations(quote_date: date) -> list[date]:
+    """The simulated market's listed expirations after `quote_date`: the next weeklies, then each month's
+    standard expiration (the week of its third Friday; a holiday Friday moves to the day before) to ~2 years."""
+    weeks = _LISTED_DAYS // 7 + 1
+    every_week = weekly_expirations(quote_date, weeks)
+    return [day for place, day in enumerate(every_week)
+            if (day - quote_date).days <= _LISTED_DAYS
+            and (place < _LISTED_WEEKLIES or 15 <= (day + timedelta(days=4 - day.weekday())).day <= 21)]
 
 
 class DemoProvider(Registered):
@@ -85,7 +97,9 @@ class DemoProvider(Registered):
         quote_date = self.quote_date(request)
         spot, atm_vol = self._underlying(symbol, quote_date)
         frames = []
-        for expiration in weekly_expirations(quote_date, request.weeks):
+        expirations = (weekly_expirations(quote_date, request.weeks) if request.dte_window is None
+                       else request.in_window(listed_expirations(quote_date), quote_date))
+        for expiration in expirations:
             if self.delay_ms:
                 time.sleep(self.delay_ms / 1000)  # one simulated request per (ticker, expiration)
             frames += [self._chain(symbol, side, expiration, quote_date, spot, atm_vol, request.strike_limit)

@@ -6,6 +6,14 @@ is paid for), `range=otm`, `strikeLimit` and `side` (omitted for both sides: wit
 `strikeLimit` then applies to each side, one request instead of two). `--as-of` asks for that day's
 end-of-day chain (`date`). A ticker's expirations are requested concurrently on a pool shared by all
 tickers, so at most SCANNER_CONCURRENCY requests are ever in flight.
+
+A DTE window (`min_dte`/`max_dte`) takes the ticker's listed expirations first (`/options/expirations/`, one
+request; weeklies, monthlies and LEAPS alike) and asks for each one in the window as above. The chain's own
+`from`/`to` filters would fetch the window in one request, but MarketData documents `strikeLimit` only as "max
+strikes per side" of the answer, not per expiration, and the replay server in the tests does not apply it at all:
+with several expirations in one answer, a strike limit taken over the whole answer would leave the later
+expirations (sparser strike grids) with fewer strikes than asked, or cost a credit per contract without it. One
+request per expiration keeps `strikeLimit` per expiration, which is what `nearest_otm_positions` then enforces.
 """
 
 from __future__ import annotations
@@ -187,7 +195,7 @@ class MarketDataProvider(Registered):
         if request.as_of:
             params["date"] = request.as_of.isoformat()
         futures = [self._pool.submit(self._chain, symbol, expiration, params)
-                   for expiration in weekly_expirations(quote_date, request.weeks)]
+                   for expiration in self._expirations(symbol, request, quote_date)]
         payloads = [payload for payload in _results(futures) if payload is not None]
         if not payloads:
             return empty_chain()
@@ -198,10 +206,25 @@ class MarketDataProvider(Registered):
         chain = pd.DataFrame({name: columns[name][kept] for name in CHAIN_COLUMNS}, copy=False)
         return fill_delta(chain, quote_date, self._rate, self._dividend_yield)
 
+    def _expirations(self, symbol: str, request: ChainRequest, quote_date: date) -> list[date]:
+        """The next `weeks` weeklies from the NYSE calendar (nothing paid for), or the listed ones in the DTE window."""
+        if request.dte_window is None:
+            return weekly_expirations(quote_date, request.weeks)
+        params = {"date": request.as_of.isoformat()} if request.as_of else {}
+        payload = self._ok_payload(symbol, f"options/expirations/{quote(symbol, safe='')}/", params)
+        listed = payload.get("expirations") if payload is not None else None
+        if not isinstance(listed, list):
+            return []
+        return request.in_window(_listed_dates(listed), quote_date)
+
     def _chain(self, symbol: str, expiration: date, params: Mapping[str, str | int]) -> dict[str, Any] | None:
         """One expiration's `s: ok` payload; None for no contracts (204, `no_data`), which is not an error."""
-        path = f"options/chain/{quote(symbol, safe='')}/"
-        reply = self.client.get(path, {**params, "expiration": expiration.isoformat()})
+        return self._ok_payload(symbol, f"options/chain/{quote(symbol, safe='')}/",
+                                {**params, "expiration": expiration.isoformat()})
+
+    def _ok_payload(self, symbol: str, path: str, params: Mapping[str, str | int]) -> dict[str, Any] | None:
+        """An `s: ok` payload of `path`; None for nothing there (204, `no_data`), which is not an error."""
+        reply = self.client.get(path, params)
         if reply.status == 401:
             raise ProviderFatal("MarketData refused the API key (HTTP 401): check MD_API_KEY")
         if reply.status == 204:
@@ -218,6 +241,17 @@ class MarketDataProvider(Registered):
         else:
             return payload
         raise ProviderError(self.client.redact(f"{symbol}: {message}"))
+
+
+def _listed_dates(values: list[Any]) -> list[date]:
+    """The readable YYYY-MM-DD dates of an expirations answer (anything else skipped)."""
+    dates = []
+    for value in values:
+        try:
+            dates.append(date.fromisoformat(str(value)))
+        except ValueError:
+            log.warning("MarketData listed an unreadable expiration %r; skipped", value)
+    return dates
 
 
 def _results(futures: list[Future]) -> list[dict[str, Any] | None]:

@@ -5,7 +5,8 @@ absent), MarketData chain JSON, and Schwab/TD Ameritrade chain JSON (`putExpDate
 IV in percent, greeks as "NaN" strings or -999). Files are read once per scan, on the first fetch.
 DTE counts from the snapshot's quote date (the newest in the folder; `scan --as-of` overrides it), and
 a ticker found in files of several dates keeps only its newest. Per ticker and side the scan takes the
-first `weeks` expirations on or after the quote date, OTM, `strike_limit` strikes nearest the money.
+first `weeks` expirations on or after the quote date (or, with a DTE window, every one in it), OTM,
+`strike_limit` strikes nearest the money.
 """
 
 from __future__ import annotations
@@ -132,8 +133,11 @@ class SnapshotProvider(Registered):
         rows = rows.assign(quote_date=rows["quote_date"].fillna(quote_date))
         expiration = pd.to_datetime(rows["expiration"])
         upcoming = expiration >= pd.Timestamp(quote_date)
-        first = np.sort(expiration[upcoming].unique())[:request.weeks]
-        rows = rows[upcoming & expiration.isin(first)]
+        if request.dte_window is None:
+            wanted = np.sort(expiration[upcoming].unique())[:request.weeks]
+        else:
+            wanted = request.in_window({day.date() for day in expiration[upcoming]}, quote_date)
+        rows = rows[upcoming & expiration.isin(pd.to_datetime(wanted))]
         return fill_delta(nearest_otm(rows, request.sides, request.strike_limit), quote_date, self._rate,
                           self._dividend_yield)
 

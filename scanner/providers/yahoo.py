@@ -56,7 +56,7 @@ class YahooProvider(Registered):
         listed = set(self._call(symbol, lambda: tuple(handle.options)))
         if not listed:  # yfinance's answer to a symbol Yahoo does not know (an empty result or a 404)
             raise ProviderError(f"{symbol}: Yahoo Finance lists no option expirations (unknown symbol?)")
-        wanted = [d.isoformat() for d in weekly_expirations(quote_date, request.weeks) if d.isoformat() in listed]
+        wanted = [d.isoformat() for d in _wanted(listed, request, quote_date)]
         frames = [self._expiration(symbol, handle, expiration, request.sides, quote_date) for expiration in wanted]
         frames = [frame for frame in frames if len(frame)]
         if not frames:
@@ -102,6 +102,19 @@ class YahooProvider(Registered):
             except Exception as exc:  # yfinance raises anything from KeyError to JSON errors for odd symbols
                 raise ProviderError(f"{symbol}: Yahoo Finance failed ({type(exc).__name__}: {exc})") from None
         raise AssertionError("unreachable")
+
+
+def _wanted(listed: set[str], request: ChainRequest, quote_date: date) -> list[date]:
+    """The next `weeks` weeklies Yahoo lists, or every listed expiration in the DTE window."""
+    if request.dte_window is None:
+        return [day for day in weekly_expirations(quote_date, request.weeks) if day.isoformat() in listed]
+    readable = []
+    for text in listed:
+        try:
+            readable.append(date.fromisoformat(text))
+        except ValueError:  # not a date: nothing to fetch for it
+            continue
+    return request.in_window(readable, quote_date)
 
 
 def _positive(value: Any) -> float | None:

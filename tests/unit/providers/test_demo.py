@@ -188,3 +188,23 @@ def test_a_cancel_is_recorded_only_when_it_skipped_a_ticker(fake_store: ScanStor
     final = _demo_scan(fake_store, 1, cancel_at)
     assert final.status == status
     assert final.tickers_done == min(cancel_after + 2, len(TICKERS))
+
+
+def test_a_dte_window_takes_every_listed_expiration_in_it() -> None:
+    rows = fetch("AAPL", dte_window=(30, 45))  # from Monday 2026-11-30
+    days = sorted({(expiration - DAY).days for expiration in rows.expiration})
+    # listed: weeklies through 2027-01-22 (the 8th), so 2026-12-31 (31 DTE), 2027-01-08 (39), 2027-01-15 (46: out)
+    assert days == [31, 39] and len(rows) == 2 * 15
+
+
+def test_far_windows_select_monthly_expirations_out_to_two_years() -> None:
+    rows = fetch("KO", dte_window=(300, 730))
+    expirations = sorted(set(rows.expiration))
+    assert expirations and all(300 <= (day - DAY).days <= 730 for day in expirations)
+    # each is its month's standard expiration: the week of the third Friday (15th-21st), a trading day
+    assert all(15 <= (day.day + 4 - day.weekday()) <= 21 and is_trading_day(day) for day in expirations)
+    assert len({(day.year, day.month) for day in expirations}) == len(expirations)
+
+
+def test_a_window_with_no_listed_expiration_is_an_empty_chain() -> None:
+    assert fetch("AAPL", dte_window=(0, 2)).empty  # Monday: the first weekly is 4 days out

@@ -222,3 +222,32 @@ def test_the_key_never_reaches_logs_messages_the_store_or_exports(
     scan_hash = json.dumps(fake_store.client.hgetall(fake_store.keys.scan(scan_id)))
     for text in (caplog.text, scan_hash, json.dumps(errors), repr(config), repr(meta), *exports):
         assert KEY not in text
+
+
+def test_a_dte_window_asks_for_each_listed_expiration_in_it_with_its_own_strike_limit(
+        server: ReplayServer, payload: dict) -> None:
+    listed = json.loads(shared_file("marketdata/options_expirations_example.json").read_text())  # from 2022-09-23
+    server.script("/v1/options/expirations/AAPL/", Answer(200, listed))
+    server.script(AAPL, Answer(200, payload), when={"expiration": EXPIRY})
+    as_of = date(2022, 9, 20)
+    rows = provider(server).fetch("AAPL", ChainRequest(sides=("put",), strike_limit=15, as_of=as_of,
+                                                       dte_window=(30, 60)))
+    assert server.requests_to("/v1/options/expirations/AAPL/")[0].query["date"] == "2022-09-20"
+    # listed 2022-10-21 (31 DTE), 10-28 (38) and 11-18 (59) are in the window; 10-14 (24) and 12-16 (87) are not
+    seen = server.requests_to(AAPL)
+    assert sorted(s.query["expiration"] for s in seen) == ["2022-10-21", "2022-10-28", "2022-11-18"]
+    assert all(s.query["strikeLimit"] == "15" and "from" not in s.query for s in seen)
+    assert rows.empty  # the replay server has chains for none of them (only 2023-06-16)
+
+
+def test_a_dte_window_reads_the_chains_it_asked_for(server: ReplayServer, payload: dict) -> None:
+    server.script("/v1/options/expirations/AAPL/", Answer(200, {"s": "ok", "expirations": [EXPIRY, "junk"]}))
+    server.script(AAPL, Answer(200, payload), when={"expiration": EXPIRY})
+    rows = provider(server).fetch("AAPL", ChainRequest(sides=("put",), as_of=AS_OF, dte_window=(20, 30)))
+    assert len(rows) == 15 and (rows.expiration == date(2023, 6, 16)).all()  # 26 DTE; "junk" is skipped
+
+
+def test_no_listed_expirations_is_an_empty_chain(server: ReplayServer) -> None:
+    server.script("/v1/options/expirations/AAPL/", Answer(404, {"s": "no_data"}))
+    assert provider(server).fetch("AAPL", ChainRequest(as_of=AS_OF, dte_window=(0, 730))).empty
+    assert server.requests_to(AAPL) == []

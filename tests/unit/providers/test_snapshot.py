@@ -172,3 +172,11 @@ def test_calendar_time_to_the_expiry_timestamp_misses_the_broker() -> None:
                                   frame.strikePrice.to_numpy(), years, frame.volatility.to_numpy() / 100,
                                   payload["interestRate"] / 100)
     assert np.abs(computed - frame.delta.to_numpy()).max() > 0.03
+
+
+def test_a_dte_window_selects_the_files_expirations_in_it(tmp_path: Path) -> None:
+    provider = snapshot(folder(tmp_path, SPY))  # expirations 2020-01-29 (0 DTE) and 2020-01-31 (2 DTE)
+    rows = provider.fetch("SPY", ChainRequest(sides=("put",), dte_window=(1, 45)))
+    assert set(rows.expiration) == {date(2020, 1, 31)} and len(rows) == 15
+    assert set(provider.fetch("SPY", ChainRequest(dte_window=(0, 0))).expiration) == {date(2020, 1, 29)}
+    assert provider.fetch("SPY", ChainRequest(dte_window=(3, 730))).empty

@@ -155,3 +155,10 @@ def test_endless_rate_limit_is_a_ticker_error(sample: pd.DataFrame) -> None:
 def test_other_failures_are_ticker_errors(sample: pd.DataFrame) -> None:
     with pytest.raises(ProviderError, match="KeyError"):
         yahoo(sample, failures=[KeyError("optionChain")]).fetch("GOOGL", ChainRequest(as_of=TAKEN))
+
+
+def test_a_dte_window_takes_the_listed_expirations_in_it(sample: pd.DataFrame) -> None:
+    provider = yahoo(sample)  # the sample lists 2026-01-09 alone: 8 DTE from 2026-01-01
+    rows = provider.fetch("GOOGL", ChainRequest(dte_window=(8, 8), as_of=TAKEN))
+    assert set(rows.expiration) == {date(2026, 1, 9)} and len(rows) == 15
+    assert provider.fetch("GOOGL", ChainRequest(dte_window=(9, 730), as_of=TAKEN)).empty
