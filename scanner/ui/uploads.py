@@ -14,9 +14,9 @@ MAX_IMPORT_BYTES = 1024 * 1024
 """The largest import accepted: a watch-list or positions file is kilobytes (a 10,000-symbol list is ~60 KB)."""
 
 
-def upload_bytes(upload: UploadedFile, limit: int = MAX_IMPORT_BYTES) -> bytes:
-    """The file's bytes, or a ``SettingsError`` naming its size when it is over ``limit`` (nothing parsed)."""
-    if upload.size > limit:
+def upload_bytes(upload: UploadedFile) -> bytes:
+    """The file's bytes, or a ``SettingsError`` naming its size when it is over the limit (nothing parsed)."""
+    if upload.size > MAX_IMPORT_BYTES:
         raise SettingsError(f"{upload.name} is {upload.size / 1024:,.0f} KB; imports are limited to "
-                            f"{limit / 1024:,.0f} KB")
+                            f"{MAX_IMPORT_BYTES / 1024:,.0f} KB")
     return upload.getvalue()
