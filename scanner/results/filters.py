@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from scanner.errors import InvalidSymbols
-from scanner.scan.criteria import Criteria
+from scanner.scan.criteria import DTE_RANGE, Criteria
 from scanner.scan.watchlist import parse_symbols
 
 SIDE_OPTIONS = ("both", "put", "call")  # the criteria's words ("both": puts and calls)
 _OLD_SIDES = {"all": "both"}  # what bookmarked URLs and callers may still say
 DELTA_LIMITS = (-1.0, 1.0)
-DTE_LIMITS = (0, 400)
+DTE_LIMITS = DTE_RANGE  # the page's DTE filter takes what a scan's DTE window may hold
 PERCENT_LIMITS = (-1000.0, 100_000.0)
 COUNT_LIMITS = (0, 10_000_000)
 
@@ -56,13 +56,16 @@ class Filters:
             rules = Criteria.of_scan(criteria)
         except (ValueError, TypeError):
             rules = Criteria()
+        further = {"dte_min": rules.min_dte, "dte_max": rules.max_dte, "min_open_interest": rules.min_open_interest,
+                   "min_volume": rules.min_volume, "max_spread_pct": rules.max_spread_pct}
         if rules.side == "put":
+            ceiling = 0.0 if rules.put_delta_ceiling is None else rules.put_delta_ceiling
             return cls(side="put", min_annualized=rules.min_put_annualized, delta_min=rules.put_delta_floor,
-                       delta_max=0.0)
+                       delta_max=ceiling, **further)
         if rules.side == "call":
             return cls(side="call", min_annualized=rules.min_call_annualized, delta_min=0.0,
-                       delta_max=rules.call_delta_beyond)
-        return cls(min_annualized=min(rules.min_put_annualized, rules.min_call_annualized))
+                       delta_max=rules.call_delta_beyond, **further)
+        return cls(min_annualized=min(rules.min_put_annualized, rules.min_call_annualized), **further)
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows that pass every set filter (one boolean mask, no per-row Python)."""

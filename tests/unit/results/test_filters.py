@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -47,6 +48,20 @@ def test_defaults_follow_the_scan_rules() -> None:
     assert Filters.for_criteria({"side": "bogus"}) == Filters.for_criteria({})
 
 
+def test_defaults_follow_the_scans_further_criteria_and_dte_window() -> None:
+    recorded = {"side": "put", "min_dte": 30, "max_dte": 45, "put_delta_ceiling": -0.1, "min_open_interest": 100,
+                "min_volume": 10, "max_spread_pct": 15.0}
+    assert Filters.for_criteria(recorded) == Filters(side="put", min_annualized=30.0, delta_min=-0.2, delta_max=-0.1,
+                                                     dte_min=30, dte_max=45, min_open_interest=100, min_volume=10,
+                                                     max_spread_pct=15.0)
+
+
+def test_the_dte_filter_takes_a_window_out_to_730_days() -> None:
+    defaults = Filters.for_criteria({"side": "put"})
+    assert Filters.from_query({"dte_min": "0", "dte_max": "730"}, defaults) == (
+        replace(defaults, dte_min=0, dte_max=730), [])
+
+
 def test_query_round_trip() -> None:
     defaults = Filters.for_criteria({"side": "put"})
     chosen = Filters(side="all", min_annualized=12.5, delta_min=-0.3, delta_max=-0.05, dte_min=3, dte_max=30,
@@ -64,7 +79,8 @@ def test_query_round_trip() -> None:
     ({"min_ann": "abc"}, "Ignored min_ann='abc': not a number."),
     ({"delta_min": "0.5", "delta_max": "0.1"}, "the minimum is above the maximum"),
     ({"dte_min": "2.5"}, "not a whole number"),
-    ({"dte_max": "9999"}, "outside 0 to 400"),
+    ({"dte_max": "9999"}, "outside 0 to 730"),
+    ({"dte_max": "731"}, "outside 0 to 730"),
     ({"min_ann": "nan"}, "outside"),
     ({"side": "straddle"}, "not one of both, put, call"),
     ({"tickers": "AAPL,$$$"}, "not a ticker symbol"),
