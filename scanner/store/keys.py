@@ -40,7 +40,7 @@ class Keys:
 
     def admin_unlock(self, token: str) -> str:
         """An admin password unlock, a string with an expiry: the fingerprint (an HMAC, never the password) of the
-        password and client address it was granted under; ``token`` is the random id its browser session holds."""
+        password and the client (address, browser) it was granted to; ``token`` is the random id its session holds."""
         return f"{self.root}:admin:unlock:{token}"
 
     def password_failures(self, client: str) -> str:
