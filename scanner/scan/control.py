@@ -14,8 +14,9 @@ from pathlib import Path
 
 from scanner import clock
 from scanner.config import Settings
-from scanner.errors import ControlRefused, ExitCode
+from scanner.errors import REDIS_ERRORS, ControlRefused, ExitCode
 from scanner.scan.launcher import log_path
+from scanner.store.connection import redis_failure
 from scanner.store.lock import LockState, force_release
 from scanner.store.scans import ScanMeta, ScanStatus, ScanStore
 
@@ -133,6 +134,14 @@ def release_lock(settings: Settings, store: ScanStore, *, force: bool, by: str) 
         return "The lock was freed meanwhile; nothing to release."
     if holder is None:
         return "Lock released (no running scan claimed it)."
+    try:
+        return _record_release(store, holder, dead=dead, by=by)
+    except REDIS_ERRORS as exc:  # out of memory, say: the lock is free all the same (its DEL is always allowed)
+        return f"Lock released; recording it on scan {holder.scan_id} failed: {redis_failure(exc, settings)}."
+
+
+def _record_release(store: ScanStore, holder: ScanMeta, *, dead: bool, by: str) -> str:
+    """Who released the lock, on the scan, and the scan's end: whoever takes a lock away records it."""
     store.set_fields(holder.scan_id, lock_released_by=by, lock_released_at=clock.now(), lock_release_forced=not dead)
     if dead:
         store.mark_abandoned(holder.scan_id)

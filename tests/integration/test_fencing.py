@@ -9,6 +9,8 @@ its part, so no outcome depends on the machine's speed.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -16,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from scanner import clock
 from scanner.config import Settings
 from scanner.store.scans import ScanStore, open_store
 from tests.support.http_replay import ReplayServer, chain_path, scan_args, scan_env, serve_chains
-from tests.support.processes import LONG_SCAN, StderrLines, cli_status, run_cli, spawn_cli, wait_parked
+from tests.support.processes import LONG_SCAN, StderrLines, cli_status, run_cli, spawn_cli, wait_for, wait_parked
 from tests.support.redis_servers import Server, start_server
 
 
@@ -149,3 +152,23 @@ def test_a_permission_revoked_from_the_heartbeat_stops_the_scan_cleanly(scanner_
     assert meta.status == "failed" and "no permission" in meta.message and "pexpire" in meta.message
     assert meta.tickers_done == 2
     assert servers[0].admin().exists(f"{{{prefix}}}:lock") == 0  # released by the holder (it may still DEL)
+
+
+def test_out_of_memory_a_killed_holders_lock_is_released_and_readers_read_on(scanner_env, api, servers) -> None:
+    env = _env(scanner_env, api, servers[0], SCANNER_LOCK_TTL="300")
+    _, holder, _ = _parked(env, api, LONG_SCAN, done=2)
+    scan_id = _store(env).current_id()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=30)
+    servers[0].out_of_memory()
+    released = run_cli(["release-lock"], env)  # its DEL goes through; recording the release cannot
+    assert released.returncode == 0, released.stderr
+    assert f"Lock released; recording it on scan {scan_id} failed: Redis is out of memory" in released.stdout
+    # a reader whose TTL calls that heartbeat dead tries to mark the scan abandoned: refused, it reads on
+    reader = {**env, "SCANNER_LOCK_TTL": "3"}
+    wait_for(lambda: clock.now() - _store(env).get(scan_id).heartbeat_at > 1.5, timeout=30)
+    status = cli_status(reader)
+    assert status["lock"]["held"] is False and status["current"]["status"] == "running"
+    assert status["current"]["tickers_done"] == 2
+    servers[0].admin().config_set("maxmemory", "0")
+    assert cli_status(reader)["current"]["status"] == "abandoned"  # once Redis takes writes again
