@@ -150,3 +150,28 @@ def test_random_criteria_input_never_stores_anything_invalid(fake_store: ScanSto
         if raw is not None:
             stored = Criteria.from_dict(json.loads(raw))
             assert 0 <= stored.min_put_annualized <= 1000 and 0 <= stored.min_call_annualized <= 1000
+
+
+def test_criteria_stored_before_the_further_fields_existed_still_load(fake_store: ScanStore) -> None:
+    # what a deployment saved before issue 15: no DTE window, no ceiling, no liquidity minimums
+    old = {"side": "both", "weeks": 6, "strike_limit": 15, "min_put_annualized": 35.0, "put_delta_floor": -0.2,
+           "min_call_annualized": 20.0, "call_delta_table": [[7, 0.2], [14, 0.24]], "call_delta_beyond": 0.3}
+    fake_store.client.set(fake_store.keys.criteria, json.dumps(old))
+    loaded = fake_store.criteria.load()
+    assert (loaded.side, loaded.weeks, loaded.min_put_annualized, loaded.call_delta_beyond) == ("both", 6, 35.0, 0.3)
+    assert loaded.dte_window is None and loaded.put_delta_ceiling is None and loaded.min_open_interest is None
+    saved = fake_store.criteria.save({"min_dte": "30", "max_dte": "45", "min_bid": "0.25"})  # what the page sends
+    assert (saved.dte_window, saved.min_bid, saved.min_put_annualized) == ((30, 45), 0.25, 35.0)
+    assert json.loads(_raw(fake_store, fake_store.keys.criteria))["min_open_interest"] is None  # stored as off
+    assert fake_store.criteria.save(parse_assignments(["min_bid=off", "max_dte="])).dte_window == (30, 730)
+
+
+def test_bad_further_criteria_are_refused_and_nothing_is_saved(fake_store: ScanStore) -> None:
+    saved = fake_store.criteria.save(parse_assignments(["min_dte=30", "max_dte=45"]))
+    for bad, field in ((["max_dte=731"], "max_dte"), (["min_dte=-1"], "min_dte"), (["min_dte=50"], "must not exceed"),
+                       (["put_delta_ceiling=-0.3"], "put_delta_ceiling"), (["put_delta_ceiling=0.1"], "ceiling"),
+                       (["min_open_interest=-5"], "min_open_interest"), (["min_volume=1.5"], "whole number"),
+                       (["min_bid=abc"], "min_bid"), (["max_spread_pct=-1"], "max_spread_pct")):
+        with pytest.raises(SettingsError, match=field):
+            fake_store.criteria.save(parse_assignments(bad))
+    assert fake_store.criteria.load() == saved
