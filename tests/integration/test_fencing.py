@@ -23,7 +23,7 @@ from scanner.config import Settings
 from scanner.store.scans import ScanStore, open_store
 from tests.support.http_replay import ReplayServer, chain_path, scan_args, scan_env, serve_chains
 from tests.support.processes import LONG_SCAN, StderrLines, cli_status, run_cli, spawn_cli, wait_for, wait_parked
-from tests.support.redis_servers import Server, start_server
+from tests.support.redis_servers import Server, redis7_binary, start_server
 
 
 @pytest.fixture
@@ -33,9 +33,11 @@ def api() -> Iterator[ReplayServer]:
 
 
 @pytest.fixture
-def servers(tmp_path: Path) -> Iterator[list[Server]]:
-    """A server of this test's own; a test that restarts it appends the new one. The last is stopped at the end."""
-    started = [start_server(tmp_path / "redis")]
+def servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Server]]:
+    """A server of this test's own (the embedded Valkey binary, or Debian's Redis 7 when parametrized "redis7");
+    a test that restarts it appends the new one. The last is stopped at the end."""
+    binary = redis7_binary() if getattr(request, "param", "valkey") == "redis7" else None
+    started = [start_server(tmp_path / "redis", binary=binary)]
     yield started
     started[-1].stop()
 
@@ -113,6 +115,7 @@ def test_a_force_release_records_the_end_and_the_holder_stops_at_its_next_write(
     assert sorted(_store(env).results(scan_id).frame["ticker"].unique()) == LONG_SCAN[:2]  # partial rows kept
 
 
+@pytest.mark.parametrize("servers", ["valkey", "redis7"], indirect=True)
 def test_out_of_memory_mid_scan_records_failed_and_the_rest_keeps_working(scanner_env, api, servers) -> None:
     env = _env(scanner_env, api, servers[0])
     gate, holder, stderr = _parked(env, api, LONG_SCAN, done=2)
