@@ -1,14 +1,27 @@
-"""The engine's own rules, in-process: how it rides out Redis going away, and how it words a scan's outcome."""
+"""The engine's own rules, in-process: how it rides out Redis going away, how it stops once its lock is lost, and how it
+words a scan's outcome."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis
 
-from scanner.scan.engine import REDIS_BACKOFF, _outcome, _Tally, in_words, retrying
-from scanner.store.scans import ScanStatus
+from scanner.config import Settings
+from scanner.errors import LockLost
+from scanner.scan.engine import (
+    REDIS_BACKOFF,
+    ScanRequest,
+    _outcome,
+    _Tally,
+    begin_scan,
+    in_words,
+    retrying,
+    run_scan,
+)
+from scanner.store.scans import ScanMeta, ScanStatus, ScanStore
 
 
 def _failing(times: int, error: Exception) -> tuple[list[int], Callable[[], str]]:
@@ -61,3 +74,21 @@ def test_a_scan_of_one_of_each_says_so_in_the_singular() -> None:
     assert message == "1/1 ticker, 1 contract, 1 match, 1 error, 1 unusable row dropped."
     _, message = _outcome(_Tally(total=3, done=3, contracts=40, matches=0, errors=2))
     assert message == "3/3 tickers, 40 contracts, 0 matches, 2 errors."
+
+
+def test_a_scan_that_loses_its_lock_writes_nothing_more_and_says_how_far_it_got(fake_store: ScanStore,
+                                                                               tmp_path: Path) -> None:
+    settings = Settings.from_env({"SCANNER_PROVIDER": "demo", "SCANNER_DEMO_DELAY_MS": "0", "SCANNER_CONCURRENCY": "1",
+                                  "SCANNER_DATA_DIR": str(tmp_path)})
+    started = begin_scan(settings, fake_store, ScanRequest(tickers=["AAPL", "MSFT", "NVDA"]))
+
+    def expire_after_the_first(meta: ScanMeta) -> None:
+        if meta.tickers_done == 1:
+            fake_store.client.delete(fake_store.keys.lock)  # expired, force-released, or gone with a restart
+
+    with pytest.raises(LockLost, match=f"^scan {started.scan_id} lost its lock after 1/3 tickers; another scan may "
+                                       "be running$"):
+        run_scan(settings, fake_store, started.scan_id, started.token, on_progress=expire_after_the_first)
+    meta = fake_store.get(started.scan_id)
+    assert (meta.status, meta.tickers_done, meta.version) == ("running", 1, 1)  # nothing written after the loss
+    assert fake_store.results(started.scan_id).frame["ticker"].unique().tolist() == ["AAPL"]
