@@ -21,8 +21,12 @@ from pathlib import Path
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync import client as websocket
 
+from scanner.config import Settings
+from scanner.store.connection import connect
+from scanner.store.keys import Keys
+from scanner.ui.auth import POLICY
 from tests.support.paths import ROOT
 from tests.support.processes import wait_for
 from tests.support.redis_servers import free_port
@@ -83,7 +87,7 @@ class Tab:
 
     port: int
     cookie: str  # the XSRF cookie, "_streamlit_xsrf=<token>"
-    ws: ClientConnection
+    ws: websocket.ClientConnection
     session_id: str = ""
 
     @property
@@ -112,15 +116,18 @@ class Tab:
 
 
 @contextmanager
-def _tab(port: int, *, source: str = "127.0.0.1", resume: str | None = None,
-         cookie: str | None = None) -> Iterator[Tab]:
+def _tab(port: int, *, source: str = "127.0.0.1", resume: str | None = None, cookie: str | None = None,
+         forwarded_for: str | None = None) -> Iterator[Tab]:
     """A tab from ``source`` (a local address): its own XSRF cookie (or ``cookie``), then a websocket, presenting
-    another tab's session id when ``resume`` is given (as a stolen upload URL allows); closed at the end."""
+    another tab's session id when ``resume`` is given (as a stolen upload URL allows), through a reverse proxy on
+    this machine when ``forwarded_for`` names the client it forwards for; closed at the end."""
     cookie = cookie or _get(port, "/_stcore/health").headers["set-cookie"].split(";")[0]
     sock = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(source, 0))
     protocols = ["streamlit", cookie.split("=", 1)[1]] + ([resume] if resume else [])
-    with connect(f"ws://127.0.0.1:{port}/_stcore/stream", sock=sock, subprotocols=protocols,
-                 origin=f"http://127.0.0.1:{port}", additional_headers={"Cookie": cookie}) as ws:
+    with websocket.connect(f"ws://127.0.0.1:{port}/_stcore/stream", sock=sock, subprotocols=protocols,
+                 origin=f"http://127.0.0.1:{port}",
+                 additional_headers={"Cookie": cookie} | ({"X-Forwarded-For": forwarded_for} if forwarded_for else {})
+                 ) as ws:
         yield Tab(port, cookie, ws)
 
 
@@ -196,3 +203,23 @@ def test_a_stolen_session_id_does_not_carry_the_unlock(scanner_env: dict[str, st
             drawn = other.rerun()
             assert other.session_id == admin.session_id  # resumed
             assert ("Lock admin actions" in _labels(drawn)) is admin_after
+
+
+def test_wrong_passwords_lock_out_the_client_they_came_from(scanner_env: dict[str, str], tmp_path: Path) -> None:
+    """Through a reverse proxy on this machine (uvicorn trusts X-Forwarded-For from 127.0.0.1): wrong passwords from
+    one client, each from a fresh session (so each waits only a session's first delay), lock that client out,
+    counted in Redis under its address; the right password then does not unlock it; another client still unlocks."""
+    settings = Settings.from_env(scanner_env)
+    redis, keys = connect(settings), Keys(settings.prefix)
+    with _dashboard(scanner_env, tmp_path, secrets=f'[admin]\npassword = "{PASSWORD}"\n') as port:
+        for entered in [*(f"guess-{attempt}" for attempt in range(POLICY.threshold)), PASSWORD]:
+            with _tab(port, forwarded_for="203.0.113.7") as guesser:
+                drawn = guesser.rerun(**{_password_input(guesser.rerun()): entered})
+        assert int(redis.get(keys.password_failures("203.0.113.7"))) == POLICY.threshold
+        assert "Lock admin actions" not in _labels(drawn)
+        assert any(e.alert.body.startswith("Too many wrong admin passwords") for e in drawn
+                   if e.WhichOneof("type") == "alert")
+        with _tab(port, forwarded_for="198.51.100.4") as admin:
+            prompt = _password_input(admin.rerun())
+            assert "Lock admin actions" in _labels(admin.rerun(**{prompt: PASSWORD}))
+        assert not redis.exists(keys.password_failures("198.51.100.4"))
