@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -18,20 +17,15 @@ from scanner.config import Settings
 from scanner.market.calendar import today_ny, weekly_expirations
 from scanner.scan.engine import ScanRequest, start_background
 from scanner.scan.launcher import child_env, log_path
-from scanner.store.connection import _valkey_binary
+from scanner.store.connection import mask_url
 from scanner.store.scans import FINISHED, open_store
 from tests.support.http_replay import Answer, ReplayServer, chain_payload
 from tests.support.paths import ROOT
 from tests.support.processes import LONG_SCAN, run_cli, wait_for
+from tests.support.redis_servers import make_tls_files, redis7_binary
 
 REDIS_PASSWORD = "pw-7f3c9a51e2b84d06"
 API_KEY = "mdkey-0c2e5b7d9a4f4e61b3"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -47,29 +41,32 @@ def api() -> Iterator[ReplayServer]:
         yield server
 
 
+URL_FORMS = ("user-info", "query", "tls-query")
+
+
 @pytest.fixture
-def secret_env(scanner_env: dict[str, str], api: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A password-protected server on loopback, and the MarketData source with an API key in the environment."""
-    port = _free_port()
-    server = subprocess.Popen([_valkey_binary(), "--port", str(port), "--bind", "127.0.0.1", "--requirepass",
-                               REDIS_PASSWORD, "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"
-    wait_for(lambda: _pings(url), timeout=15)
+def secret_env(request: pytest.FixtureRequest, scanner_env: dict[str, str], api: ReplayServer, valkey_server,
+               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A password-protected server on loopback, and the MarketData source with an API key in the environment.
+
+    The password is in the URL's user-info part (``user-info``, the default), in its query (``query``:
+    ``?password=``), or in the query of a TLS URL with client-certificate files (``tls-query``: Debian's Redis 7
+    with ``--tls-auth-clients yes``, ``?ssl_ca_certs=...&ssl_certfile=...&ssl_keyfile=...&password=``)."""
+    form = getattr(request, "param", "user-info")
+    if form == "tls-query":
+        tls = make_tls_files(tmp_path / "tls")
+        server = valkey_server("--requirepass", REDIS_PASSWORD, binary=redis7_binary(), tls=tls,
+                               client_certificates=True)
+        url = server.url(scheme="rediss", query=f"{tls.query()}&password={REDIS_PASSWORD}")
+    else:
+        server = valkey_server("--requirepass", REDIS_PASSWORD)
+        url = server.url(password=REDIS_PASSWORD) if form == "user-info" else server.url(
+            query=f"password={REDIS_PASSWORD}")
     values = {"REDIS_URL": url, "MD_API_KEY": API_KEY, "MD_URL_BASE": api.url, "SCANNER_PROVIDER": "marketdata",
               "SCANNER_ENFORCE_MARKET_HOURS": "false", "AWS_SECRET_ACCESS_KEY": "not-for-the-scan"}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    yield {**scanner_env, **values}
-    server.terminate()
-    server.wait(timeout=10)
-
-
-def _pings(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url).ping())
-    except redis.ConnectionError:
-        return False
+    return {**scanner_env, **values}
 
 
 def _page_text(at: AppTest) -> str:
@@ -88,6 +85,7 @@ def _page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.parametrize("secret_env", URL_FORMS, indirect=True)
 def test_no_output_holds_a_secret(secret_env: dict[str, str], api: ReplayServer, tmp_path: Path) -> None:
     outputs: list[str] = []
     scan = run_cli(["scan", "--tickers", "AAPL,MSFT,LEAK"], secret_env)
@@ -119,10 +117,11 @@ def test_no_output_holds_a_secret(secret_env: dict[str, str], api: ReplayServer,
     assert status == "completed", log_path(settings, current).read_text()
     outputs.append(log_path(settings, current).read_text())
     final_page = _page_text(at.run())
-    assert "redis://:***@127.0.0.1" in final_page and "Download CSV" in final_page  # the page was searched
+    assert mask_url(store_url) in final_page and "Download CSV" in final_page  # the page was searched
+    assert "***" in mask_url(store_url)
     outputs.append(final_page)
 
-    wrong = {**secret_env, "REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:1/0"}
+    wrong = {**secret_env, "REDIS_URL": store_url.replace(f":{urlsplit(store_url).port}/", ":1/")}
     down = run_cli(["status"], wrong)
     assert down.returncode == 1 and "127.0.0.1:1" in down.stderr
     outputs += [down.stdout, down.stderr]
