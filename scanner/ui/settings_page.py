@@ -104,6 +104,19 @@ def _reset(ctx: PageContext) -> str:
     return "Criteria reset to the defaults."
 
 
+# The optional criteria: (field, label, step). No widget bounds: Criteria says what is out of range and nothing is
+# saved, so a value typed outside 0-730 is refused with its reason instead of being clamped silently.
+_FURTHER = (
+    ("min_dte", "Minimum DTE (0-730)", 1),
+    ("max_dte", "Maximum DTE (0-730)", 1),
+    ("put_delta_ceiling", "Put delta ceiling (puts match at delta ≤ this, e.g. -0.10)", 0.01),
+    ("min_open_interest", "Minimum open interest", 1),
+    ("min_volume", "Minimum volume", 1),
+    ("min_bid", "Minimum bid ($)", 0.05),
+    ("max_spread_pct", "Maximum bid-ask spread (% of mid)", 1.0),
+)
+
+
 def _criteria(ctx: PageContext, criteria: Criteria, can_edit: bool) -> None:
     st.subheader("Criteria")
     CRITERIA.show()
@@ -132,6 +145,12 @@ def _criteria(ctx: PageContext, criteria: Criteria, can_edit: bool) -> None:
                            key=key("call_delta_beyond"), disabled=not can_edit)
         st.text_input("Call delta table: DTE up to : max delta, …", format_delta_table(criteria),
                       key=key("call_delta_table"), disabled=not can_edit)
+        st.caption("Further rules, off when empty. A DTE window (0-730 days, inclusive) takes every listed expiration "
+                   "in it instead of the weeks ahead.")
+        left, right = st.columns(2)
+        for column, (name, label, step) in zip((left, right) * 4, _FURTHER, strict=False):
+            column.number_input(label, value=getattr(criteria, name), step=step, placeholder="off", key=key(name),
+                                disabled=not can_edit)
         st.form_submit_button("Save criteria", disabled=not can_edit, on_click=_change_criteria,
                               args=(lambda: _save(ctx, generation),))
     if can_edit:
