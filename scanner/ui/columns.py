@@ -3,14 +3,17 @@
 ``scanner.schema`` says how each stored column is shown (label, display, help); ``schema_columns`` turns those
 entries into a table's ``column_config``, and ``column`` does the same for a page's own tables (the summary,
 the history) so every table formats money, percentages, counts and dates alike. ``tooltip`` does it for a
-chart's tooltips, and ``decision_first`` puts the columns a trader decides on first in every results table.
+chart's tooltips, ``shown_value`` for a figure written out (a contract's detail), and ``decision_first`` puts the
+columns a trader decides on first in every results table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
@@ -39,6 +42,15 @@ CHART_FORMATS: dict[Display, str] = {  # d3 formats (Vega-Lite tooltips), the sa
     Display.NUMBER: "",
     Display.DATE: "%Y-%m-%d",
 }
+TEXT_FORMATS: dict[Display, str] = {  # Python formats for a figure written out, the same shapes again
+    Display.MONEY: "${:,.2f}",
+    Display.PERCENT: "{:,.2f}%",
+    Display.FRACTION: "{:.2%}",
+    Display.DELTA: "{:.3f}",
+    Display.COUNT: "{:,.0f}",
+    Display.NUMBER: "{:,.2f}",
+}
+MISSING = "—"
 
 
 def column(display: Display, label: str, help: str = "") -> ColumnConfig:
@@ -64,6 +76,23 @@ def schema_column(name: str) -> ColumnConfig:
 def schema_columns(names: Iterable[str]) -> dict[str, ColumnConfig]:
     """A table's ``column_config`` for these schema columns, in this order."""
     return {name: schema_column(name) for name in names}
+
+
+def shown_value(name: str, value: Any) -> str:
+    """Schema column ``name``'s ``value`` as its tables show it ("$1,234.56", "36.50%", "83.00%"; "—" when
+    missing)."""
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+        return MISSING
+    display = BY_NAME[name].display
+    match display:
+        case Display.DATE:
+            return pd.Timestamp(value).strftime("%Y-%m-%d")
+        case Display.FLAG:
+            return "yes" if value else "no"
+        case Display.TEXT:
+            return str(value) or MISSING
+        case _:
+            return TEXT_FORMATS[display].format(value)
 
 
 def decision_first(names: Iterable[str]) -> list[str]:

@@ -1,5 +1,6 @@
-"""The results view shared by the main page and the history page: filters, summary, charts, expanders,
-exports. Reruns with the same scan version and filters reuse cached DataFrames."""
+"""The results view shared by the main page and the history page: filters, summary, the views (by ticker with
+its near misses, best per ticker by score, all matches, charts), a contract's detail, exports. Reruns with the
+same scan version and filters reuse cached DataFrames."""
 
 from __future__ import annotations
 
@@ -16,28 +17,42 @@ from scanner.results.compare import mark_new
 from scanner.results.export import export_frame, file_name, to_bytes
 from scanner.results.filters import Filters
 from scanner.scan.engine import in_words
+from scanner.scan.screening import near_misses
 from scanner.schema import BY_NAME, Display, Kind
 from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.columns import column, percent_fields, schema_column, schema_columns, tooltip
+from scanner.ui.detail import pickable_table, show_picked
 from scanner.ui.filters_panel import render_filters, reset_button
 
 PAGE_SIZE = 25
 CHART_POINTS = 2_000
 CHART_COLOURS = 10  # the palette's size: past it, the scatter plots the tickers picked (at most this many)
 PALETTE = "tableau10"
+NEAR_MISSES_SHOWN = 20  # a ticker's nearest misses listed (a 5,000-row chain may have hundreds)
 SHOWN_COLUMNS = (  # the per-ticker tables: the decision columns first (``DECISION_COLUMNS``, the expander names
-    # the ticker), then the rest
+    # the ticker), then what a seller weighs next (return on capital, odds, rank, where it loses, what it ties
+    # up, the move priced in), why a row does not match, then the rest
     "strike", "expiration", "bid", "annualized_return_pct", "side", "dte", "delta", "open_interest", "spread_pct",
-    "new", "otm_pct", "ask", "mid", "prob_otm", "iv", "change_pct", "underlying_price", "break_even", "premium",
-    "collateral", "volume", "option_symbol",
+    "annualized_period_return_pct", "pop_pct", "score", "break_even", "collateral", "premium", "if_called_return_pct",
+    "expected_move", "atm_iv", "reason", "new", "otm_pct", "ask", "mid", "prob_otm", "iv", "change_pct",
+    "underlying_price", "period_return_pct", "volume", "option_symbol",
 )
 COLUMN_CONFIG = schema_columns(SHOWN_COLUMNS)
+TABLE_COLUMNS = ("ticker", *SHOWN_COLUMNS)  # the tables over every ticker (all matches, best per ticker)
+TABLE_CONFIG = schema_columns(TABLE_COLUMNS)
+NEAR_MISS_COLUMNS = (  # why not first: the point of the table; then the decision columns
+    "reason", "miss_pct", *SHOWN_COLUMNS[:9], "annualized_period_return_pct", "pop_pct", "option_symbol",
+)
+NEAR_MISS_CONFIG = schema_columns(NEAR_MISS_COLUMNS)
 BEST = {  # the summary's columns of a ticker's best contract (highest annualized return, either side) → its column
     "best_strike": "strike", "best_expiration": "expiration", "best_bid": "bid",
     "best_annualized": "annualized_return_pct", "best_side": "side", "best_delta": "delta",
     "best_open_interest": "open_interest",
 }
 BEST_RULE = "the highest annualized return of either side"
+BEST_TAB = "Best per ticker"
+SCORE_RULE = ("Score = annualized return on net capital × POP / 100 × (1 − spread / 100): what the premium earns "
+              "on the capital, weighted by the odds of keeping it, less what the spread costs to trade.")
 SUMMARY_LABELS = {"annualized_return_pct": "Ann. %"}  # shorter than the schema's: ticker to it fit a phone's 390 px
 SUMMARY_CONFIG = {  # the best contract's columns under their schema labels; "Best ..." cut the fifth on a phone
     "ticker": schema_column("ticker"),
@@ -79,8 +94,12 @@ class View:
     groups: dict[str, pd.DataFrame]  # ticker → its rows, display columns, by expiration then strike
     fresh: dict[str, int]  # ticker → how many of its rows are new
     summary: pd.DataFrame
+    summary_rows: pd.Index  # the summary's row of each ticker: the label of its best contract in ``rows``
+    best: pd.DataFrame  # best per ticker: each ticker's highest-scoring match shown, best first
+    near: dict[str, pd.DataFrame]  # ticker → its near misses among all the scan's rows, nearest first
     points: pd.DataFrame  # the scatter chart's data
     hidden: dict[str, int]  # ticker → how many of its matches (rows passing the scan's rules) the filters hide
+    only_matches: bool  # the filters show matches only
 
     @property
     def hidden_tickers(self) -> dict[str, int]:
@@ -99,8 +118,30 @@ def _view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, scan_key: tuple[
     fresh = rows.groupby("ticker")["new"].sum().astype(int).to_dict() if not rows.empty else {}
     top = rows.nlargest(CHART_POINTS, "annualized_return_pct") if len(rows) > CHART_POINTS else rows
     points = top[[c for c in POINT_COLUMNS if c in top.columns]]
-    return View(rows=rows, groups=groups, fresh=fresh, summary=summary(rows, stamp), points=points,
-                hidden=hidden_matches(_frame, rows))
+    near = near_misses(_frame) if not _frame.empty else _frame
+    table = summary(rows, stamp)
+    return View(rows=rows, groups=groups, fresh=fresh, summary=table,
+                summary_rows=pd.Index(table["ticker"].map(best_rows(rows, "annualized_return_pct"))),
+                best=best_per_ticker(rows),
+                near=dict(list(near.groupby("ticker", sort=True))), points=points,
+                hidden=hidden_matches(_frame, rows), only_matches=filters.only_matches)
+
+
+def best_rows(rows: pd.DataFrame, measure: str) -> pd.Series:
+    """Ticker → the label of its row of the highest ``measure`` (the first on a tie; a ticker with no value of
+    ``measure`` has none)."""
+    valued = rows[rows[measure].notna().to_numpy(dtype=bool)] if not rows.empty else rows
+    if valued.empty:
+        return pd.Series(dtype=object)
+    return valued.groupby("ticker", sort=True)[measure].idxmax()
+
+
+def best_per_ticker(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per ticker: its highest-scoring match among ``rows``, the best score first (matches without a
+    score, for want of an IV, rank nowhere)."""
+    matches = rows[rows["match"].to_numpy(dtype=bool)] if not rows.empty else rows
+    best = matches.loc[best_rows(matches, "score").to_numpy()] if not matches.empty else matches
+    return best.sort_values("score", ascending=False, kind="stable")
 
 
 def hidden_matches(frame: pd.DataFrame, shown: pd.DataFrame) -> dict[str, int]:
@@ -135,7 +176,7 @@ def summary(view: pd.DataFrame, stamp: str) -> pd.DataFrame:
     if view.empty:
         return pd.DataFrame(columns=list(SUMMARY_CONFIG))
     grouped = view.groupby("ticker", sort=True)
-    best = view.loc[grouped["annualized_return_pct"].idxmax().dropna()].set_index("ticker")
+    best = view.loc[best_rows(view, "annualized_return_pct").to_numpy()].set_index("ticker")
     table = pd.DataFrame({
         **{key: best.get(name) for key, name in BEST.items()},
         "passing": grouped.size(),
@@ -207,7 +248,7 @@ def _charts(view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int], foc
     st.altair_chart(_by_strike(_strike_rows(frame, scan_key, ticker, sides), measure), width="stretch")
 
 
-def _expanders(meta: ScanMeta, view: View, focus: str | None, key: str) -> None:
+def _expanders(meta: ScanMeta, view: View, scan_key: tuple[str, str, int], focus: str | None, key: str) -> None:
     stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%H:%M")
     order = sorted(view.groups, key=lambda t: t != focus)
     limit_key = f"{key}-shown"
@@ -216,13 +257,34 @@ def _expanders(meta: ScanMeta, view: View, focus: str | None, key: str) -> None:
         rows = view.groups[ticker]
         count, fresh = len(rows), view.fresh.get(ticker, 0)
         label = f"{ticker} — {count} option{'s' if count != 1 else ''} — last scan {stamp}"
+        near = view.near.get(ticker)
         with st.expander(label + (f" — {fresh} new" if fresh else ""), expanded=ticker == focus):
-            st.dataframe(rows, hide_index=True, column_config=COLUMN_CONFIG, width="stretch")
+            contracts, misses = st.tabs([f"Contracts ({count})", f"Near misses ({0 if near is None else len(near)})"])
+            with contracts:
+                pickable_table(rows, rows.index, key=f"{key}-rows-{ticker}", scan_key=scan_key,
+                               column_config=COLUMN_CONFIG)
+            with misses:
+                _near_misses(ticker, near, scan_key, key)
     if len(order) > limit:
         st.caption(f"Showing {limit} of {len(order)} tickers.")
         st.button("Show more", key=f"{key}-more",
                   on_click=lambda: st.session_state.update({limit_key: limit + PAGE_SIZE}))
     _hidden_tickers(view.hidden_tickers)
+
+
+def _near_misses(ticker: str, near: pd.DataFrame | None, scan_key: tuple[str, str, int], key: str) -> None:
+    """A ticker's contracts that fail exactly one of the scan's rules, nearest first, each with its reason."""
+    if near is None or near.empty:
+        st.caption(f"No near misses: no other contract of {ticker} fails exactly one of the scan's rules by a "
+                   "measurable amount.")
+        return
+    shown = near.head(NEAR_MISSES_SHOWN)
+    st.caption(f"{in_words(len(near), 'contract')} failing exactly one of the scan's rules, nearest first (how far "
+               "each misses it, relative to its threshold)"
+               + (f": the nearest {len(shown)}." if len(shown) < len(near) else ".")
+               + " Over every contract the scan screened, whatever the filters.")
+    pickable_table(shown[list(NEAR_MISS_COLUMNS)], shown.index, key=f"{key}-near-{ticker}", scan_key=scan_key,
+                   column_config=NEAR_MISS_CONFIG)
 
 
 def _hidden_tickers(hidden: dict[str, int], named: int = 20) -> None:
@@ -250,11 +312,13 @@ def _nothing_shown(view: View, empty_text: str, key: str) -> None:
 
 def render_expanders_offline(meta: ScanMeta, frame: pd.DataFrame) -> None:
     """The matches of a scan kept in this session, drawn without Redis (no filters, no exports)."""
-    view = _view(frame, None, ("offline", meta.scan_id, meta.version), (), Filters(), "")
+    scan_key = ("offline", meta.scan_id, meta.version)
+    view = _view(frame, None, scan_key, (), Filters(), "")
     if view.rows.empty:
         st.info("No options found.")
     else:
-        _expanders(meta, view, None, "offline")
+        _expanders(meta, view, scan_key, None, "offline")
+        show_picked(frame, scan_key)
 
 
 def _downloads(store: ScanStore, meta: ScanMeta, view: pd.DataFrame) -> None:
@@ -308,13 +372,32 @@ def _rows(meta: ScanMeta, view: View, frame: pd.DataFrame, scan_key: tuple[str, 
     """The summary table, then the rows by ticker and the charts; a picked summary row focuses both."""
     st.caption(f"{in_words(len(view.rows), 'contract')} on {in_words(len(view.groups), 'ticker')}"
                + (f", {sum(view.fresh.values())} new since the previous scan" if compared else "")
-               + f". A row per ticker: its best contract, {BEST_RULE}.")
-    event = st.dataframe(view.summary, hide_index=True, column_config=SUMMARY_CONFIG, width="stretch",
-                         on_select="rerun", selection_mode="single-row", key=f"{key}-summary")
-    picked = event.selection.rows if event is not None else []
-    focus = view.summary["ticker"].iloc[picked[0]] if picked else None
-    by_ticker, charts = st.tabs(["By ticker", "Charts"])
+               + f". A row per ticker: its best contract, {BEST_RULE}. Pick a row of any table for its detail.")
+    picked = pickable_table(view.summary, view.summary_rows, key=f"{key}-summary", scan_key=scan_key,
+                            column_config=SUMMARY_CONFIG)
+    focus = view.summary["ticker"].iloc[picked] if picked is not None else None
+    flat = "All matches" if view.only_matches else "All shown"
+    by_ticker, best, every, charts = st.tabs(["By ticker", BEST_TAB, f"{flat} ({len(view.rows)})", "Charts"])
     with by_ticker:
-        _expanders(meta, view, focus, key)
+        _expanders(meta, view, scan_key, focus, key)
+    with best:
+        _best_per_ticker(view, scan_key, key)
+    with every:
+        st.caption(f"Every {'match' if view.only_matches else 'contract'} the filters show, one table: sort by any "
+                   "column.")
+        pickable_table(view.rows[list(TABLE_COLUMNS)], view.rows.index, key=f"{key}-all", scan_key=scan_key,
+                       column_config=TABLE_CONFIG)
     with charts:
         _charts(view, frame, scan_key, focus, key)
+    show_picked(frame, scan_key)
+
+
+def _best_per_ticker(view: View, scan_key: tuple[str, str, int], key: str) -> None:
+    unranked = sorted(set(view.rows.loc[view.rows["match"].to_numpy(dtype=bool), "ticker"]) - set(view.best["ticker"]))
+    st.caption(f"A row per ticker: its highest-scoring match, the best first. {SCORE_RULE}"
+               + (f" Matches without a score (no usable IV, so no POP): {', '.join(unranked)}." if unranked else ""))
+    if view.best.empty:
+        st.info("No match shown has a score.")
+        return
+    pickable_table(view.best[list(TABLE_COLUMNS)], view.best.index, key=f"{key}-best", scan_key=scan_key,
+                   column_config=TABLE_CONFIG)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from scanner.schema import BY_NAME, Display
 from scanner.store.scans import ScanStore
-from scanner.ui.columns import DECISION_COLUMNS, column, decision_first, tooltip
+from scanner.ui.columns import DECISION_COLUMNS, column, decision_first, shown_value, tooltip
 from scanner.ui.results import COLUMN_CONFIG, SHOWN_COLUMNS, SUMMARY_CONFIG
 
 FORMATS = {  # today's formats, pinned: a change here is a change users see
@@ -107,3 +108,20 @@ def test_the_rendered_table_carries_the_config(scanner_env, real_store: ScanStor
     assert sent["strike"]["label"] == "Strike" and sent["strike"]["type_config"]["format"] == "$%.2f"
     assert sent["prob_otm"]["type_config"]["format"] == "percent"
     assert sent["delta"]["help"] == BY_NAME["delta"].help
+
+
+def test_the_new_columns_follow_the_decision_columns_under_the_schemas_labels() -> None:
+    assert SHOWN_COLUMNS[9:19] == ("annualized_period_return_pct", "pop_pct", "score", "break_even", "collateral",
+                                   "premium", "if_called_return_pct", "expected_move", "atm_iv", "reason")
+    assert [COLUMN_CONFIG[name]["label"] for name in SHOWN_COLUMNS[9:12]] == ["Annualized return", "POP", "Score"]
+    assert COLUMN_CONFIG["score"]["help"] == BY_NAME["score"].help
+
+
+@pytest.mark.parametrize(("name", "value", "shown"), [
+    ("collateral", 20_000.0, "$20,000.00"), ("pop_pct", 92.1, "92.10%"), ("iv", 0.3, "30.00%"),
+    ("delta", -0.15, "-0.150"), ("open_interest", 1200, "1,200"), ("score", 31.456, "31.46"),
+    ("expiration", pd.Timestamp("2026-12-04"), "2026-12-04"), ("match", True, "yes"), ("reason", "", "—"),
+    ("if_called_return_pct", float("nan"), "—"), ("volume", pd.NA, "—"),
+])
+def test_a_figure_written_out_reads_as_its_table_shows_it(name: str, value: object, shown: str) -> None:
+    assert shown_value(name, value) == shown

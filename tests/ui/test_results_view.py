@@ -14,19 +14,7 @@ from scanner.store.lock import ScanLock
 from scanner.store.scans import ScanStore
 from tests.support.paths import ROOT
 from tests.support.rows import known_rows
-
-
-def _store_scan(store: ScanStore, scan_id: str, rows: pd.DataFrame, started: float,
-                criteria: dict | None = None) -> None:
-    tickers = sorted(rows["ticker"].unique())
-    store.create(scan_id, provider="demo", provider_label="Demo", criteria=criteria or {"side": "put"},
-                 tickers=tickers)
-    store.client.zadd(store.keys.scans, {scan_id: started})
-    store.set_fields(scan_id, started_at=started)
-    for done, (ticker, group) in enumerate(rows.assign(underlying_price=210.0).groupby("ticker"), 1):
-        store.record_ticker(scan_id, ticker, group, None,
-                            counters(done, len(tickers), len(group), int(group["match"].sum()), 0, ticker))
-    store.finish(scan_id, "completed")
+from tests.support.stored import ranked_rows, store_scan
 
 
 @pytest.fixture
@@ -34,8 +22,8 @@ def two_scans(scanner_env, real_store: ScanStore) -> ScanStore:
     """"before" lacks the AAPL 195 put and has an extra contract; "known" is the latest."""
     before = known_rows().drop(index=[1])
     before = pd.concat([before, before.iloc[[0]].assign(option_symbol="AAPL  261204P00190000", strike=190.0)])
-    _store_scan(real_store, "before", before, 1_700_000_000.0)
-    _store_scan(real_store, "known", known_rows(), 1_700_100_000.0)
+    store_scan(real_store, "before", before, 1_700_000_000.0)
+    store_scan(real_store, "known", known_rows(), 1_700_100_000.0)
     return real_store
 
 
@@ -45,7 +33,7 @@ def _both_sides_scan(store: ScanStore, scan_id: str = "both") -> None:
     rows = known_rows()
     rows.loc[3, ["annualized_return_pct", "match"]] = [25.0, True]
     rows.loc[1, "match"] = True
-    _store_scan(store, scan_id, rows, 1_700_200_000.0, criteria={"side": "both"})
+    store_scan(store, scan_id, rows, 1_700_200_000.0, criteria={"side": "both"})
 
 
 def _main(query: dict[str, str] | None = None) -> AppTest:
@@ -266,7 +254,7 @@ def test_the_summary_shows_the_best_contracts_side_strike_expiration_bid_delta_a
         two_scans) -> None:
     rows = known_rows()
     rows.loc[3, "annualized_return_pct"] = 40.0  # MSFT's best is now its call, above its put's 36.5
-    _store_scan(two_scans, "mixed", rows, 1_700_200_000.0, criteria={"side": "both"})
+    store_scan(two_scans, "mixed", rows, 1_700_200_000.0, criteria={"side": "both"})
     at = _main({"rules": "0", "min_ann": "", "delta_min": "", "delta_max": ""})
     assert not at.exception
     summary = at.dataframe[0].value.set_index("ticker")
@@ -324,7 +312,7 @@ def test_more_tickers_than_colours_plot_the_tickers_picked(two_scans) -> None:
     base = known_rows().iloc[[0]]
     rows = pd.concat([base.assign(ticker=f"T{i:02d}", option_symbol=f"T{i:02d}  261204P00200000",
                                   annualized_return_pct=30.0 + i) for i in range(12)], ignore_index=True)
-    _store_scan(two_scans, "wide", rows, 1_700_200_000.0)
+    store_scan(two_scans, "wide", rows, 1_700_200_000.0)
     at = _main()
     picker = next(m for m in at.multiselect if m.label.startswith("Tickers on the chart"))
     assert picker.value == [f"T{i:02d}" for i in range(11, 1, -1)]  # the 10 best returns
@@ -345,8 +333,8 @@ def test_history_compares_matches_by_default_and_all_contracts_on_request(scanne
     after.loc[0, "match"] = False  # no longer a match: dropped from the matches, still screened
     after.loc[1, "match"] = True  # became a match: new among the matches, screened both times
     after.loc[4, "bid"] = 0.6  # a non-match that moved: not a change a trader compares
-    _store_scan(real_store, "before", before, 1_700_000_000.0)
-    _store_scan(real_store, "after", after, 1_700_100_000.0)
+    store_scan(real_store, "before", before, 1_700_000_000.0)
+    store_scan(real_store, "after", after, 1_700_100_000.0)
     at = _history({"scan": "after"})
     assert not at.exception
     assert [t.label for t in at.tabs][-3:] == ["New (1)", "Dropped (1)", "Changed (0)"]
@@ -361,8 +349,8 @@ def test_history_comparison_has_plain_headers_and_dates_without_a_time(scanner_e
     before = known_rows()
     after = known_rows()
     after.loc[0, "bid"] = 1.25
-    _store_scan(real_store, "before", before, 1_700_000_000.0)
-    _store_scan(real_store, "after", after, 1_700_100_000.0)
+    store_scan(real_store, "before", before, 1_700_000_000.0)
+    store_scan(real_store, "after", after, 1_700_100_000.0)
     at = _history({"scan": "after"})
     table = _compare_tab(at, "Changed").dataframe[0]
     headers = {name: c.get("label") for name, c in json.loads(table.proto.columns).items()}
@@ -374,3 +362,79 @@ def test_history_comparison_has_plain_headers_and_dates_without_a_time(scanner_e
         config = json.loads(_compare_tab(at, name).dataframe[0].proto.columns)
         assert config["expiration"]["type_config"] == {"type": "date", "format": "YYYY-MM-DD"}
         assert not [n for n, c in config.items() if n != "_index" and c.get("label") in (None, n)]
+
+
+@pytest.fixture
+def ranked(scanner_env, real_store: ScanStore) -> ScanStore:
+    """A scan of puts and calls (its rules: annualized from 20 %, no delta bound) of ``ranked_rows``."""
+    store_scan(real_store, "ranked", ranked_rows(), 1_700_000_000.0, criteria={"side": "both"})
+    return real_store
+
+
+def _tab(at: AppTest, label: str):
+    return next(tab for tab in at.tabs if tab.label.startswith(label))
+
+
+def _expander(at: AppTest, ticker: str):
+    return next(e for e in at.expander if e.label.startswith(f"{ticker} — "))
+
+
+def test_a_tickers_near_misses_fail_one_rule_nearest_first_with_their_reason(ranked) -> None:
+    at = _main()
+    assert not at.exception
+    aapl = _expander(at, "AAPL")
+    assert [t.label for t in aapl.tabs] == ["Contracts (2)", "Near misses (2)"]
+    near = next(t for t in aapl.tabs if t.label.startswith("Near misses")).dataframe[0].value
+    assert near["option_symbol"].tolist() == ["AAPL  261211P00195000", "AAPL  261211P00190000"]  # 22 %, then 36 %
+    assert near["reason"].tolist() == ["annualized 23.40% < 30%", "annualized 19.21% < 30%"]
+    assert near.columns.tolist()[:3] == ["reason", "miss_pct", "strike"]
+    assert "AAPL  261204P00205000" not in near["option_symbol"].tolist()  # fails delta and annualized: two rules
+    msft = next(t for t in _expander(at, "MSFT").tabs if t.label.startswith("Near misses"))
+    assert msft.dataframe[0].value["reason"].tolist() == ["annualized 19.50% < 20%"]  # the call, whatever the side
+
+
+def test_a_ticker_without_near_misses_says_so(scanner_env, real_store: ScanStore) -> None:
+    rows = ranked_rows()
+    rows.loc[rows["ticker"] == "MSFT", "rules_failed"] = pd.array([0, 2], dtype="Int64")
+    store_scan(real_store, "plain", rows, 1_700_000_000.0, criteria={"side": "both"})
+    at = _main()
+    misses = next(t for t in _expander(at, "MSFT").tabs if t.label.startswith("Near misses"))
+    assert misses.label == "Near misses (0)" and not misses.dataframe
+    assert [c.value for c in misses.caption] == [
+        "No near misses: no other contract of MSFT fails exactly one of the scan's rules by a measurable amount."]
+
+
+def test_best_per_ticker_is_each_tickers_highest_scoring_match_not_its_highest_annualized(ranked) -> None:
+    at = _main()
+    best = _tab(at, "Best per ticker").dataframe[0].value
+    assert best["ticker"].tolist() == ["MSFT", "AAPL"]  # by score: 33.0, 31.5
+    assert best["option_symbol"].tolist() == ["MSFT  261204P00400000", "AAPL  261204P00190000"]
+    assert best["score"].tolist() == [33.0, 31.5]
+    summary = at.dataframe[0].value.set_index("ticker")
+    assert summary.loc["AAPL", "best_strike"] == 200.0  # the summary keeps the original rule: annualized 36.5
+    assert best.columns.tolist()[:10] == ["ticker", "strike", "expiration", "bid", "annualized_return_pct", "side",
+                                          "dte", "delta", "open_interest", "spread_pct"]
+    assert any(c.value.startswith("A row per ticker: its highest-scoring match, the best first. Score = ")
+               for c in _tab(at, "Best per ticker").caption)
+
+
+def test_all_matches_is_one_table_in_decision_column_order_under_the_filters(ranked) -> None:
+    at = _main()
+    every = _tab(at, "All matches")
+    assert every.label == "All matches (3)"
+    table = every.dataframe[0]
+    assert table.value["option_symbol"].tolist() == ["AAPL  261204P00190000", "AAPL  261204P00200000",
+                                                     "MSFT  261204P00400000"]
+    columns = table.value.columns.tolist()
+    assert columns[:10] == ["ticker", "strike", "expiration", "bid", "annualized_return_pct", "side", "dte", "delta",
+                            "open_interest", "spread_pct"]
+    assert columns[10:13] == ["annualized_period_return_pct", "pop_pct", "score"]
+    headers = {name: c.get("label") for name, c in json.loads(table.proto.columns).items()}
+    assert headers["pop_pct"] == "POP" and headers["annualized_period_return_pct"] == "Annualized return"
+    at.multiselect(key="filter_tickers").set_value(["MSFT"]).run()
+    assert _tab(at, "All matches").dataframe[0].value["option_symbol"].tolist() == ["MSFT  261204P00400000"]
+    at.checkbox(key="filter_only_matches").uncheck().run()
+    at.number_input(key="filter_min_annualized").set_value(10.0).run()
+    loose = _tab(at, "All shown")
+    assert loose.label == "All shown (2)"
+    assert loose.dataframe[0].value["reason"].tolist() == ["", "annualized 19.50% < 20%"]
