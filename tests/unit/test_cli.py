@@ -1,4 +1,5 @@
-"""The command line's own pieces: its log lines' times (US Eastern, the zone named, as on the pages)."""
+"""The command line's own pieces: its log lines' times (US Eastern, the zone named, as on the pages), its parsing,
+and a REDIS_URL that cannot work ending in one masked line (no server needed to see it)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,18 @@ def test_weeks_beside_a_dte_window_is_refused_while_parsing_with_exit_2(
 def test_a_dte_window_alone_parses_into_the_scan_request() -> None:
     args = _parser().parse_args(["scan", "--min-dte", "30", "--max-dte", "45"])
     assert (args.weeks, args.min_dte, args.max_dte) == (None, 30, 45)
+
+
+@pytest.mark.parametrize(("url", "code", "says"), [
+    ("http://:pw-1a2b@db.internal:6379/0", ExitCode.BAD_INPUT, "REDIS_URL must start with redis://"),
+    ("redis://:pw-1a2b@db.internal:sixty/0", ExitCode.BAD_INPUT, "a port from 1 to 65535"),
+    ("redis://127.0.0.1:1/0?password=pw-1a2b", ExitCode.FAILED, "redis://127.0.0.1:1/0?password=*** is unreachable"),
+])
+def test_a_redis_url_that_cannot_work_is_one_masked_line(url: str, code: ExitCode, says: str, tmp_path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.setenv("SCANNER_DATA_DIR", str(tmp_path))
+    assert main(["status"]) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and says in err and "pw-1a2b" not in err
