@@ -297,6 +297,7 @@ def _check_password(key: str) -> None:
         redis, keys = _gate_store()
         locked_for = _locked_out(redis, keys, address)
         if locked_for:
+            _log.warning("Admin password entry from %s not checked: locked out for %d s more", address, locked_for)
             st.session_state[_REFUSAL] = (f"Too many wrong admin passwords from your address: the password is not "
                                           f"checked for {_in_minutes(locked_for)}.")
             return
@@ -377,8 +378,9 @@ def guard_page() -> Access:
             st.caption("Open access: no login or admin password is configured, so anyone who can reach this app "
                        "may start, cancel and edit (fine for local use; see README, Access control).")
             if listens_beyond_loopback():
-                st.warning("Open access, and the server listens beyond this machine (server.address is set): "
-                           "anyone on the network may start, cancel and edit. Set an admin password or a login.")
+                st.warning("Open access, and the server listens beyond this machine (server.address is not a "
+                           "loopback address): anyone on the network may start, cancel and edit. Set an admin "
+                           "password or a login (README, Access control).")
     return access
 
 

@@ -294,12 +294,16 @@ def test_wrong_passwords_wait_longer_each_time_and_are_logged_without_their_text
 
 
 def test_200_wrong_passwords_lock_the_address_out_and_the_right_one_then_does_not_unlock(
-        scanner_env, delays: list[float], gate_redis: tuple[Client, Keys]) -> None:
+        scanner_env, delays: list[float], gate_redis: tuple[Client, Keys], caplog: pytest.LogCaptureFixture) -> None:
     redis, keys = gate_redis
     at = _gate()
-    for attempt in range(200):
-        _enter(at, f"guess-{attempt}")
-    _enter(at, PASSWORD)
+    with caplog.at_level(logging.WARNING, logger="scanner.ui.auth"):
+        for attempt in range(200):
+            _enter(at, f"guess-{attempt}")
+        _enter(at, PASSWORD)
+    logged = [r.getMessage() for r in caplog.records if r.name == "scanner.ui.auth"]
+    assert len(logged) == 201 and sum(m.startswith("Wrong admin password from local") for m in logged) == 10
+    assert all("not checked: locked out" in m for m in logged[10:]) and not any("guess-" in m for m in logged)
     assert not _unlocked(at)
     [error] = [e.value for e in at.error]
     assert error.startswith("Too many wrong admin passwords from your address") and "15 minutes" in error
