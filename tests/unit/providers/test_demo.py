@@ -208,3 +208,25 @@ def test_far_windows_select_monthly_expirations_out_to_two_years() -> None:
 
 def test_a_window_with_no_listed_expiration_is_an_empty_chain() -> None:
     assert fetch("AAPL", dte_window=(0, 2)).empty  # Monday: the first weekly is 4 days out
+
+
+def test_a_scan_with_a_dte_window_and_further_rules_records_them_and_keeps_to_them(fake_store: ScanStore) -> None:
+    # stored rules a 30-45 DTE seller might keep: lower annualized minimums, a liquidity floor, a spread cap
+    fake_store.criteria.save({"min_put_annualized": 8, "min_call_annualized": 5, "min_open_interest": 500,
+                              "max_spread_pct": 12.0})
+    settings = replace(Settings.from_env({"SCANNER_PROVIDER": "demo"}), demo_delay_ms=0)
+    request = ScanRequest(tickers=["AAPL", "KO"], side="both", min_dte=30, max_dte=45, as_of=DAY,
+                          ignore_market_hours=True)
+    started = begin_scan(settings, fake_store, request)
+    final = run_scan(settings, fake_store, started.scan_id, started.token)
+    recorded = fake_store.get(final.scan_id).criteria
+    assert {k: recorded[k] for k in ("side", "min_dte", "max_dte", "min_open_interest", "max_spread_pct",
+                                     "min_bid")} == {"side": "both", "min_dte": 30, "max_dte": 45,
+                                                     "min_open_interest": 500, "max_spread_pct": 12.0, "min_bid": None}
+    rows = fake_store.results(final.scan_id).frame
+    assert set(rows.dte) == {31, 39}  # every listed expiration in the window, both tickers, both sides
+    matches = rows[rows.match]
+    assert len(matches) and (matches.open_interest >= 500).all() and (matches.spread_pct <= 12.0).all()
+    reasons = set(rows.reason.str.extract(r"^(open interest|spread) ", expand=False).dropna())
+    assert reasons == {"open interest", "spread"}  # both rules took contracts away, and say so
+    assert final.matches == len(matches)
