@@ -118,6 +118,8 @@ def test_a_force_release_records_the_end_and_the_holder_stops_at_its_next_write(
 @pytest.mark.parametrize("servers", ["valkey", "redis7"], indirect=True)
 def test_out_of_memory_mid_scan_records_failed_and_the_rest_keeps_working(scanner_env, api, servers) -> None:
     env = _env(scanner_env, api, servers[0])
+    demo = {**env, "SCANNER_PROVIDER": "demo"}
+    assert run_cli(["scan", "--tickers", "AAPL"], demo).returncode == 0  # a completed scan to read under OOM
     gate, holder, stderr = _parked(env, api, LONG_SCAN, done=2)
     scan_id = _store(env).current_id()
     servers[0].out_of_memory()
@@ -130,13 +132,16 @@ def test_out_of_memory_mid_scan_records_failed_and_the_rest_keeps_working(scanne
     assert status["lock"]["held"] is False  # released by the holder, not left to expire
     assert status["current"]["status"] == "failed"
     assert status["current"]["message"].startswith("Redis is out of memory (maxmemory)")
+    exported = run_cli(["export", "--all", "--output", "-"], demo)  # the completed scan's table reads
+    assert exported.returncode == 0 and "AAPL" in exported.stdout, exported.stderr
+    assert _store(env).results(scan_id).frame.empty  # the failed scan's rows were dropped to free memory
     released = run_cli(["release-lock"], env)
     assert released.returncode == 0 and "nothing to release" in released.stdout
-    refused = run_cli(["scan", "--tickers", "AAPL"], {**env, "SCANNER_PROVIDER": "demo"})
+    refused = run_cli(["scan", "--tickers", "AAPL"], demo)
     assert refused.returncode == 1 and "Redis is out of memory" in refused.stderr
     assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     servers[0].admin().config_set("maxmemory", "0")  # the operator frees memory: the next scan runs
-    assert run_cli(["scan", "--tickers", "AAPL"], {**env, "SCANNER_PROVIDER": "demo"}).returncode == 0
+    assert run_cli(["scan", "--tickers", "AAPL"], demo).returncode == 0
 
 
 def test_a_permission_revoked_from_the_heartbeat_stops_the_scan_cleanly(scanner_env, api, servers) -> None:
