@@ -25,13 +25,13 @@ DECISION_COLUMNS = (  # what a trader decides on, first in every results table, 
     "spread_pct",
 )
 DATE_FORMAT = "YYYY-MM-DD"  # moment.js tokens, as DateColumn takes them
-NUMBER_FORMATS: dict[Display, str | None] = {  # printf formats, or the name of a Streamlit preset
+NUMBER_FORMATS: dict[Display, str] = {  # printf formats, or the name of a Streamlit preset
     Display.MONEY: "$%.2f",
     Display.PERCENT: "%.2f%%",  # already in percent: 36.5 -> 36.50%
     Display.FRACTION: "percent",  # Streamlit's preset: 0.83 -> 83.00%
     Display.DELTA: "%.3f",
     Display.COUNT: "%d",
-    Display.NUMBER: None,  # Streamlit's default
+    Display.NUMBER: "%.2f",
 }
 CHART_FORMATS: dict[Display, str] = {  # d3 formats (Vega-Lite tooltips), the same shapes as NUMBER_FORMATS
     Display.MONEY: "$,.2f",
@@ -39,7 +39,7 @@ CHART_FORMATS: dict[Display, str] = {  # d3 formats (Vega-Lite tooltips), the sa
     Display.FRACTION: ".2%",
     Display.DELTA: ".3f",
     Display.COUNT: ",d",
-    Display.NUMBER: "",
+    Display.NUMBER: ".2f",
     Display.DATE: "%Y-%m-%d",
 }
 TEXT_FORMATS: dict[Display, str] = {  # Python formats for a figure written out, the same shapes again

@@ -30,6 +30,7 @@ NEIGHBOURS = 3  # strikes shown either side of the picked one
 NEIGHBOUR_COLUMNS = ("strike", "bid", "annualized_period_return_pct", "annualized_return_pct", "pop_pct", "delta",
                      "open_interest", "spread_pct", "score", "match", "reason")
 NEIGHBOUR_CONFIG = {"picked": column(Display.FLAG, "This one"), **schema_columns(NEIGHBOUR_COLUMNS)}
+LINE_COLOUR = "#262730"  # the payoff line: the theme's text colour, apart from every mark's
 MARKS = {  # the payoff chart's vertical rules: name → how it is drawn (a colour, dashed or not)
     "Break-even": ("#d62728", False), "Strike": ("#1f77b4", False), "Price now": ("#7f7f7f", False),
     "−1 expected move": ("#9467bd", True), "+1 expected move": ("#9467bd", True),
@@ -95,9 +96,9 @@ def payoff_chart(row: pd.Series) -> alt.LayerChart:
     move = float(row["expected_move"]) if pd.notna(row["expected_move"]) else np.nan
     prices = price_grid(strike, break_even, spot, move)
     curve = pd.DataFrame({"price": prices, "pnl": payoff(row["side"], strike, bid, spot, prices)})
-    line = alt.Chart(curve).mark_line().encode(
-        x=alt.X("price:Q", title="Stock price at expiration", scale=alt.Scale(zero=False),
-                axis=alt.Axis(format="$,.0f")),
+    line = alt.Chart(curve).mark_line(color=LINE_COLOUR, strokeWidth=2.5).encode(
+        x=alt.X("price:Q", title="Stock price at expiration", axis=alt.Axis(format="$,.0f"),
+                scale=alt.Scale(domain=[float(prices[0]), float(prices[-1])], nice=False)),
         y=alt.Y("pnl:Q", title="Profit / loss per contract", axis=alt.Axis(format="$,.0f")),
         tooltip=[alt.Tooltip("price:Q", title="Stock at expiration", format="$,.2f"),
                  alt.Tooltip("pnl:Q", title="Profit / loss", format="$,.2f")])

@@ -30,10 +30,10 @@ CHART_COLOURS = 10  # the palette's size: past it, the scatter plots the tickers
 PALETTE = "tableau10"
 NEAR_MISSES_SHOWN = 20  # a ticker's nearest misses listed (a 5,000-row chain may have hundreds)
 SHOWN_COLUMNS = (  # the per-ticker tables: the decision columns first (``DECISION_COLUMNS``, the expander names
-    # the ticker), then what a seller weighs next (return on capital, odds, rank, where it loses, what it ties
-    # up, the move priced in), why a row does not match, then the rest
+    # the ticker), then what a seller weighs next (the rank and what it rests on: return on capital, odds; where
+    # it loses, what it ties up, the move priced in), why a row does not match, then the rest
     "strike", "expiration", "bid", "annualized_return_pct", "side", "dte", "delta", "open_interest", "spread_pct",
-    "annualized_period_return_pct", "pop_pct", "score", "break_even", "collateral", "premium", "if_called_return_pct",
+    "score", "annualized_period_return_pct", "pop_pct", "break_even", "collateral", "premium", "if_called_return_pct",
     "expected_move", "atm_iv", "reason", "new", "otm_pct", "ask", "mid", "prob_otm", "iv", "change_pct",
     "underlying_price", "period_return_pct", "volume", "option_symbol",
 )

@@ -431,8 +431,33 @@ def test_phone_width_shows_the_decision_columns_without_scrolling_sideways(phone
 
     expander = phone.get_by_test_id("stExpander").first
     expander.locator("summary").click()
-    grid = expander.get_by_test_id("stDataFrame")
+    grid = expander.get_by_test_id("stDataFrame").first  # its contracts (its near misses are the next tab)
     grid.wait_for(timeout=30_000)
     wanted = [COLUMN_CONFIG[name]["label"] for name in NAMED if name in COLUMN_CONFIG]  # the expander names the ticker
     missing["a ticker's table"] = [label for label in wanted if label not in _whole_columns(grid)]
     assert not any(missing.values()), f"cut off or out of view at {PHONE['width']} px: {missing}"
+
+
+def test_picking_a_row_opens_the_contracts_payoff_chart(server, page, tmp_path: Path) -> None:
+    """A click on a summary row's marker opens its best contract's detail: a dialog with the payoff chart drawn."""
+    from dataclasses import replace
+
+    from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+
+    url, store = server
+    settings = replace(Settings.from_env(), demo_delay_ms=0)
+    started = begin_scan(settings, store, ScanRequest(tickers=["AAPL", "MSFT", "NVDA"]))
+    run_scan(settings, store, started.scan_id, started.token)
+    page.goto(url)
+    page.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=60_000)
+    summary = page.get_by_test_id("stMain").get_by_test_id("stDataFrame").first
+    summary.locator("[role=columnheader]").first.wait_for(state="attached", timeout=60_000)
+    box = summary.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's marker: under the 35 px header
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=60_000)
+    chart = dialog.get_by_test_id("stVegaLiteChart").first
+    chart.locator("canvas, svg").first.wait_for(state="visible", timeout=60_000)
+    assert dialog.get_by_text("Profit and loss per contract").first.is_visible()
+    assert dialog.get_by_text("Strikes around it").first.is_visible()
+    page.screenshot(path=str(tmp_path / "detail.png"), full_page=True)

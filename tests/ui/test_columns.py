@@ -40,7 +40,7 @@ def test_flags_are_checkboxes_and_text_is_text() -> None:
 def test_every_display_has_a_column_type() -> None:
     for display in Display:
         assert column(display, "x")["label"] == "x"
-    assert column(Display.NUMBER, "x")["type_config"].get("format") is None  # Streamlit's default
+    assert column(Display.NUMBER, "x")["type_config"]["format"] == "%.2f"  # the score: two decimals, as the CSV
 
 
 def test_the_summary_formats_like_the_tables() -> None:
@@ -111,9 +111,9 @@ def test_the_rendered_table_carries_the_config(scanner_env, real_store: ScanStor
 
 
 def test_the_new_columns_follow_the_decision_columns_under_the_schemas_labels() -> None:
-    assert SHOWN_COLUMNS[9:19] == ("annualized_period_return_pct", "pop_pct", "score", "break_even", "collateral",
+    assert SHOWN_COLUMNS[9:19] == ("score", "annualized_period_return_pct", "pop_pct", "break_even", "collateral",
                                    "premium", "if_called_return_pct", "expected_move", "atm_iv", "reason")
-    assert [COLUMN_CONFIG[name]["label"] for name in SHOWN_COLUMNS[9:12]] == ["Annualized return", "POP", "Score"]
+    assert [COLUMN_CONFIG[name]["label"] for name in SHOWN_COLUMNS[9:12]] == ["Score", "Annualized return", "POP"]
     assert COLUMN_CONFIG["score"]["help"] == BY_NAME["score"].help
 
 

@@ -428,7 +428,7 @@ def test_all_matches_is_one_table_in_decision_column_order_under_the_filters(ran
     columns = table.value.columns.tolist()
     assert columns[:10] == ["ticker", "strike", "expiration", "bid", "annualized_return_pct", "side", "dte", "delta",
                             "open_interest", "spread_pct"]
-    assert columns[10:13] == ["annualized_period_return_pct", "pop_pct", "score"]
+    assert columns[10:13] == ["score", "annualized_period_return_pct", "pop_pct"]
     headers = {name: c.get("label") for name, c in json.loads(table.proto.columns).items()}
     assert headers["pop_pct"] == "POP" and headers["annualized_period_return_pct"] == "Annualized return"
     at.multiselect(key="filter_tickers").set_value(["MSFT"]).run()
