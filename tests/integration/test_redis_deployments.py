@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from scanner.errors import ExitCode
 from scanner.store.connection import CLUSTER_NODE
+from tests.support.paths import ROOT
 from tests.support.processes import run_cli
 from tests.support.redis_servers import (
     Cluster,
@@ -66,6 +68,16 @@ def test_a_wrong_password_says_the_credentials_were_refused(scanner_env: dict[st
     env = with_url(scanner_env, acl_server.url(user="scanner", password="not-the-password"))
     line = refused(["status"], env, ExitCode.BAD_INPUT, "refused the credentials", "redis://scanner:***@")
     assert "unreachable" not in line and "not-the-password" not in line
+
+
+def test_the_page_shows_refused_credentials_as_a_banner(scanner_env: dict[str, str], acl_server: Server,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", acl_server.url(password="not-the-password"))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    assert not at.exception
+    banner = [e.value for e in at.error]
+    assert len(banner) == 1 and banner[0].startswith("Redis error: Redis at redis://:***@"), banner
+    assert "refused the credentials" in banner[0] and "not-the-password" not in banner[0]
 
 
 def test_the_minimum_acl_runs_status_the_watch_list_a_scan_and_an_export(scanner_env: dict[str, str],
