@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from scanner.config import Settings
 from scanner.errors import ExitCode
-from scanner.store.connection import CLUSTER_NODE
+from scanner.store.connection import CLUSTER_NODE, client_name, connect
+from scanner.store.keys import Keys
 from tests.support.paths import ROOT
 from tests.support.processes import run_cli
 from tests.support.redis_servers import (
@@ -70,14 +72,27 @@ def test_a_wrong_password_says_the_credentials_were_refused(scanner_env: dict[st
     assert "unreachable" not in line and "not-the-password" not in line
 
 
-def test_the_page_shows_refused_credentials_as_a_banner(scanner_env: dict[str, str], acl_server: Server,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REDIS_URL", acl_server.url(password="not-the-password"))
+def page_banner(url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The dashboard drawn with ``REDIS_URL=url``: its one error banner (no exception reached the page)."""
+    monkeypatch.setenv("REDIS_URL", url)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
     assert not at.exception
-    banner = [e.value for e in at.error]
-    assert len(banner) == 1 and banner[0].startswith("Redis error: Redis at redis://:***@"), banner
-    assert "refused the credentials" in banner[0] and "not-the-password" not in banner[0]
+    banners = [e.value for e in at.error]
+    assert len(banners) == 1, banners
+    return banners[0]
+
+
+def test_the_page_shows_each_refusal_as_a_one_line_banner(scanner_env: dict[str, str], acl_server: Server,
+                                                         valkey_cluster: Cluster,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    node = valkey_cluster.owner(scanner_env["SCANNER_PREFIX"])
+    for url, says in ((acl_server.url(password="not-the-password"), "refused the credentials"),
+                      (acl_server.url(password=ADMIN_PASSWORD, db=99), "DB index is out of range"),
+                      (f"http://:{ADMIN_PASSWORD}@127.0.0.1:{acl_server.port}/0", "REDIS_URL must start with"),
+                      (node.url(), CLUSTER_NODE)):
+        banner = page_banner(url, monkeypatch)
+        assert banner.startswith("Redis error: ") and says in banner, banner
+        assert "not-the-password" not in banner and ADMIN_PASSWORD not in banner
 
 
 def test_the_minimum_acl_runs_status_the_watch_list_a_scan_and_an_export(scanner_env: dict[str, str],
@@ -174,7 +189,19 @@ def test_the_cluster_acl_minimum_adds_cluster_slots(scanner_env: dict[str, str],
     env = with_url(scanner_env, valkey_cluster.seed_url(seed, user=user, password=USER_PASSWORD))
     refused(["status"], env, ExitCode.BAD_INPUT, "'cluster|slots'", "+cluster|slots")
     valkey_cluster.add_user(user, USER_PASSWORD, *MINIMUM_ACL, keys_of(scanner_env), "+cluster|slots")
-    succeeds(["status"], env)
+    assert "completed: 2/2 tickers" in succeeds(SCAN, env).stdout
+    assert "lock: free" in succeeds(["status"], env).stdout
+
+
+def test_a_cluster_client_names_its_connections_and_answers_bytes_when_asked(cluster_env: dict[str, str],
+                                                                             valkey_cluster: Cluster) -> None:
+    settings = Settings.from_env(cluster_env)
+    key = Keys(settings.prefix).watchlist
+    text, binary = connect(settings), connect(settings, binary=True)
+    text.set(key + ":probe", "x")
+    assert binary.get(key + ":probe") == b"x" and text.get(key + ":probe") == "x"
+    owner = valkey_cluster.owner(settings.prefix).admin()
+    assert client_name() in {entry["name"] for entry in owner.client_list()}  # the same name as a plain client's
 
 
 def test_status_and_the_watch_list_through_any_cluster_node(cluster_env: dict[str, str]) -> None:
