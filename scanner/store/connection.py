@@ -8,6 +8,10 @@ when it ends unless another process is connected (``other_clients``).
 Every connection names itself ``scanner-<pid>`` (``CLIENT SETNAME``), so ``CLIENT LIST`` tells this process's
 connections from those of the others: the dashboard (whose pool keeps its connections open), a scan, another
 command.
+
+``redis+cluster://`` and ``rediss+cluster://`` make a ``RedisCluster`` (any node as the seed). ``redis_failure``
+is the one place a Redis error becomes the line a user reads (CLI, page banners, a scan's end record), and
+``mask_url``/``scrub`` keep every password form out of it.
 """
 
 from __future__ import annotations
@@ -202,10 +206,15 @@ def _client(url: str, binary: bool = False) -> Client:
     ``redis+cluster://``/``rediss+cluster://``, else a plain one (which connects on its first command)."""
     options = {"decode_responses": not binary, "client_name": client_name(), "socket_timeout": 5,
                "socket_connect_timeout": 3, "retry_on_timeout": True}
-    scheme, sep, rest = url.partition("://")
-    if scheme.lower() in _CLUSTER_SCHEMES:
-        return RedisCluster.from_url(f"{_CLUSTER_SCHEMES[scheme.lower()]}{sep}{rest}", **options)
+    if is_cluster(url):
+        return RedisCluster.from_url(_node_url(url), **options)
     return redis.Redis.from_url(url, health_check_interval=30, **options)
+
+
+def _node_url(url: str) -> str:
+    """A cluster URL as redis-py spells one node's (``redis+cluster://`` → ``redis://``)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{_CLUSTER_SCHEMES[scheme.lower()]}{sep}{rest}"
 
 
 def _alive(url: str) -> bool:
@@ -336,9 +345,8 @@ def _refuse_cluster_node(client: redis.Redis, settings: Settings) -> None:
 def _cluster_seed_failure(url: str, settings: Settings) -> RedisFailure | None:
     """Why the seed node refused a Cluster client, asked of it plainly: ``RedisCluster`` reports a refused
     password, a missing permission or a non-cluster server all as "Cluster mode is not enabled on this node"."""
-    scheme, sep, rest = url.partition("://")
     try:
-        _client(f"{_CLUSTER_SCHEMES[scheme.lower()]}{sep}{rest}").execute_command("CLUSTER", "SLOTS")
+        _client(_node_url(url)).execute_command("CLUSTER", "SLOTS")
     except redis.ResponseError as exc:
         if "cluster support disabled" in str(exc):
             return RedisMisconfigured(f"Redis at {where(settings)} is not a Redis Cluster node: use redis:// "

@@ -188,6 +188,8 @@ def test_the_cluster_acl_minimum_adds_cluster_slots(scanner_env: dict[str, str],
     seed = valkey_cluster.non_owner(scanner_env["SCANNER_PREFIX"])
     env = with_url(scanner_env, valkey_cluster.seed_url(seed, user=user, password=USER_PASSWORD))
     refused(["status"], env, ExitCode.BAD_INPUT, "'cluster|slots'", "+cluster|slots")
+    wrong = with_url(scanner_env, valkey_cluster.seed_url(seed, user=user, password="not-the-password"))
+    refused(["status"], wrong, ExitCode.BAD_INPUT, "refused the credentials", "redis+cluster://" + user + ":***@")
     valkey_cluster.add_user(user, USER_PASSWORD, *MINIMUM_ACL, keys_of(scanner_env), "+cluster|slots")
     assert "completed: 2/2 tickers" in succeeds(SCAN, env).stdout
     assert "lock: free" in succeeds(["status"], env).stdout
