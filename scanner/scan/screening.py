@@ -292,19 +292,23 @@ def _rules(criteria: Criteria, side_index: np.ndarray, strike: np.ndarray, bid: 
         delta_miss = np.select(delta_cases[1:], [_relative(floor - delta, floor),
                                                  _relative(delta - (ceiling or 0.0), ceiling or 0.0),
                                                  _relative(delta - call_limit, call_limit)], np.nan)
-        last_bound = criteria.call_delta_table[-1][0]
+        # each threshold's words once, not once per row: a chain's rows mostly fail
+        floor_text, ceiling_text = _delta_text(floor), "" if ceiling is None else _delta_text(ceiling)
+        table_texts = [f"{_delta_text(limit)} (DTE ≤ {bound})" for bound, limit in criteria.call_delta_table]
+        table_texts.append(f"{_delta_text(criteria.call_delta_beyond)} (DTE > {criteria.call_delta_table[-1][0]})")
+        table_row = np.searchsorted([bound for bound, _ in criteria.call_delta_table], dte)  # as call_delta_limit
         delta_rule = _Rule(np.logical_or.reduce(delta_cases), delta_miss, _cases(delta_cases, [
             lambda _: "delta missing",
-            lambda p: f"delta {_delta_text(delta[p])} < {_delta_text(floor)}",
-            lambda p: f"delta {_delta_text(delta[p])} > {_delta_text(ceiling)} (ceiling)",
-            lambda p: f"delta {_delta_text(delta[p])} > {_delta_text(call_limit[p])} ("
-                      + (f"DTE > {last_bound})" if dte[p] > last_bound else
-                         f"DTE ≤ {next(b for b, _ in criteria.call_delta_table if dte[p] <= b)})"),
+            lambda p: f"delta {_delta_text(delta[p])} < {floor_text}",
+            lambda p: f"delta {_delta_text(delta[p])} > {ceiling_text} (ceiling)",
+            lambda p: f"delta {_delta_text(delta[p])} > {table_texts[table_row[p]]}",
         ]))
 
         minimum = np.select([is_put, is_call], [criteria.min_put_annualized, criteria.min_call_annualized], np.nan)
+        minimum_texts = (f"{criteria.min_call_annualized:g}", f"{criteria.min_put_annualized:g}")  # by is_put
         annualized_rule = _Rule(~(annualized >= minimum), _relative(minimum - annualized, minimum), _cases(
-            [np.ones(n, dtype=bool)], [lambda p: f"annualized {annualized[p]:.2f}% < {minimum[p]:g}%"]))
+            [np.ones(n, dtype=bool)],
+            [lambda p: f"annualized {annualized[p]:.2f}% < {minimum_texts[int(is_put[p])]}%"]))
 
         spread_rule = None
         if criteria.max_spread_pct is not None:
