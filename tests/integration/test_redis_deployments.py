@@ -95,6 +95,29 @@ def test_the_page_shows_each_refusal_as_a_one_line_banner(scanner_env: dict[str,
         assert "not-the-password" not in banner and ADMIN_PASSWORD not in banner
 
 
+def test_a_scan_click_under_out_of_memory_is_refused_in_one_line(scanner_env: dict[str, str], valkey_server,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    server = valkey_server()
+    monkeypatch.setenv("REDIS_URL", server.url())
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    server.out_of_memory()
+    next(b for b in at.button if b.label == "Scan for options").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("Redis is out of memory (maxmemory)" in text and "not started" in text for text in errors), errors
+    assert server.admin().get("{" + scanner_env["SCANNER_PREFIX"] + "}:lock") is None  # nothing was changed
+
+
+def test_a_user_without_scripting_sees_the_permission_banner_on_the_page(scanner_env: dict[str, str],
+                                                                        acl_server: Server,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    full = acl_server.add_user("full", USER_PASSWORD, *MINIMUM_ACL, keys_of(scanner_env))
+    succeeds(SCAN, with_url(scanner_env, full))  # a completed scan, whose rows the page reads by a script
+    rules = [rule for rule in MINIMUM_ACL if rule != "+@scripting"]
+    banner = page_banner(acl_server.add_user("reader", USER_PASSWORD, *rules, keys_of(scanner_env)), monkeypatch)
+    assert banner.startswith("Redis error: the Redis user lacks a permission") and "+@scripting" in banner, banner
+
+
 def test_the_minimum_acl_runs_status_the_watch_list_a_scan_and_an_export(scanner_env: dict[str, str],
                                                                          acl_server: Server) -> None:
     env = with_url(scanner_env, acl_server.add_user("scanner", USER_PASSWORD, *MINIMUM_ACL, keys_of(scanner_env)))
