@@ -206,7 +206,7 @@ def _client(url: str, binary: bool = False) -> Client:
     ``redis+cluster://``/``rediss+cluster://``, else a plain one (which connects on its first command)."""
     options = {"decode_responses": not binary, "client_name": client_name(), "socket_timeout": 5,
                "socket_connect_timeout": 3, "retry_on_timeout": True}
-    if is_cluster(url):
+    if is_cluster(url):  # RedisCluster takes no health_check_interval: it refreshes its nodes on errors instead
         return RedisCluster.from_url(_node_url(url), **options)
     return redis.Redis.from_url(url, health_check_interval=30, **options)
 
