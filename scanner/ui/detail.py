@@ -2,14 +2,16 @@
 and the neighbouring strikes of its expiration and side.
 
 The detail is a dialog, drawn over wherever the row was picked (a page of 25 expanders leaves no "below" to look
-at). A pick opens it once: ``pickable_table`` notes each table's picked row, and only a row newly picked opens it,
+at). A pick opens it once: ``Picker.table`` notes each table's picked row, and only a row newly picked opens it,
 so the page's own reruns (the idle check, a running scan's refresh) keep it open while it is open and do not
-reopen it after it was closed, though the table still shows the row as picked.
+reopen it after it was closed, though the table still shows the row as picked. The open contract is held by what
+it is (ticker, side, expiration, strike), not by its row, so it stays open while a running scan adds tickers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
@@ -21,11 +23,12 @@ from scanner.results.payoff import payoff, price_grid
 from scanner.schema import BY_NAME, Display, Side
 from scanner.ui.columns import column, schema_columns, shown_value
 
-OPEN = "contract-detail"  # session key: (scan key, row label) of the contract whose detail is open
+OPEN = "contract-detail"  # session key: (the scan, the contract's IDENTITY values) of the detail open
 PICKS = "contract-detail-picks"  # session key: table key → the rows picked in it at the last run
 FIGURES = ("premium", "collateral", "period_return_pct", "annualized_period_return_pct", "annualized_return_pct",
            "pop_pct", "break_even", "expected_move", "delta", "iv", "atm_iv", "spread_pct", "open_interest",
            "volume", "dte", "if_called_return_pct")  # the detail's figures, under their schema labels
+IDENTITY = ("ticker", "side", "expiration", "strike")  # one contract of a scan, whatever its row
 NEIGHBOURS = 3  # strikes shown either side of the picked one
 NEIGHBOUR_COLUMNS = ("strike", "bid", "annualized_period_return_pct", "annualized_return_pct", "pop_pct", "delta",
                      "open_interest", "spread_pct", "score", "match", "reason")
@@ -37,27 +40,38 @@ MARKS = {  # the payoff chart's vertical rules: name → how it is drawn (a colo
 }
 
 
-def pickable_table(shown: pd.DataFrame, labels: pd.Index, *, key: str, scan_key: Hashable,
-                   column_config: dict[str, ColumnConfig]) -> int | None:
-    """``shown`` as a table whose rows can be picked one at a time (``labels``: each row's label in the scan's
-    frame); a row newly picked opens its detail. Returns the picked row's position, if any."""
-    event = st.dataframe(shown, hide_index=True, column_config=column_config, width="stretch", on_select="rerun",
-                         selection_mode="single-row", key=key)
-    rows = tuple(event.selection.rows) if event is not None else ()
-    picks = st.session_state.setdefault(PICKS, {})
-    if rows and picks.get(key) != rows and rows[0] < len(labels):
-        st.session_state[OPEN] = (scan_key, labels[rows[0]])
-    picks[key] = rows
-    return rows[0] if rows else None
+@dataclass(frozen=True)
+class Picker:
+    """The tables of one scan's rows (``frame``: every row it screened) whose rows open a contract's detail;
+    ``scan`` names the scan, whatever its version."""
 
+    frame: pd.DataFrame
+    scan: Hashable
 
-def show_picked(frame: pd.DataFrame, scan_key: Hashable) -> None:
-    """The open detail's dialog, if its contract is one of this scan's rows; once per run, after every table."""
-    opened = st.session_state.get(OPEN)
-    if opened is None or opened[0] != scan_key or opened[1] not in frame.index:
-        return
-    row = frame.loc[opened[1]]
-    st.dialog(title(row), width="large", on_dismiss=_close)(_detail)(row, frame)
+    def table(self, shown: pd.DataFrame, labels: pd.Index, *, key: str,
+              column_config: dict[str, ColumnConfig]) -> int | None:
+        """``shown`` as a table whose rows can be picked one at a time (``labels``: each row's label in
+        ``frame``, NaN for none); a row newly picked opens its detail. Returns the picked row's position, if any."""
+        event = st.dataframe(shown, hide_index=True, column_config=column_config, width="stretch",
+                             on_select="rerun", selection_mode="single-row", key=key)
+        rows = tuple(event.selection.rows) if event is not None else ()
+        picks = st.session_state.setdefault(PICKS, {})
+        if rows and picks.get(key) != rows and rows[0] < len(labels) and labels[rows[0]] in self.frame.index:
+            contract = self.frame.loc[labels[rows[0]]]
+            st.session_state[OPEN] = (self.scan, tuple(contract[name] for name in IDENTITY))
+        picks[key] = rows
+        return rows[0] if rows else None
+
+    def show(self) -> None:
+        """The open detail's dialog, if its contract is one of this scan's; once per run, after every table."""
+        opened = st.session_state.get(OPEN)
+        if opened is None or opened[0] != self.scan:
+            return
+        same = np.logical_and.reduce([(self.frame[name] == value).to_numpy(dtype=bool, na_value=False)
+                                      for name, value in zip(IDENTITY, opened[1], strict=True)])
+        if same.any():
+            row = self.frame[same].iloc[0]
+            st.dialog(title(row), width="large", on_dismiss=_close)(_detail)(row, self.frame)
 
 
 def _close() -> None:

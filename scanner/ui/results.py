@@ -21,7 +21,7 @@ from scanner.scan.screening import near_misses
 from scanner.schema import BY_NAME, Display, Kind
 from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.columns import column, percent_fields, schema_column, schema_columns, tooltip
-from scanner.ui.detail import pickable_table, show_picked
+from scanner.ui.detail import Picker
 from scanner.ui.filters_panel import render_filters, reset_button
 
 PAGE_SIZE = 25
@@ -29,6 +29,7 @@ CHART_POINTS = 2_000
 CHART_COLOURS = 10  # the palette's size: past it, the scatter plots the tickers picked (at most this many)
 PALETTE = "tableau10"
 NEAR_MISSES_SHOWN = 20  # a ticker's nearest misses listed (a 5,000-row chain may have hundreds)
+NEAREST_SHOWN = 100  # the nearest misses over every ticker listed
 SHOWN_COLUMNS = (  # the per-ticker tables: the decision columns first (``DECISION_COLUMNS``, the expander names
     # the ticker), then what a seller weighs next (the rank and what it rests on: return on capital, odds; where
     # it loses, what it ties up, the move priced in), why a row does not match, then the rest
@@ -43,7 +44,7 @@ TABLE_CONFIG = schema_columns(TABLE_COLUMNS)
 NEAR_MISS_COLUMNS = (  # why not first: the point of the table; then the decision columns
     "reason", "miss_pct", *SHOWN_COLUMNS[:9], "annualized_period_return_pct", "pop_pct", "option_symbol",
 )
-NEAR_MISS_CONFIG = schema_columns(NEAR_MISS_COLUMNS)
+NEAREST_COLUMNS = ("ticker", *NEAR_MISS_COLUMNS)  # the near misses of every ticker, in one table
 BEST = {  # the summary's columns of a ticker's best contract (highest annualized return, either side) → its column
     "best_strike": "strike", "best_expiration": "expiration", "best_bid": "bid",
     "best_annualized": "annualized_return_pct", "best_side": "side", "best_delta": "delta",
@@ -96,7 +97,8 @@ class View:
     summary: pd.DataFrame
     summary_rows: pd.Index  # the summary's row of each ticker: the label of its best contract in ``rows``
     best: pd.DataFrame  # best per ticker: each ticker's highest-scoring match shown, best first
-    near: dict[str, pd.DataFrame]  # ticker → its near misses among all the scan's rows, nearest first
+    nearest: pd.DataFrame  # the near misses among all the scan's rows, nearest first
+    near: dict[str, pd.DataFrame]  # ticker → its near misses, nearest first
     points: pd.DataFrame  # the scatter chart's data
     hidden: dict[str, int]  # ticker → how many of its matches (rows passing the scan's rules) the filters hide
     only_matches: bool  # the filters show matches only
@@ -123,7 +125,7 @@ def _view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, scan_key: tuple[
     return View(rows=rows, groups=groups, fresh=fresh, summary=table,
                 summary_rows=pd.Index(table["ticker"].map(best_rows(rows, "annualized_return_pct"))),
                 best=best_per_ticker(rows),
-                near=dict(list(near.groupby("ticker", sort=True))), points=points,
+                nearest=near, near=dict(list(near.groupby("ticker", sort=True))), points=points,
                 hidden=hidden_matches(_frame, rows), only_matches=filters.only_matches)
 
 
@@ -248,7 +250,7 @@ def _charts(view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int], foc
     st.altair_chart(_by_strike(_strike_rows(frame, scan_key, ticker, sides), measure), width="stretch")
 
 
-def _expanders(meta: ScanMeta, view: View, scan_key: tuple[str, str, int], focus: str | None, key: str) -> None:
+def _expanders(meta: ScanMeta, view: View, picker: Picker, focus: str | None, key: str) -> None:
     stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%H:%M")
     order = sorted(view.groups, key=lambda t: t != focus)
     limit_key = f"{key}-shown"
@@ -261,10 +263,10 @@ def _expanders(meta: ScanMeta, view: View, scan_key: tuple[str, str, int], focus
         with st.expander(label + (f" — {fresh} new" if fresh else ""), expanded=ticker == focus):
             contracts, misses = st.tabs([f"Contracts ({count})", f"Near misses ({0 if near is None else len(near)})"])
             with contracts:
-                pickable_table(rows, rows.index, key=f"{key}-rows-{ticker}", scan_key=scan_key,
-                               column_config=COLUMN_CONFIG)
+                picker.table(rows, rows.index, key=f"{key}-rows-{ticker}", column_config=COLUMN_CONFIG)
             with misses:
-                _near_misses(ticker, near, scan_key, key)
+                _near_misses(near, picker, whose=ticker, limit=NEAR_MISSES_SHOWN, columns=NEAR_MISS_COLUMNS,
+                             key=f"{key}-near-{ticker}")
     if len(order) > limit:
         st.caption(f"Showing {limit} of {len(order)} tickers.")
         st.button("Show more", key=f"{key}-more",
@@ -272,19 +274,20 @@ def _expanders(meta: ScanMeta, view: View, scan_key: tuple[str, str, int], focus
     _hidden_tickers(view.hidden_tickers)
 
 
-def _near_misses(ticker: str, near: pd.DataFrame | None, scan_key: tuple[str, str, int], key: str) -> None:
-    """A ticker's contracts that fail exactly one of the scan's rules, nearest first, each with its reason."""
+def _near_misses(near: pd.DataFrame | None, picker: Picker, *, whose: str, limit: int, columns: tuple[str, ...],
+                 key: str) -> None:
+    """Contracts (``whose``: a ticker's, or every ticker's) that fail exactly one of the scan's rules, nearest
+    first, each with its reason; the nearest ``limit`` of them."""
     if near is None or near.empty:
-        st.caption(f"No near misses: no other contract of {ticker} fails exactly one of the scan's rules by a "
-                   "measurable amount.")
+        st.caption(f"No near misses: no contract of {whose} fails exactly one of the scan's rules by a measurable "
+                   "amount.")
         return
-    shown = near.head(NEAR_MISSES_SHOWN)
+    shown = near.head(limit)
     st.caption(f"{in_words(len(near), 'contract')} failing exactly one of the scan's rules, nearest first (how far "
                "each misses it, relative to its threshold)"
                + (f": the nearest {len(shown)}." if len(shown) < len(near) else ".")
                + " Over every contract the scan screened, whatever the filters.")
-    pickable_table(shown[list(NEAR_MISS_COLUMNS)], shown.index, key=f"{key}-near-{ticker}", scan_key=scan_key,
-                   column_config=NEAR_MISS_CONFIG)
+    picker.table(shown[list(columns)], shown.index, key=key, column_config=schema_columns(columns))
 
 
 def _hidden_tickers(hidden: dict[str, int], named: int = 20) -> None:
@@ -312,13 +315,13 @@ def _nothing_shown(view: View, empty_text: str, key: str) -> None:
 
 def render_expanders_offline(meta: ScanMeta, frame: pd.DataFrame) -> None:
     """The matches of a scan kept in this session, drawn without Redis (no filters, no exports)."""
-    scan_key = ("offline", meta.scan_id, meta.version)
-    view = _view(frame, None, scan_key, (), Filters(), "")
+    view = _view(frame, None, ("offline", meta.scan_id, meta.version), (), Filters(), "")
     if view.rows.empty:
         st.info("No options found.")
     else:
-        _expanders(meta, view, scan_key, None, "offline")
-        show_picked(frame, scan_key)
+        picker = Picker(frame, ("offline", meta.scan_id))
+        _expanders(meta, view, picker, None, "offline")
+        picker.show()
 
 
 def _downloads(store: ScanStore, meta: ScanMeta, view: pd.DataFrame) -> None:
@@ -373,31 +376,34 @@ def _rows(meta: ScanMeta, view: View, frame: pd.DataFrame, scan_key: tuple[str, 
     st.caption(f"{in_words(len(view.rows), 'contract')} on {in_words(len(view.groups), 'ticker')}"
                + (f", {sum(view.fresh.values())} new since the previous scan" if compared else "")
                + f". A row per ticker: its best contract, {BEST_RULE}. Pick a row of any table for its detail.")
-    picked = pickable_table(view.summary, view.summary_rows, key=f"{key}-summary", scan_key=scan_key,
-                            column_config=SUMMARY_CONFIG)
+    picker = Picker(frame, scan_key[:2])  # the scan, whatever its version: a running scan's detail stays open
+    picked = picker.table(view.summary, view.summary_rows, key=f"{key}-summary", column_config=SUMMARY_CONFIG)
     focus = view.summary["ticker"].iloc[picked] if picked is not None else None
     flat = "All matches" if view.only_matches else "All shown"
-    by_ticker, best, every, charts = st.tabs(["By ticker", BEST_TAB, f"{flat} ({len(view.rows)})", "Charts"])
+    by_ticker, best, every, nearest, charts = st.tabs(["By ticker", BEST_TAB, f"{flat} ({len(view.rows)})",
+                                                       f"All near misses ({len(view.nearest)})", "Charts"])
     with by_ticker:
-        _expanders(meta, view, scan_key, focus, key)
+        _expanders(meta, view, picker, focus, key)
     with best:
-        _best_per_ticker(view, scan_key, key)
+        _best_per_ticker(view, picker, key)
     with every:
         st.caption(f"Every {'match' if view.only_matches else 'contract'} the filters show, one table: sort by any "
                    "column.")
-        pickable_table(view.rows[list(TABLE_COLUMNS)], view.rows.index, key=f"{key}-all", scan_key=scan_key,
-                       column_config=TABLE_CONFIG)
+        picker.table(view.rows[list(TABLE_COLUMNS)], view.rows.index, key=f"{key}-all", column_config=TABLE_CONFIG)
+    with nearest:
+        _near_misses(view.nearest, picker, whose="any ticker", limit=NEAREST_SHOWN, columns=NEAREST_COLUMNS,
+                     key=f"{key}-nearest")
     with charts:
         _charts(view, frame, scan_key, focus, key)
-    show_picked(frame, scan_key)
+    picker.show()
 
 
-def _best_per_ticker(view: View, scan_key: tuple[str, str, int], key: str) -> None:
+
+def _best_per_ticker(view: View, picker: Picker, key: str) -> None:
     unranked = sorted(set(view.rows.loc[view.rows["match"].to_numpy(dtype=bool), "ticker"]) - set(view.best["ticker"]))
     st.caption(f"A row per ticker: its highest-scoring match, the best first. {SCORE_RULE}"
                + (f" Matches without a score (no usable IV, so no POP): {', '.join(unranked)}." if unranked else ""))
     if view.best.empty:
         st.info("No match shown has a score.")
         return
-    pickable_table(view.best[list(TABLE_COLUMNS)], view.best.index, key=f"{key}-best", scan_key=scan_key,
-                   column_config=TABLE_CONFIG)
+    picker.table(view.best[list(TABLE_COLUMNS)], view.best.index, key=f"{key}-best", column_config=TABLE_CONFIG)

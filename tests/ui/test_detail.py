@@ -9,6 +9,8 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from scanner.scan.engine import counters
+from scanner.store.lock import ScanLock
 from scanner.store.scans import ScanStore
 from scanner.ui.detail import OPEN, neighbours, payoff_chart
 from tests.support.paths import ROOT
@@ -84,6 +86,22 @@ def test_a_pick_in_a_tickers_near_misses_opens_it_and_the_detail_stays_open_unti
     assert not at.metric and not at.warning  # the row is still picked, but only a new pick opens it again
     _pick(at, "main-rows-AAPL", 1)  # AAPL's contracts, by expiration then strike: the 200 put
     assert _figures(at)["Premium"] == "$100.00"
+
+
+def test_the_detail_stays_open_while_a_running_scan_adds_tickers(scanner_env, real_store: ScanStore) -> None:
+    rows = ranked_rows().assign(underlying_price=PRICE)
+    assert ScanLock(real_store.client, real_store.keys, ttl=30).acquire()
+    real_store.create("live", provider="demo", provider_label="Demo", criteria={"side": "both"},
+                      tickers=["AAPL", "MSFT"])
+    real_store.mark_running("live", pid=1, host="test")
+    aapl, msft = rows[rows["ticker"] == "AAPL"], rows[rows["ticker"] == "MSFT"]
+    real_store.record_ticker("live", "MSFT", msft, None, counters(1, 2, len(msft), 1, 0, "MSFT"))
+    at = _pick(_main(), "main-summary", 0)  # MSFT, the only ticker in: its 400 put
+    assert _figures(at)["Collateral"] == "$40,000.00"
+    real_store.record_ticker("live", "AAPL", aapl, None, counters(2, 2, len(aapl), 2, 0, "AAPL"))
+    at.run()  # the running page's refresh: AAPL is in, before MSFT, and the scan's version moved
+    assert at.dataframe[0].value["ticker"].tolist() == ["AAPL", "MSFT"]
+    assert _figures(at)["Collateral"] == "$40,000.00"
 
 
 def test_a_covered_calls_payoff_chart_keeps_the_premium_at_the_price_and_breaks_even_below_it() -> None:

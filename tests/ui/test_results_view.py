@@ -393,6 +393,17 @@ def test_a_tickers_near_misses_fail_one_rule_nearest_first_with_their_reason(ran
     assert msft.dataframe[0].value["reason"].tolist() == ["annualized 19.50% < 20%"]  # the call, whatever the side
 
 
+def test_every_tickers_near_misses_are_in_one_table_those_of_a_ticker_without_a_match_too(ranked) -> None:
+    at = _main()
+    assert "NVDA" not in _tickers_shown(at)  # no match: no expander
+    nearest = _tab(at, "All near misses")
+    assert nearest.label == "All near misses (4)"
+    table = nearest.dataframe[0].value
+    assert table[["ticker", "miss_pct"]].values.tolist() == [["MSFT", 2.5], ["AAPL", 22.0], ["AAPL", 35.97],
+                                                             ["NVDA", 57.33]]
+    assert table["reason"].iloc[-1] == "annualized 12.80% < 30%"
+
+
 def test_a_ticker_without_near_misses_says_so(scanner_env, real_store: ScanStore) -> None:
     rows = ranked_rows()
     rows.loc[rows["ticker"] == "MSFT", "rules_failed"] = pd.array([0, 2], dtype="Int64")
@@ -401,7 +412,7 @@ def test_a_ticker_without_near_misses_says_so(scanner_env, real_store: ScanStore
     misses = next(t for t in _expander(at, "MSFT").tabs if t.label.startswith("Near misses"))
     assert misses.label == "Near misses (0)" and not misses.dataframe
     assert [c.value for c in misses.caption] == [
-        "No near misses: no other contract of MSFT fails exactly one of the scan's rules by a measurable amount."]
+        "No near misses: no contract of MSFT fails exactly one of the scan's rules by a measurable amount."]
 
 
 def test_best_per_ticker_is_each_tickers_highest_scoring_match_not_its_highest_annualized(ranked) -> None:
