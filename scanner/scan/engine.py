@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -14,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TypeVar
 
+import pandas as pd
 import redis
 
 from scanner.config import Settings
@@ -155,11 +157,11 @@ class _TickerResult:
     fatal: bool = False
 
 
-def _fetch_and_screen(provider: Provider, ticker: str, request: ChainRequest, criteria: Criteria,
-                      as_of: date) -> _TickerResult:
+def _fetch_and_screen(provider: Provider, ticker: str, request: ChainRequest,
+                      screen_chain: Callable[[pd.DataFrame], pd.DataFrame]) -> _TickerResult:
     """One ticker fetched, screened and encoded in a worker thread (so it overlaps other fetches); never raises."""
     try:
-        rows = screen(provider.fetch(ticker, request), criteria, as_of)
+        rows = screen_chain(provider.fetch(ticker, request))
         usable = ~unusable(rows)
         return _TickerResult(payload=encode_rows(rows, keep=usable), contracts=int(usable.sum()),
                              matches=int(rows["match"].to_numpy()[usable].sum()), invalid=int(len(rows) - usable.sum()))
@@ -272,6 +274,8 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
     criteria = Criteria.of_scan(meta.criteria)
     request = criteria.chain_request(meta.as_of)
     as_of = provider.quote_date(request)
+    screen_chain = functools.partial(screen, criteria=criteria, as_of=as_of, rate=settings.risk_free_rate,
+                                     dividend_yield=settings.dividend_yield)
     tally.cancel_requested = retrying(lambda: store.cancel_requested(meta.scan_id))
     tickers = iter(meta.tickers)
 
@@ -285,7 +289,7 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
                 ticker = None if tally.cancelled else next(tickers, None)
                 if ticker is None:
                     return
-                pending[pool.submit(_fetch_and_screen, provider, ticker, request, criteria, as_of)] = ticker
+                pending[pool.submit(_fetch_and_screen, provider, ticker, request, screen_chain)] = ticker
 
         refill()
         while pending:

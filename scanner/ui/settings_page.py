@@ -20,6 +20,7 @@ from scanner.scan.watchlist import Entry, to_csv
 from scanner.ui.auth import admin_gate
 from scanner.ui.context import PageContext
 from scanner.ui.page import Notice, admin_action, page_frame
+from scanner.ui.uploads import upload_bytes
 
 _NOTICE = "settings_notice"  # one slot: each section shows the notices about its own controls
 WATCHLIST, CRITERIA = Notice(_NOTICE, "watchlist"), Notice(_NOTICE, "criteria")
@@ -62,7 +63,7 @@ def _import(ctx: PageContext) -> str:
     if upload is None:
         raise SettingsError("choose a CSV file first")
     replace = st.session_state.get(MODE) == "Replace the list"
-    entries = ctx.store.watchlist.import_csv(upload.getvalue(), replace=replace)
+    entries = ctx.store.watchlist.import_csv(upload_bytes(upload), replace=replace)
     return f"Imported {upload.name}: {len(entries)} symbols, {sum(e.active for e in entries)} active."
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import redis
 
@@ -92,3 +93,22 @@ def test_a_scan_that_loses_its_lock_writes_nothing_more_and_says_how_far_it_got(
     meta = fake_store.get(started.scan_id)
     assert (meta.status, meta.tickers_done, meta.version) == ("running", 1, 1)  # nothing written after the loss
     assert fake_store.results(started.scan_id).frame["ticker"].unique().tolist() == ["AAPL"]
+
+
+def test_a_scan_screens_at_the_configured_risk_free_rate_and_dividend_yield(fake_store: ScanStore,
+                                                                            tmp_path: Path) -> None:
+    """POP (Black-Scholes at r and q) follows SCANNER_RISK_FREE_RATE and SCANNER_DIVIDEND_YIELD."""
+    pops = []
+    for rate, dividend_yield in (("0", "0"), ("0.2", "0.1")):
+        settings = Settings.from_env({"SCANNER_PROVIDER": "demo", "SCANNER_DEMO_DELAY_MS": "0",
+                                      "SCANNER_DATA_DIR": str(tmp_path), "SCANNER_RISK_FREE_RATE": rate,
+                                      "SCANNER_DIVIDEND_YIELD": dividend_yield})
+        started = begin_scan(settings, fake_store, ScanRequest(tickers=["AAPL"]))
+        run_scan(settings, fake_store, started.scan_id, started.token)
+        rows = fake_store.results(started.scan_id).frame.sort_values("option_symbol").reset_index(drop=True)
+        pops.append(rows["pop_pct"].to_numpy(dtype=float, na_value=float("nan")))
+    usable = ~(np.isnan(pops[0]) | np.isnan(pops[1]))
+    assert usable.sum() > 0
+    # r − q = 0.1 > 0 moves the drift up: every put's and covered call's odds of ending above break-even rise
+    # (those already at 100% to two decimals stay there)
+    assert (pops[1][usable] >= pops[0][usable]).all() and (pops[1][usable] > pops[0][usable] + 1).any()
