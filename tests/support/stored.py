@@ -48,8 +48,10 @@ def ranked_rows() -> pd.DataFrame:
     rows["premium"] = rows["bid"] * 100
     rows["collateral"] = np.where(put, rows["strike"], PRICE) * 100
     rows["break_even"] = np.where(put, rows["strike"], PRICE) - rows["bid"]
-    rows["period_return_pct"] = rows["bid"] / (rows["break_even"]) * 100
+    rows["period_return_pct"] = rows["bid"] / rows["break_even"] * 100  # the net capital: K − bid, calls S − bid
     rows["annualized_period_return_pct"] = rows["period_return_pct"] * 365 / rows["dte"]
+    called = (rows["bid"] + rows["strike"] - PRICE) / rows["break_even"] * 100  # calls: on S − bid
+    rows["if_called_return_pct"] = np.where(put, np.nan, called)
     rows["pop_pct"] = [92.1, 88.0, 85.5, 83.0, 90.0, np.nan, 95.2, 70.4, 93.0]
     rows["iv"] = [0.30, 0.31, 0.25, 0.24, 0.45, np.nan, 0.33, 0.28, 0.32]
     rows["atm_iv"] = 0.28

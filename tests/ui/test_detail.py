@@ -88,6 +88,17 @@ def test_a_pick_in_a_tickers_near_misses_opens_it_and_the_detail_stays_open_unti
     assert _figures(at)["Premium"] == "$100.00"
 
 
+def test_a_covered_calls_detail_shows_its_return_if_called_and_the_history_page_opens_details_too(ranked) -> None:
+    at = _pick(_main(), "main-near-MSFT", 0)  # the 450 call, bid 1.20, on shares bought at 210
+    figures = _figures(at)
+    assert figures["If called"] == "115.52%"  # (1.20 + 450 − 210) / (210 − 1.20)
+    assert figures["Collateral"] == "$21,000.00" and figures["Break-even"] == "$208.80"
+    assert any("on 100 shares bought at the price now" in c.value for c in at.caption)
+    history = _pick(AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60).run(), "history-all", 2)
+    assert not history.exception
+    assert _figures(history)["Collateral"] == "$40,000.00"  # the MSFT 400 put
+
+
 def test_the_detail_stays_open_while_a_running_scan_adds_tickers(scanner_env, real_store: ScanStore) -> None:
     rows = ranked_rows().assign(underlying_price=PRICE)
     assert ScanLock(real_store.client, real_store.keys, ttl=30).acquire()
