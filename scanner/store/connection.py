@@ -141,6 +141,9 @@ def _tls_unverified(exc: Exception) -> ssl.SSLCertVerificationError | None:
     return cause if isinstance(cause, ssl.SSLCertVerificationError) else None
 
 
+SCRIPT_NOPERM = "ACL failure in script"  # a command a script ran was refused: a ResponseError, not NoPermissionError
+
+
 def redis_failure(exc: Exception, settings: Settings, *, connecting: bool = False) -> RedisFailure:
     """The one-line ``RedisFailure`` a Redis error means for the user (the CLI, the pages and the scan's end record
     all say it this way): what failed, where (secrets masked) and what to do. ``connecting``: met while
@@ -163,7 +166,7 @@ def redis_failure(exc: Exception, settings: Settings, *, connecting: bool = Fals
             return RedisUnavailable(f"Redis at {place} is unreachable ({type(exc).__name__}: {detail}); check that "
                                     "the server is running and that REDIS_URL names it")
         return RedisUnavailable(f"Redis became unavailable ({type(exc).__name__}); what was written before is kept")
-    if isinstance(exc, NoPermissionError):
+    if isinstance(exc, NoPermissionError) or (isinstance(exc, redis.ResponseError) and SCRIPT_NOPERM in str(exc)):
         return RedisMisconfigured(f"the Redis user lacks a permission ({detail}); the scanner needs at least: "
                                   f"ACL SETUSER <user> {minimum_acl(settings)}")
     if isinstance(exc, OutOfMemoryError):

@@ -158,6 +158,7 @@ def test_a_permission_revoked_from_the_heartbeat_stops_the_scan_cleanly(scanner_
     assert "Traceback" not in stderr.text()
     meta = _store(env).get(scan_id)
     assert meta.status == "failed" and "no permission" in meta.message and "pexpire" in meta.message
+    assert "the Redis user lacks a permission" in meta.message and "ACL SETUSER <user> +@read" in meta.message
     assert meta.tickers_done == 2
     assert servers[0].admin().exists(f"{{{prefix}}}:lock") == 0  # released by the holder (it may still DEL)
 
