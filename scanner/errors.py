@@ -77,7 +77,8 @@ class InvalidSymbols(SettingsError):
 
     def __init__(self, bad: list[str]) -> None:
         self.bad = bad
-        super().__init__(f"not a ticker symbol (1-10 of A-Z, 0-9, '.', '-'): {first_ten(bad)}")
+        super().__init__("not a ticker symbol (1-10 of A-Z, 0-9, '.', '-', the first a letter or digit): "
+                         f"{first_ten(bad)}")
 
 
 class InvalidCsv(SettingsError):

@@ -9,6 +9,7 @@ derived from IV here alone (`deltas_from_iv`): providers with the configured rat
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -16,9 +17,13 @@ import numpy as np
 import pandas as pd
 
 from scanner.market import blackscholes
+from scanner.scan.watchlist import SYMBOL
 from scanner.schema import CHAIN_COLUMNS, Kind, Role, names
 
 NUMERIC_COLUMNS = names(roles=(Role.CHAIN,), kinds=(Kind.FLOAT, Kind.INT))  # coerced to float by the providers
+OPTION_SYMBOL = re.compile(SYMBOL.pattern + r"( *\d{6}[CP]\d{8}|_\d{6}[CP]\d+(\.\d+)?)")
+"""OCC's shape: the root (Schwab pads it to six with spaces), expiration YYMMDD, C or P, strike × 1000 in 8 digits;
+or TD Ameritrade's older ``SPY_012920P322.5`` (root, MMDDYY, side, strike)."""
 
 
 def empty_chain() -> pd.DataFrame:
@@ -33,6 +38,18 @@ def normalized(frame: pd.DataFrame) -> pd.DataFrame:
     out["side"] = out["side"].astype("string").str.strip().str.lower()
     out["ticker"] = out["ticker"].astype("string").str.strip().str.upper()
     return out
+
+
+def malformed_symbols(ticker: pd.Series | None, option_symbol: pd.Series | None, n: int) -> np.ndarray:
+    """Rows whose ticker is not a watch-list symbol or whose option symbol lacks OCC's shape (either may be
+    missing or empty). Every source's rows pass here on their way to screening, so a cell a spreadsheet would run
+    (``=cmd|...``) never reaches a table, whose own "Download as CSV" writes values raw."""
+    malformed = np.zeros(n, dtype=bool)
+    for values, shape in ((ticker, SYMBOL), (option_symbol, OPTION_SYMBOL)):
+        if values is not None:
+            text = values.astype("string")
+            malformed |= (text.str.len().gt(0) & ~text.str.fullmatch(shape.pattern)).fillna(False).to_numpy(dtype=bool)
+    return malformed
 
 
 def _sort_codes(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:

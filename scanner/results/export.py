@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from scanner import clock
+from scanner.results.formulas import neutralize_formulas
 from scanner.schema import BY_NAME, RESULT_COLUMNS, Display, Kind
 from scanner.store.scans import ScanMeta
 
@@ -24,22 +25,8 @@ class ExportFormat(StrEnum):
 
 FORMATS = tuple(fmt.value for fmt in ExportFormat)
 EXPORTS_DIR = Path("exports")  # the CLI's default folder, under the current directory (git-ignored)
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_DECIMALS = {Display.MONEY: 2, Display.PERCENT: 2, Display.DELTA: 4, Display.FRACTION: 4, Display.NUMBER: 2}
 """Decimals a CSV keeps per display; a float column of another display (or none in the schema) is written whole."""
-
-
-def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would run as a formula get a leading apostrophe; numbers are untouched."""
-    out = frame.copy()
-    for name in out.columns:
-        column = out[name]
-        if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
-            text = column.astype("string")
-            risky = text.str.startswith(_FORMULA_STARTS).fillna(False).astype(bool)
-            if risky.any():
-                out[name] = column.where(~risky, "'" + text)
-    return out
 
 
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:

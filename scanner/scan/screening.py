@@ -22,7 +22,7 @@ from scipy.special import ndtr
 
 from scanner.market import blackscholes
 from scanner.market.calendar import NY
-from scanner.providers.chains import deltas_from_iv
+from scanner.providers.chains import deltas_from_iv, malformed_symbols
 from scanner.scan.criteria import Criteria
 from scanner.schema import CHAIN_COLUMNS, RESULT_COLUMNS, SIDES, Kind, Role, names
 
@@ -251,9 +251,9 @@ def _minimum_rule(name: str, values: np.ndarray, minimum: float | None, shown: C
         [lambda _: f"{name} missing", lambda p: f"{name} {shown(values[p])} < {shown(minimum)}"]))
 
 
-def _rules(criteria: Criteria, side_index: np.ndarray, strike: np.ndarray, bid: np.ndarray, delta: np.ndarray,
-           dte: np.ndarray, spot: np.ndarray, metrics: dict[str, np.ndarray], open_interest: np.ndarray,
-           volume: np.ndarray) -> list[_Rule]:
+def _rules(criteria: Criteria, malformed: np.ndarray, side_index: np.ndarray, strike: np.ndarray, bid: np.ndarray,
+           delta: np.ndarray, dte: np.ndarray, spot: np.ndarray, metrics: dict[str, np.ndarray],
+           open_interest: np.ndarray, volume: np.ndarray) -> list[_Rule]:
     """The match rules in DESIGN's reason order: unusable row, delta, annualized, open interest, volume, bid,
     spread (earnings joins between annualized and open interest once events exist). Off criteria add none."""
     n = len(side_index)
@@ -268,9 +268,11 @@ def _rules(criteria: Criteria, side_index: np.ndarray, strike: np.ndarray, bid: 
         no_bid = ~(bid >= 0)
         no_capital = np.isnan(metrics["period_return_pct"]) & ((is_put & (bid >= strike)) | (is_call & (bid >= spot)))
         out_of_scale = np.isinf(metrics["premium"]) | np.isinf(annualized)
-        row_cases = [no_side, other_side, no_expiration, expired, no_strike, no_bid, no_capital, out_of_scale]
+        row_cases = [malformed, no_side, other_side, no_expiration, expired, no_strike, no_bid, no_capital,
+                     out_of_scale]
         side_names = np.array(_SIDE_ORDER + ("",))[side_index]
         unusable_row = _Rule(np.logical_or.reduce(row_cases), np.full(n, np.nan), _cases(row_cases, [
+            lambda _: "unusable row: malformed ticker or option symbol",
             lambda _: "unusable row: no side",
             lambda p: f"unusable row: {side_names[p]}s not screened (side {criteria.side})",
             lambda _: "unusable row: no expiration",
@@ -384,7 +386,8 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date, *, rate: float 
     with np.errstate(all="ignore"):
         metrics["expected_move"] = np.where(spot > 0, spot, np.nan) * metrics["atm_iv"] * np.sqrt(t_years)
     as_floats = {name: counts[name].to_numpy(dtype=float, na_value=np.nan) for name in _COUNT_INPUTS}
-    verdicts = _verdicts(_rules(criteria, side_index, strike, bid, delta, dte, spot, metrics,
+    malformed = malformed_symbols(source.get("ticker"), source.get("option_symbol"), n)
+    verdicts = _verdicts(_rules(criteria, malformed, side_index, strike, bid, delta, dte, spot, metrics,
                                 as_floats["open_interest"], as_floats["volume"]))
     columns: dict[str, Any] = {
         **{name: source[name].array.copy() if name in source else pd.array([None] * n, dtype="str")
@@ -416,8 +419,9 @@ def near_misses(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def unusable(screened: pd.DataFrame) -> np.ndarray:
-    """Rows no analyst can act on: no side, no expiration, no positive strike, a missing or negative bid, or
-    a quote so far out of scale (a bid of 1e308) that its premium or annualized return overflows.
+    """Rows no analyst can act on: a malformed ticker or option symbol (chains.malformed_symbols), no side, no
+    expiration, no positive strike, a missing or negative bid, or a quote so far out of scale (a bid of 1e308) that
+    its premium or annualized return overflows.
 
     The scan drops them before storing and counts them on the scan (``invalid_rows``).
     """
@@ -428,4 +432,5 @@ def unusable(screened: pd.DataFrame) -> np.ndarray:
     strike, bid, premium, annualized = (screened[name].to_numpy(dtype="float64", na_value=np.nan)
                                         for name in ("strike", "bid", "premium", "annualized_return_pct"))
     with np.errstate(invalid="ignore"):
-        return ~(side & dated & (strike > 0) & (bid >= 0) & ~np.isinf(premium) & ~np.isinf(annualized))
+        return malformed_symbols(screened["ticker"], screened["option_symbol"], len(screened)) | ~(
+            side & dated & (strike > 0) & (bid >= 0) & ~np.isinf(premium) & ~np.isinf(annualized))

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.errors import InvalidCsv, InvalidSymbols, first_ten
+from scanner.results.formulas import neutral_text
 
 DEFAULT_TICKERS = (
     "AAPL ADBE AMZN ANET ASML AVGO CRM CRWD DDOG DUOL GOOGL JPM MA META MSFT NFLX NOW NVDA PANW PLTR "
     "PYPL SHOP SPGI SPOT UBER V"
 ).split()
 
-SYMBOL = re.compile(r"[A-Z0-9.\-]{1,10}")
+SYMBOL = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,9}")  # a leading "-" or "." is no symbol, and a spreadsheet formula
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -106,15 +107,16 @@ def parse_csv(data: bytes | str) -> list[Entry]:
         else:
             entries.setdefault(symbol, Entry(symbol, active))
     if bad:
-        raise InvalidCsv(f"rows that are not 'symbol[,active]' (symbol: 1-10 of A-Z, 0-9, '.', '-'): {first_ten(bad)}",
+        raise InvalidCsv("rows that are not 'symbol[,active]' (symbol: 1-10 of A-Z, 0-9, '.', '-', the first a letter "
+                         f"or digit): {first_ten(bad)}",
                          bad)
     return list(entries.values())
 
 
 def to_csv(entries: Iterable[Entry]) -> str:
-    """The export format, which parse_csv reads back."""
+    """The export format, which parse_csv reads back; a cell a spreadsheet would run is neutralized all the same."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["symbol", "active"])
-    writer.writerows([entry.symbol, str(entry.active).lower()] for entry in entries)
+    writer.writerows([neutral_text(entry.symbol), str(entry.active).lower()] for entry in entries)
     return out.getvalue()

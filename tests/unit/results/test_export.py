@@ -114,3 +114,9 @@ def test_the_cli_writes_counts_of_one_in_the_singular(fake_store: ScanStore, mon
     _completed(fake_store, pd.concat([_contract(), _contract(ticker="ABC", match=False)]), "s2")
     assert run_cli_in_process(fake_store, monkeypatch, "history", "--limit", "1") == 0
     assert " 2/2 tickers  2 contracts  1 match  0 errors  " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("cell", ["\n=1+1", "\r\n=1+1", "＝1+1", "＋1+1", "－1+1", "＠SUM(A1)"])
+def test_cells_a_spreadsheet_reads_as_a_formula_after_a_line_break_or_in_full_width_are_neutralized(cell: str) -> None:
+    back = pd.read_csv(io.BytesIO(to_bytes(pd.DataFrame({"option_symbol": [cell]}), "csv")), keep_default_na=False)
+    assert back["option_symbol"][0] == "'" + cell

@@ -16,7 +16,7 @@ import pytest
 from scanner.market import blackscholes
 from scanner.providers.base import ChainRequest
 from scanner.scan.criteria import Criteria
-from scanner.scan.screening import call_delta_limit, screen
+from scanner.scan.screening import call_delta_limit, screen, unusable
 from scanner.schema import CHAIN_COLUMNS, RESULT_COLUMNS
 from tests.support.paths import shared_file
 
@@ -326,3 +326,20 @@ def test_criteria_round_trip_and_request() -> None:
 def test_criteria_validation(data: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Criteria.from_dict(data)
+
+
+ATTACK_SYMBOLS = ["=cmd|' /C calc'!A0", "+1+1", "@SUM(A1)", "\r=1+1", "\n=1+1", "－1+1", "AAPL261218P200"]
+
+
+def test_rows_whose_ticker_or_option_symbol_has_no_known_shape_are_unusable(aapl: pd.DataFrame) -> None:
+    chain = aapl.copy()
+    bad = len(ATTACK_SYMBOLS) + 1
+    chain.loc[: len(ATTACK_SYMBOLS) - 1, "option_symbol"] = ATTACK_SYMBOLS
+    chain.loc[len(ATTACK_SYMBOLS), "ticker"] = "=HYPERLINK(\"http://x\")"
+    chain.loc[len(ATTACK_SYMBOLS) + 1, "option_symbol"] = "AAPL  230526P00110000"  # Schwab's padded root: kept
+    result = screen(chain, Criteria(side="both"), AAPL_QUOTE_DATE)
+    dropped = result[unusable(result)]
+    assert len(dropped) == bad
+    assert set(dropped["reason"]) == {"unusable row: malformed ticker or option symbol"}
+    assert not dropped["match"].any()
+    assert result[~unusable(result)]["option_symbol"].str.fullmatch(r"AAPL *\d{6}[CP]\d{8}").all()

@@ -5,6 +5,7 @@ chains of up to 20,000 rows drawn with numpy."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +45,15 @@ def number(value: Any) -> float:
 
 def missing(value: Any) -> bool:
     return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+TICKER = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,9}")
+OPTION_SYMBOL = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,9}( *\d{6}[CP]\d{8}|_\d{6}[CP]\d+(\.\d+)?)")  # OCC; TD's older form
+
+
+def well_formed(value: Any, shape: re.Pattern[str]) -> bool:
+    """A missing or empty symbol is no formula; a present one must have its shape."""
+    return missing(value) or str(value) == "" or shape.fullmatch(str(value)) is not None
 
 
 def new_york_date(value: Any) -> date | None:
@@ -128,6 +138,7 @@ def screened_row(row: dict[str, Any], criteria: Criteria) -> dict[str, Any]:
     def at_least(value: int | None, minimum: int | None) -> bool:
         return minimum is None or (value is not None and value >= minimum)
 
+    wanted = wanted and well_formed(row.get("ticker"), TICKER) and well_formed(row.get("option_symbol"), OPTION_SYMBOL)
     wanted = wanted and not math.isinf(bid * 100) and not math.isinf(annualized) and not (
         (side == "put" and bid >= k) or (side == "call" and bid >= s)) and all((
             at_least(open_interest, criteria.min_open_interest), at_least(volume, criteria.min_volume),
@@ -197,7 +208,7 @@ EXPIRATIONS = st.sampled_from([date(2026, 12, 4), date(2026, 12, 11), date(2026,
                                1797627600,  # 16:00 EST in unix seconds
                                datetime(2026, 12, 18, 21, tzinfo=ZoneInfo("UTC")), pd.Timestamp("2026-12-04 16:00")])
 VALUES = {
-    "ticker": st.sampled_from(["AAPL", "MSFT", "A", None, 5]),
+    "ticker": st.sampled_from(["AAPL", "MSFT", "A", None, 5, "-A", "@X"]),
     "side": st.sampled_from(["put", "call", "PUT", " Call ", "straddle", None, 3]),
     "expiration": EXPIRATIONS,
     "quote_date": st.sampled_from([AS_OF, "2026-11-30", None]),
@@ -209,7 +220,8 @@ VALUES = {
     "underlying_price": st.one_of(st.floats(1, 300), JUNK),
     "volume": st.one_of(st.integers(0, 10**6), st.floats(0, 1e5), JUNK),
     "open_interest": st.one_of(st.integers(0, 10**6), JUNK),
-    "option_symbol": st.sampled_from(["XYZ   261218P00100000", "", None]),
+    "option_symbol": st.sampled_from(["XYZ   261218P00100000", "XYZ261218C00100000", "XYZ_121826P100.5", "",
+                                       None, "=1+1", "\r=1", "XYZ"]),
 }
 CRITERIA = st.builds(Criteria, side=st.sampled_from(["put", "call", "both"]),
                      min_put_annualized=st.sampled_from([30.0, 0.0, -100.0]),
@@ -260,7 +272,8 @@ def drawn_chain(seed: int, rows: int) -> pd.DataFrame:
         "delta": sometimes(rng.uniform(-1, 1, rows), np.nan, 0.3),
         "underlying_price": np.round(rng.uniform(50, 250, rows), 2),
         "quote_date": np.full(rows, np.datetime64(AS_OF, "s")),
-        "option_symbol": sometimes(rng.choice(["S1", "S2", "S3"], rows), "junk", 0.01),
+        "option_symbol": sometimes(rng.choice(["AAPL261218P00100000", "MSFT  261218C00100000", "KO_121826P100"], rows),
+                                   "=junk", 0.01),
     })
 
 
