@@ -15,6 +15,7 @@ from scanner.results.filters import (
     SIDE_OPTIONS,
     Filters,
 )
+from scanner.ui.markdown import plain
 
 _KEY = "filter_"  # widget keys: filter_<field>
 _SCOPE = "filter_scope"  # the view the widgets' values belong to: (page, scan shown)
@@ -70,7 +71,7 @@ def render_filters(defaults: Filters, tickers: list[str], scope: str, scan_id: s
     with st.sidebar:
         st.header("Filters")
         for note in notes:
-            st.warning(note)
+            st.warning(plain(note))
         k = _KEY
         st.checkbox("Only rows that pass the scan's rules", key=k + "only_matches")
         st.selectbox("Side", SIDE_OPTIONS, key=k + "side")

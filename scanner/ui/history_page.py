@@ -12,6 +12,7 @@ from scanner.schema import BY_NAME, Display
 from scanner.store.scans import FINISHED, ScanMeta, ScanStatus, ScanStore
 from scanner.ui.columns import column, decision_first, schema_columns
 from scanner.ui.context import PageContext
+from scanner.ui.markdown import plain
 from scanner.ui.page import page_frame
 from scanner.ui.results import load_results, previous_completed, render_scan_view
 
@@ -58,7 +59,7 @@ def _selected(table: pd.DataFrame) -> str | None:
     if wanted and wanted in set(table["scan_id"]):
         return wanted
     if wanted:
-        st.warning(f"Scan {wanted[:40]!r} is not in the history (it may have been removed by retention).")
+        st.warning(plain(f"Scan {wanted[:40]!r} is not in the history (it may have been removed by retention)."))
     return table["scan_id"].iloc[0] if len(table) else None
 
 
@@ -67,7 +68,7 @@ def _run_with(meta: ScanMeta) -> None:
                f"{' …' if len(meta.tickers) > 40 else ''}")
     st.caption("Criteria: " + ", ".join(f"{k}={v}" for k, v in meta.criteria.items()))
     if meta.message:
-        (st.info if meta.status == ScanStatus.COMPLETED else st.warning)(meta.message)
+        (st.info if meta.status == ScanStatus.COMPLETED else st.warning)(plain(meta.message))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

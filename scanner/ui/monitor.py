@@ -12,6 +12,7 @@ from scanner import clock
 from scanner.scan.control import MonitorState, cancel_scan, monitor_state, release_lock
 from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.auth import admin_gate
+from scanner.ui.markdown import plain
 from scanner.ui.page import Notice, NoticeKind, Page, admin_action, page_frame
 from scanner.ui.refresh import autorefresh
 
@@ -72,7 +73,7 @@ def _scan_section(meta: ScanMeta) -> None:
                 f"elapsed {clock.fmt_duration(meta.elapsed)}")
     st.progress(min(meta.pct / 100, 1.0))
     if meta.message:
-        st.caption(meta.message)
+        st.caption(plain(meta.message))
     noticed = st.session_state.pop(CANCEL_NOTICED, False)
     if meta.cancel_requested and meta.active and not noticed:
         st.warning("Cancel requested: the scan stops once the tickers already being fetched are in.")

@@ -10,6 +10,7 @@ from scanner.scan.engine import ScanRequest, start_background
 from scanner.store.scans import Overview, ScanMeta, ScanStatus
 from scanner.ui.auth import admin_gate
 from scanner.ui.context import PageContext
+from scanner.ui.markdown import plain
 from scanner.ui.page import Notice, NoticeKind, Outcome, admin_action, page_frame
 from scanner.ui.refresh import autorefresh
 from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view
@@ -70,9 +71,9 @@ def _banner(meta: ScanMeta) -> None:
     """The outcome of the newest scan when it did not complete."""
     when = clock.fmt_ny(meta.started_at)
     if meta.status == ScanStatus.CANCELLED:
-        st.warning(f"The scan started {when} was cancelled. {meta.message}")
+        st.warning(f"The scan started {when} was cancelled. {plain(meta.message)}")
     elif meta.status in (ScanStatus.FAILED, ScanStatus.ABANDONED):
-        st.error(f"The scan started {when} {meta.status}: {meta.message}")
+        st.error(f"The scan started {when} {meta.status}: {plain(meta.message)}")
 
 
 def _final(ctx: PageContext, snap: Overview) -> None:

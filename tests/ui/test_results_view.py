@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from scanner.scan.engine import counters
 from scanner.store.lock import ScanLock
 from scanner.store.scans import ScanStore
+from scanner.ui.markdown import plain
 from tests.support.paths import ROOT
 from tests.support.rows import known_rows
 from tests.support.stored import ranked_rows, store_scan
@@ -116,7 +117,7 @@ def test_tampered_parameters_are_ignored_with_a_visible_note(two_scans) -> None:
     at = _main({"min_ann": "abc", "dte_min": "30", "dte_max": "5", "tickers": "AAPL,ZZZZ"})
     assert not at.exception
     notes = [w.value for w in at.sidebar.warning]
-    assert "Ignored min_ann='abc': not a number." in notes
+    assert plain("Ignored min_ann='abc': not a number.") in notes
     assert any("DTE range 30 to 5" in n for n in notes)
     assert any("ZZZZ" in n for n in notes)
     assert _tickers_shown(at) == {"AAPL": "1 option"}
