@@ -36,7 +36,7 @@ NEIGHBOUR_CONFIG = {"picked": column(Display.FLAG, "This one"), **schema_columns
 LINE_COLOUR = "#262730"  # the payoff line: the theme's text colour, apart from every mark's
 MARKS = {  # the payoff chart's vertical rules: name → how it is drawn (a colour, dashed or not)
     "Break-even": ("#d62728", False), "Strike": ("#1f77b4", False), "Price now": ("#7f7f7f", False),
-    "−1 expected move": ("#9467bd", True), "+1 expected move": ("#9467bd", True),
+    "−1 exp. move": ("#9467bd", True), "+1 exp. move": ("#9467bd", True),
 }
 
 
@@ -90,9 +90,10 @@ def _detail(row: pd.Series, frame: pd.DataFrame) -> None:
     else:
         st.warning(f"Not a match: {row['reason'] or 'it fails the scan rules'}.")
     names = [name for name in FIGURES if not (name == "if_called_return_pct" and row["side"] != Side.CALL)]
-    cells = st.columns(4)
-    for place, name in enumerate(names):
-        cells[place % 4].metric(BY_NAME[name].label, shown_value(name, row[name]), help=BY_NAME[name].help or None)
+    with st.container(horizontal=True, wrap=True, gap="medium"):  # as many a row as fit: two on a phone
+        for name in names:
+            st.metric(BY_NAME[name].label, shown_value(name, row[name]), help=BY_NAME[name].help or None,
+                      width="content")
     st.altair_chart(payoff_chart(row), width="stretch")
     st.caption("Profit and loss per contract (100 shares) at expiration, against the stock's price then: "
                + ("the put sold for its bid, cash-secured." if row["side"] == Side.PUT
@@ -116,13 +117,13 @@ def payoff_chart(row: pd.Series) -> alt.LayerChart:
         y=alt.Y("pnl:Q", title="Profit / loss per contract", axis=alt.Axis(format="$,.0f")),
         tooltip=[alt.Tooltip("price:Q", title="Stock at expiration", format="$,.2f"),
                  alt.Tooltip("pnl:Q", title="Profit / loss", format="$,.2f")])
-    at = {"Break-even": break_even, "Strike": strike, "Price now": spot, "−1 expected move": spot - move,
-          "+1 expected move": spot + move}
+    at = {"Break-even": break_even, "Strike": strike, "Price now": spot, "−1 exp. move": spot - move,
+          "+1 exp. move": spot + move}
     marks = pd.DataFrame([{"mark": name, "price": price, "dashed": MARKS[name][1]}
                           for name, price in at.items() if np.isfinite(price)])
     rules = alt.Chart(marks).mark_rule(strokeWidth=2).encode(
         x="price:Q",
-        color=alt.Color("mark:N", title=None, legend=alt.Legend(orient="bottom"),
+        color=alt.Color("mark:N", title=None, legend=alt.Legend(orient="bottom", columns=2),
                         scale=alt.Scale(domain=list(marks["mark"]), range=[MARKS[m][0] for m in marks["mark"]])),
         strokeDash=alt.condition("datum.dashed", alt.value([6, 4]), alt.value([1, 0])),
         tooltip=[alt.Tooltip("mark:N", title="Mark"), alt.Tooltip("price:Q", title="At", format="$,.2f")])

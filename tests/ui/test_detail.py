@@ -58,8 +58,8 @@ def test_picking_a_summary_row_opens_its_best_contracts_figures_payoff_and_neigh
     assert near["reason"].tolist() == ["", "", "delta -0.25 < -0.20"]
     spec, data = _payoff(at)
     marks = next(frame for frame in data if "mark" in frame.columns).set_index("mark")["price"].to_dict()
-    assert marks == {"Break-even": 199.0, "Strike": 200.0, "Price now": PRICE, "−1 expected move": 202.5,
-                     "+1 expected move": 217.5}
+    assert marks == {"Break-even": 199.0, "Strike": 200.0, "Price now": PRICE, "−1 exp. move": 202.5,
+                     "+1 exp. move": 217.5}
     curve = next(frame for frame in data if "pnl" in frame.columns and "price" in frame.columns).set_index("price")
     assert curve.loc[199.0, "pnl"] == pytest.approx(0.0) and curve.loc[210.0, "pnl"] == pytest.approx(100.0)
 
