@@ -18,8 +18,10 @@ from datetime import date
 from pathlib import Path
 
 from scanner import clock
+from scanner.commands import GROUPS
+from scanner.commands.files import read_input, write_output
 from scanner.config import Settings
-from scanner.errors import REDIS_DOWN, REDIS_ERRORS, ExitCode, InvalidSymbols, ScannerError, ScanRefused, SettingsError
+from scanner.errors import REDIS_DOWN, REDIS_ERRORS, ExitCode, InvalidSymbols, ScannerError, ScanRefused
 from scanner.providers import registry
 from scanner.results.export import FORMATS, ExportFormat, default_path, export_frame, to_bytes
 from scanner.scan.control import cancel_scan, release_lock
@@ -119,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
 
     server = commands.add_parser("server", help="the embedded Redis server (when REDIS_URL is unset)")
     server.add_argument("action", choices=("start", "stop", "status"))
+    for group in GROUPS:
+        group.add_parser(commands)
     return parser
 
 
@@ -316,12 +320,12 @@ def _watchlist(settings: Settings, store: ScanStore, args: argparse.Namespace) -
         entries = store.watchlist.edit(**{args.action: symbols})
         print(f"{args.action}: done; {sum(e.active for e in entries)} of {in_words(len(entries), 'symbol')} active")
     elif args.action == "import":
-        data = sys.stdin.buffer.read() if args.path == "-" else _read_file(args.path)
+        data = read_input(args.path)
         entries = store.watchlist.import_csv(data, replace=args.replace)
         active = sum(e.active for e in entries)
         print(f"imported; the watch-list has {in_words(len(entries), 'symbol')}, {active} active")
     elif args.action == "export":
-        _write_text(store.watchlist.export_csv(), args.output)
+        write_output(store.watchlist.export_csv(), args.output)
     else:
         entries = store.watchlist.entries()
         if args.json:
@@ -329,21 +333,6 @@ def _watchlist(settings: Settings, store: ScanStore, args: argparse.Namespace) -
         for entry in entries if not args.json else ():
             print(f"{entry.symbol:<10} {'active' if entry.active else 'inactive'}")
     return ExitCode.OK
-
-
-def _read_file(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def _write_text(text: str, output: str) -> None:
-    if output == "-":
-        sys.stdout.write(text)
-    else:
-        Path(output).write_text(text)
-        print(f"wrote {output}", file=sys.stderr)
 
 
 def _criteria(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
@@ -385,4 +374,5 @@ def _server(settings: Settings, action: str) -> int:
 _COMMANDS = {
     "scan": _scan, "run": _run, "status": _status, "history": _history, "export": _export,
     "cancel": _cancel, "release-lock": _release_lock, "watchlist": _watchlist, "criteria": _criteria,
+    **{group.NAME: group.run for group in GROUPS},
 }
