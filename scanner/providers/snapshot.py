@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 SUFFIXES = (".csv", ".parquet", ".json")
 _REQUIRED = ("ticker", "side", "expiration", "strike")
+_TD_MALFORMED = "malformed Schwab/TD Ameritrade chain"
 _TD_MISSING = -999.0  # TD/Schwab's placeholder for a greek or IV it could not compute
 _TD_FIELDS = {  # normalized column <- TD/Schwab contract field
     "option_symbol": "symbol", "side": "putCall", "strike": "strikePrice", "bid": "bid", "ask": "ask",
@@ -48,10 +49,16 @@ def _ny_dates_ms(values: pd.Series) -> pd.Series:
 
 
 def td_frame(payload: Mapping[str, Any]) -> pd.DataFrame:
-    """A Schwab/TD Ameritrade chain response as normalized rows (IV from percent to a fraction)."""
-    records = [contract
-               for side_map in (payload.get("putExpDateMap") or {}, payload.get("callExpDateMap") or {})
-               for strikes in side_map.values() for contracts in strikes.values() for contract in contracts]
+    """A Schwab/TD Ameritrade chain response as normalized rows (IV from percent to a fraction); ValueError when
+    its maps do not hold contract objects, so one bad file is skipped rather than failing the scan."""
+    try:
+        records = [contract
+                   for side_map in (payload.get("putExpDateMap") or {}, payload.get("callExpDateMap") or {})
+                   for strikes in side_map.values() for contracts in strikes.values() for contract in contracts]
+    except (AttributeError, TypeError):
+        records = [None]
+    if not all(isinstance(contract, dict) for contract in records):
+        raise ValueError(f"{_TD_MALFORMED} (expected expirations of strikes, each a list of contract objects)")
     raw = pd.DataFrame.from_records(records).reindex(columns=list(_TD_FIELDS.values()))
     frame = normalized(raw.rename(columns={source: name for name, source in _TD_FIELDS.items()}).assign(
         ticker=payload.get("symbol"), underlying_price=payload.get("underlyingPrice")))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from scanner.store.connection import redis_failure
 from scanner.store.lock import LockState, force_release
 from scanner.store.scans import ScanMeta, ScanStatus, ScanStore
 
+_RECORD_START = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")  # cli.LOG_FORMAT's time, opening a record
 LOG_TAIL_BYTES = 64 * 1024
 
 
@@ -81,6 +83,14 @@ def tail(path: Path, lines: int) -> str:
         handle.seek(max(size - LOG_TAIL_BYTES, 0))
         text = handle.read().decode("utf-8", errors="replace")
     return "\n".join(text.splitlines()[-lines:])
+
+
+def records_only(log_text: str) -> tuple[str, int]:
+    """The lines of ``log_text`` that open a log record, and how many others were left out: a traceback (or any
+    continuation line) shows server paths and code, for admins' eyes only."""
+    lines = log_text.splitlines()
+    kept = [line for line in lines if _RECORD_START.match(line)]
+    return "\n".join(kept), len(lines) - len(kept)
 
 
 @functools.lru_cache(maxsize=32)

@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from scanner import clock
-from scanner.scan.control import MonitorState, cancel_scan, monitor_state, release_lock
+from scanner.scan.control import MonitorState, cancel_scan, monitor_state, records_only, release_lock
+from scanner.scan.engine import in_words
 from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.auth import admin_gate
 from scanner.ui.markdown import plain
@@ -94,13 +95,16 @@ def _errors_section(errors: dict[str, str]) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
-def _log_section(state: MonitorState) -> None:
+def _log_section(state: MonitorState, admin: bool) -> None:
     st.subheader("Log")
     if state.log_tail is None:
         st.caption("No log file: this scan ran in the foreground (command line), which printed its own output.")
-    else:
-        st.caption(f"Last lines of {state.log_file.name}")
-        st.code(state.log_tail or "(empty)", language=None)
+        return
+    st.caption(f"Last lines of {state.log_file.name}")
+    shown, hidden = (state.log_tail, 0) if admin else records_only(state.log_tail)
+    if hidden:
+        st.caption(f"Tracebacks are shown to admins only: {in_words(hidden, 'line')} left out.")
+    st.code(shown or "(empty)", language=None)
 
 
 def _actions(page: Page, state: MonitorState) -> None:
@@ -136,5 +140,5 @@ def render() -> None:
         else:
             _scan_section(state.current)
             _errors_section(state.errors)
-            _log_section(state)
+            _log_section(state, page.access.admin)
         _actions(page, state)

@@ -159,3 +159,31 @@ def test_redis_down_is_a_banner(scanner_env, monkeypatch: pytest.MonkeyPatch) ->
     at = _page()
     assert not at.exception
     assert at.error and "Redis unavailable" in at.error[0].value and "hunter2" not in at.error[0].value
+
+
+TRACEBACK_LOG = """\
+2026-12-01 10:00:00.000 EST INFO scanner.scan.engine: scan live started
+2026-12-01 10:00:01.000 EST ERROR scanner.scan.engine: unexpected error for AAPL
+Traceback (most recent call last):
+  File "/srv/scanner/.venv/lib/python3.11/site-packages/scanner/providers/snapshot.py", line 52, in td_frame
+    for strikes in side_map.values() for contracts in strikes.values() for contract in contracts]
+AttributeError: 'list' object has no attribute 'values'
+2026-12-01 10:00:02.000 EST INFO scanner.scan.engine: MSFT done
+"""
+
+
+def test_the_log_tail_shows_tracebacks_to_admins_only(scanner_env, real_store: ScanStore) -> None:
+    _holder(real_store, os.getpid())
+    log_file = log_path(Settings.from_env(), "live")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_text(TRACEBACK_LOG)
+    at = AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60)
+    at.secrets = {"admin": {"password": "correct horse battery staple"}}
+    at.run()
+    assert not at.exception
+    shown = at.code[0].value
+    assert "unexpected error for AAPL" in shown and "MSFT done" in shown
+    assert not any(word in shown for word in ("Traceback", "/srv/scanner", "AttributeError", "side_map"))
+    assert "Tracebacks are shown to admins only: 4 lines left out." in [c.value for c in at.caption]
+    at.text_input(key="admin-password-cancel-a-scan-or-release-the-lock").input("correct horse battery staple").run()
+    assert at.code[0].value == TRACEBACK_LOG.rstrip("\n")

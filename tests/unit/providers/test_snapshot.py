@@ -180,3 +180,19 @@ def test_a_dte_window_selects_the_files_expirations_in_it(tmp_path: Path) -> Non
     assert set(rows.expiration) == {date(2020, 1, 31)} and len(rows) == 15
     assert set(provider.fetch("SPY", ChainRequest(dte_window=(0, 0))).expiration) == {date(2020, 1, 29)}
     assert provider.fetch("SPY", ChainRequest(dte_window=(3, 730))).empty
+
+
+@pytest.mark.parametrize("payload", [{"putExpDateMap": {"2026-12-18:17": []}}, {"putExpDateMap": [1]},
+                                     {"putExpDateMap": {"2026-12-18:17": {"100.0": "x"}}},
+                                     {"callExpDateMap": {"2026-12-18:17": {"100.0": [1, None]}}}])
+def test_a_malformed_chain_file_is_skipped_and_named_and_the_scan_goes_on(
+        payload: dict, tmp_path: Path, fake_store: ScanStore, caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(data_dir=tmp_path, snapshot_dir=folder(tmp_path, AAPL))
+    (tmp_path / "bad.json").write_text(json.dumps(payload))
+    caplog.set_level(logging.WARNING)
+    started = begin_scan(settings, fake_store, ScanRequest(tickers=["AAPL"], provider="snapshot", side="both",
+                                                           as_of=date(2023, 5, 21)))
+    meta = run_scan(settings, fake_store, started.scan_id, started.token)
+    assert meta.status == "completed" and meta.contracts == 30 and not fake_store.errors(started.scan_id)
+    assert "snapshot file bad.json skipped: malformed Schwab/TD Ameritrade chain" in caplog.text
+    assert "Traceback" not in caplog.text
