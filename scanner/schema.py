@@ -97,10 +97,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("otm_pct", Kind.FLOAT, Role.METRIC, "OTM", Display.PERCENT,
            "% out of the money: puts (underlying − strike) / underlying × 100, calls (strike − underlying) / "
            "underlying × 100"),
-    Column("period_return_pct", Kind.FLOAT, Role.METRIC, "Return", Display.PERCENT,
+    Column("period_return_pct", Kind.FLOAT, Role.METRIC, "Return on capital", Display.PERCENT,
            "Return on net capital for the contract's life: puts bid / (strike − bid) × 100; calls (covered) "
            "bid / (underlying − bid) × 100; empty where that capital is ≤ 0"),
-    Column("annualized_period_return_pct", Kind.FLOAT, Role.METRIC, "Annualized return", Display.PERCENT,
+    Column("annualized_period_return_pct", Kind.FLOAT, Role.METRIC, "Annualized on capital", Display.PERCENT,
            "Return on net capital, annualized: return × 365 / max(DTE, 1)"),
     Column("if_called_return_pct", Kind.FLOAT, Role.METRIC, "If called", Display.PERCENT,
            "Calls (covered), shares called away at the strike: (bid + strike − underlying) / (underlying − bid) "

@@ -113,7 +113,7 @@ def test_the_rendered_table_carries_the_config(scanner_env, real_store: ScanStor
 def test_the_new_columns_follow_the_decision_columns_under_the_schemas_labels() -> None:
     assert SHOWN_COLUMNS[9:19] == ("score", "annualized_period_return_pct", "pop_pct", "break_even", "collateral",
                                    "premium", "if_called_return_pct", "expected_move", "atm_iv", "reason")
-    assert [COLUMN_CONFIG[name]["label"] for name in SHOWN_COLUMNS[9:12]] == ["Score", "Annualized return", "POP"]
+    assert [COLUMN_CONFIG[name]["label"] for name in SHOWN_COLUMNS[9:12]] == ["Score", "Annualized on capital", "POP"]
     assert COLUMN_CONFIG["score"]["help"] == BY_NAME["score"].help
 
 

@@ -442,7 +442,7 @@ def test_all_matches_is_one_table_in_decision_column_order_under_the_filters(ran
                             "open_interest", "spread_pct"]
     assert columns[10:13] == ["score", "annualized_period_return_pct", "pop_pct"]
     headers = {name: c.get("label") for name, c in json.loads(table.proto.columns).items()}
-    assert headers["pop_pct"] == "POP" and headers["annualized_period_return_pct"] == "Annualized return"
+    assert headers["pop_pct"] == "POP" and headers["annualized_period_return_pct"] == "Annualized on capital"
     at.multiselect(key="filter_tickers").set_value(["MSFT"]).run()
     assert _tab(at, "All matches").dataframe[0].value["option_symbol"].tolist() == ["MSFT  261204P00400000"]
     at.checkbox(key="filter_only_matches").uncheck().run()
