@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 from urllib.request import getproxies, proxy_bypass
 
 import urllib3
@@ -34,6 +35,12 @@ MAX_CONCURRENCY = 50  # MarketData refuses more simultaneous requests than this
 _CONNECT_TIMEOUT = 5.0
 _REDACTED = "[redacted]"
 _CHUNK = 64 * 1024
+
+
+def _written_forms(token: str) -> re.Pattern[str]:
+    """The token as a server may echo it: as given or URL-encoded (a query string's), in any case."""
+    forms = sorted({token, quote(token, safe=""), quote_plus(token)}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, forms)), re.IGNORECASE)
 
 
 class _Timeout(Exception):
@@ -106,7 +113,7 @@ class HttpClient:
         self.concurrency = max(1, min(concurrency, MAX_CONCURRENCY))
         self.timeout = timeout
         self.retry = retry
-        self._token = token
+        self._token_forms = _written_forms(token) if token else None
         self._interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
         self._sleep, self._clock = sleep, clock
         # urllib3 directly: requests' per-request work (hooks, cookies, settings merges) was half the
@@ -127,8 +134,9 @@ class HttpClient:
             return self._usage
 
     def redact(self, text: str) -> str:
-        """`text` with the token replaced, for anything that came from outside (server messages)."""
-        return text.replace(self._token, _REDACTED) if self._token else text
+        """`text` with the token replaced, for anything that came from outside (server messages): in any case
+        and URL-encoded too, as a server may echo it lower-cased or as it appeared in a query string."""
+        return self._token_forms.sub(_REDACTED, text) if self._token_forms else text
 
     def get(self, path: str, params: Mapping[str, str | int | float] | None = None) -> Reply:
         """GET base_url + path. Retries 5xx/timeouts/connection errors and waits out 429s.

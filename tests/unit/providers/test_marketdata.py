@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -251,3 +252,16 @@ def test_no_listed_expirations_is_an_empty_chain(server: ReplayServer) -> None:
     server.script("/v1/options/expirations/AAPL/", Answer(404, {"s": "no_data"}))
     assert provider(server).fetch("AAPL", ChainRequest(as_of=AS_OF, dte_window=(0, 730))).empty
     assert server.requests_to(AAPL) == []
+
+
+def test_the_key_is_redacted_in_any_case_and_url_encoded(server: ReplayServer, fake_store: ScanStore) -> None:
+    key = "Md-Secret+7F/3a9c="  # url-encodes to Md-Secret%2B7F%2F3a9c%3D
+    echoes = {"MSFT": key.lower(), "NVDA": key.upper(), "AMD": quote(key, safe=""), "KO": quote(key.lower(), safe="")}
+    for ticker, echo in echoes.items():
+        server.script(f"/v1/options/chain/{ticker}/", Answer(400, {"s": "error", "errmsg": f"bad token {echo}!"}))
+    config = Settings(data_dir=Path("."), provider="marketdata", md_api_key=key, md_url_base=server.url,
+                      enforce_market_hours=False, concurrency=1)
+    started = begin_scan(config, fake_store, ScanRequest(tickers=list(echoes), provider="marketdata", as_of=AS_OF))
+    run_scan(config, fake_store, started.scan_id, started.token)
+    errors = fake_store.errors(started.scan_id)
+    assert errors == {t: f"{t}: MarketData error (HTTP 400): bad token [redacted]!" for t in echoes}
