@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from scanner.config import Settings
+from scanner.private import open_private, private_folder
 from scanner.providers import registry
 
 TOKEN_ENV = "SCANNER_LOCK_TOKEN"
@@ -32,8 +33,9 @@ def log_path(settings: Settings, scan_id: str) -> Path:
 
 def spawn_scan(settings: Settings, scan_id: str, token: str) -> int:
     """Start the scan process in its own session; returns its pid. A daemon thread reaps it (no zombie)."""
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_path(settings, scan_id), "ab") as log_file:
+    private_folder(settings.data_dir)
+    private_folder(settings.log_dir)
+    with open_private(log_path(settings, scan_id)) as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "scanner", "run", "--scan-id", scan_id],
             env=child_env(settings, token),

@@ -46,6 +46,7 @@ from scanner.errors import (
     RedisRefused,
     RedisUnavailable,
 )
+from scanner.private import UMASK, open_private, private_folder
 
 _SOCKET_PATH_LIMIT = 100  # AF_UNIX sun_path is 104-108 bytes
 
@@ -238,10 +239,10 @@ def _valkey_binary() -> str:
 
 def start_embedded(data_dir: Path, timeout: float = 15.0) -> str:
     """Start the embedded server unless it already runs; returns its URL. Safe to call from many processes."""
-    server_dir = _server_dir(data_dir)
-    server_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(data_dir)
+    server_dir = private_folder(_server_dir(data_dir))
     url = embedded_url(data_dir)
-    with open(server_dir / "start.lock", "w") as guard:
+    with open_private(server_dir / "start.lock") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)
         if _alive(url):
             return url
@@ -267,6 +268,7 @@ def start_embedded(data_dir: Path, timeout: float = 15.0) -> str:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             timeout=timeout,
+            umask=UMASK,  # its RDB, AOF, log and pid files: 0600, its append-only folder 0700
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
