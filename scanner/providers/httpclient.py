@@ -4,9 +4,11 @@ The original app called the API with no timeout and no 429 handling, so one slow
 and a rate limit failed every ticker after it. Here every request has a timeout; 5xx answers and
 timeouts are retried with exponential backoff and full jitter (a timeout bounds the whole answer, not
 just each wait for data, so a server trickling bytes cannot hold a request); a 429 pauses *all* requests until the
-server's Retry-After / X-Api-Ratelimit-Reset, or stops the scan (ProviderFatal) when the wait is longer
-than a scan should (the daily credit budget is spent). The bearer token lives only in the session's
-headers: no message this module builds or logs contains it, and server text is redacted before use.
+server's Retry-After / rate-limit reset header, or stops the scan (ProviderFatal) when the wait is longer
+than a scan should (the daily credit budget is spent); a response saying the current window has no request
+left pauses them until it ends, so a service with short windows (Tradier's minute) is paced without 429s. The
+bearer token lives only in the session's headers: no message this module builds or logs contains it, and server
+text is redacted before use.
 """
 
 from __future__ import annotations
@@ -64,6 +66,23 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class RateLimitHeaders:
+    """Where a service reports its rate limit: MarketData's names by default (TRADIER_LIMITS for Tradier's)."""
+
+    remaining: str = "X-Api-Ratelimit-Remaining"  # requests or credits left in the current window
+    limit: str = "X-Api-Ratelimit-Limit"
+    reset: str = "X-Api-Ratelimit-Reset"  # when the window ends, a Unix time in `reset_units` per second
+    reset_units: float = 1.0  # 1000 for a time in milliseconds
+    consumed: str | None = "X-Api-Ratelimit-Consumed"  # credits each response spent, for a service that counts them
+
+
+MARKETDATA_LIMITS = RateLimitHeaders()
+TRADIER_LIMITS = RateLimitHeaders(remaining="X-Ratelimit-Available", limit="X-Ratelimit-Allowed",
+                                  reset="X-Ratelimit-Expiry", reset_units=1000.0, consumed=None)
+"""Tradier's: Allowed and Available per window (Used is their difference), Expiry in epoch milliseconds."""
+
+
+@dataclass(frozen=True)
 class Reply:
     """A finished request: the status and the decoded JSON body (None when there is none or it is not JSON)."""
 
@@ -87,8 +106,14 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds to wait from Retry-After (seconds or an HTTP date), else X-Api-Ratelimit-Reset (epoch)."""
+def _until_reset(headers: Mapping[str, str], limits: RateLimitHeaders, now: float) -> float | None:
+    """Seconds until the rate-limit window named in the headers ends (0 when it has), None without the header."""
+    reset = _header_int(headers, limits.reset)
+    return None if reset is None else max(reset / limits.reset_units - now, 0.0)
+
+
+def _retry_after(headers: Mapping[str, str], limits: RateLimitHeaders, now: float) -> float | None:
+    """Seconds to wait from Retry-After (seconds or an HTTP date), else the service's reset header."""
     raw = headers.get("Retry-After")
     if raw:
         try:
@@ -98,8 +123,7 @@ def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
                 return max(parsedate_to_datetime(raw).timestamp() - now, 0.0)
             except (TypeError, ValueError):
                 pass
-    reset = _header_int(headers, "X-Api-Ratelimit-Reset")
-    return None if reset is None else max(reset - now, 0.0)
+    return _until_reset(headers, limits, now)
 
 
 class HttpClient:
@@ -107,18 +131,21 @@ class HttpClient:
 
     def __init__(self, base_url: str, token: str | None, *, concurrency: int = 8, requests_per_second: float = 0.0,
                  timeout: float = 15.0, retry: RetryPolicy = RetryPolicy(), service: str = "MarketData",
+                 limits: RateLimitHeaders = MARKETDATA_LIMITS, headers: Mapping[str, str] | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> None:
         self.base_url = base_url.rstrip("/")
         self.service = service
         self.concurrency = max(1, min(concurrency, MAX_CONCURRENCY))
         self.timeout = timeout
         self.retry = retry
+        self.limits = limits
         self._token_forms = _written_forms(token) if token else None
         self._interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
         self._sleep, self._clock = sleep, clock
         # urllib3 directly: requests' per-request work (hooks, cookies, settings merges) was half the
         # client's CPU, and a scan's CPU competes with its concurrent requests for the GIL.
-        self._headers = {"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+        self._headers = {"Accept": "application/json", **(headers or {}),
+                         **({"Authorization": f"Bearer {token}"} if token else {})}
         self._pool = _pool_for(self.base_url, self.concurrency)
         self._lock = threading.Lock()
         self._next_slot = 0.0  # earliest start of the next request (requests-per-second pacing)
@@ -205,12 +232,16 @@ class HttpClient:
             self._sleep(start - now)
 
     def _count(self, headers: Mapping[str, str]) -> None:
-        consumed = _header_int(headers, "X-Api-Ratelimit-Consumed")
-        remaining = _header_int(headers, "X-Api-Ratelimit-Remaining")
-        limit = _header_int(headers, "X-Api-Ratelimit-Limit")
+        consumed = _header_int(headers, self.limits.consumed) if self.limits.consumed else None
+        remaining = _header_int(headers, self.limits.remaining)
+        limit = _header_int(headers, self.limits.limit)
         if consumed is None and remaining is None and limit is None:
             return
+        now = self._clock()
+        window = _until_reset(headers, self.limits, now) if remaining is not None and remaining <= 0 else None
         with self._lock:
+            if window and window <= self.retry.max_rate_limit_wait:  # none left until the window ends: pause till then
+                self._resume_at = max(self._resume_at, now + window)
             self._usage = Usage(consumed=self._usage.consumed + (consumed or 0),
                                 remaining=self._usage.remaining if remaining is None else remaining,
                                 limit=self._usage.limit if limit is None else limit)
@@ -218,8 +249,8 @@ class HttpClient:
     def _rate_limited(self, path: str, response: urllib3.BaseHTTPResponse, count: int) -> None:
         """Pause every request until the limit lifts, or stop the scan when that is too far off."""
         now = self._clock()
-        wait = _retry_after(response.headers, now)
-        remaining = _header_int(response.headers, "X-Api-Ratelimit-Remaining")
+        wait = _retry_after(response.headers, self.limits, now)
+        remaining = _header_int(response.headers, self.limits.remaining)
         if wait is not None and wait > self.retry.max_rate_limit_wait:
             spent = remaining is not None and remaining <= 0
             what = "daily credit budget is spent" if spent else "rate limit is reached"

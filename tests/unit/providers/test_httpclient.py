@@ -15,7 +15,7 @@ from itertools import pairwise
 import pytest
 
 from scanner.errors import ProviderError, ProviderFatal
-from scanner.providers.httpclient import HttpClient, RetryPolicy
+from scanner.providers.httpclient import TRADIER_LIMITS, HttpClient, RetryPolicy
 from tests.support.http_replay import Answer, ReplayServer
 
 PATH = "/v1/options/chain/AAPL/"
@@ -166,6 +166,35 @@ def test_429_waits_for_the_ratelimit_reset(clocked: ReplayServer, clock: FakeClo
     first, second = clocked.requests_to(PATH)
     assert second.at - first.at >= 0.9
     assert clock.sleeps == [2.0]  # on a wall clock, a slow request would have eaten into this wait
+
+
+def test_429_waits_for_tradiers_window_expiry_in_milliseconds(clocked: ReplayServer, clock: FakeClock) -> None:
+    expiry = str(int(clock.now * 1000) + 3000)  # X-Ratelimit-Expiry: the window's end in epoch milliseconds
+    limited = {"X-Ratelimit-Allowed": "120", "X-Ratelimit-Used": "120", "X-Ratelimit-Available": "0",
+               "X-Ratelimit-Expiry": expiry}
+    clocked.script(PATH, Answer(429, "Quota Violation", limited), Answer(200, OK))
+    assert client(clocked, sleep=clock.sleep, clock=clock, limits=TRADIER_LIMITS).get(REL).payload == OK
+    assert clock.sleeps == [3.0]
+
+
+def test_a_spent_window_pauses_the_next_request_until_it_ends(clocked: ReplayServer, clock: FakeClock) -> None:
+    last = {"X-Ratelimit-Allowed": "120", "X-Ratelimit-Used": "120", "X-Ratelimit-Available": "0",
+            "X-Ratelimit-Expiry": str(int(clock.now * 1000) + 4000)}
+    clocked.script(PATH, Answer(200, OK, last), Answer(200, OK))
+    http = client(clocked, sleep=clock.sleep, clock=clock, limits=TRADIER_LIMITS)
+    http.get(REL)
+    http.get(REL)
+    first, second = clocked.requests_to(PATH)
+    assert clock.sleeps == [4.0] and second.at - first.at >= 3.9  # paced on the headers: no 429 was needed
+    assert http.usage.remaining == 0 and http.usage.limit == 120 and http.usage.consumed == 0
+
+
+def test_extra_headers_are_sent_with_the_token(server: ReplayServer) -> None:
+    server.script(PATH, Answer(200, OK))
+    client(server, headers={"User-Agent": "options-scanner/1 (test)"}).get(REL)
+    (seen,) = server.requests_to(PATH)
+    assert seen.headers["User-Agent"] == "options-scanner/1 (test)"
+    assert seen.headers["Authorization"] == "Bearer tok-123"
 
 
 def test_429_pauses_every_request_not_just_the_throttled_one(server: ReplayServer) -> None:
