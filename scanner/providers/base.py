@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
-from scanner.market.calendar import today_ny
+from scanner.market.calendar import today_ny, weekly_expirations
 from scanner.providers import registry
 
 if TYPE_CHECKING:
@@ -30,6 +30,14 @@ class ChainRequest:
         """The distinct `expirations` (a source's listed ones) whose DTE from `quote_date` is in the window, sorted."""
         low, high = self.dte_window
         return sorted({day for day in expirations if low <= (day - quote_date).days <= high})
+
+    def listed_to_fetch(self, listed: Iterable[date], quote_date: date) -> list[date]:
+        """Which of a source's listed expirations to fetch: the next `weeks` weeklies of the NYSE calendar that it
+        lists, or every listed one in the DTE window; sorted."""
+        if self.dte_window is None:
+            listed = set(listed)
+            return [day for day in weekly_expirations(quote_date, self.weeks) if day in listed]
+        return self.in_window(listed, quote_date)
 
 
 class Provider(Protocol):
