@@ -70,6 +70,9 @@ class Settings:
     provider: str = "demo"
     md_api_key: str | None = field(default=None, repr=False)
     md_url_base: str = "https://api.marketdata.app/v1"
+    tradier_token: str | None = field(default=None, repr=False)
+    tradier_url_base: str = "https://api.tradier.com/v1"  # or the sandbox, https://sandbox.tradier.com/v1
+    cboe_url_base: str = "https://cdn.cboe.com/api/global/delayed_quotes"
     snapshot_dir: Path | None = None
     lock_ttl: int = 60
     poll_seconds: int = 15
@@ -106,6 +109,9 @@ class Settings:
             provider=provider,
             md_api_key=md_api_key,
             md_url_base=env.get("MD_URL_BASE", "").strip() or cls.md_url_base,
+            tradier_token=env.get("TRADIER_TOKEN", "").strip() or None,
+            tradier_url_base=env.get("TRADIER_URL_BASE", "").strip() or cls.tradier_url_base,
+            cboe_url_base=env.get("CBOE_URL_BASE", "").strip() or cls.cboe_url_base,
             snapshot_dir=Path(snapshot) if snapshot else None,
             lock_ttl=_int(env, "SCANNER_LOCK_TTL", 60, 3, 3600),
             poll_seconds=_int(env, "SCANNER_POLL_SECONDS", 15, 1, 600),

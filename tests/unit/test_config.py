@@ -35,3 +35,14 @@ def test_a_bad_number_names_the_variable_and_the_value(name: str, raw: str, mess
     with pytest.raises(ConfigError) as error:
         Settings.from_env({name: raw})
     assert str(error.value) == message
+
+
+def test_tradier_and_cboe_settings_with_the_token_out_of_repr() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.tradier_token, defaults.tradier_url_base, defaults.cboe_url_base) == (
+        None, "https://api.tradier.com/v1", "https://cdn.cboe.com/api/global/delayed_quotes")
+    settings = Settings.from_env({"TRADIER_TOKEN": " tr-secret-1 ", "TRADIER_URL_BASE": "https://sandbox.tradier.com/v1",
+                                  "CBOE_URL_BASE": "http://127.0.0.1:9/v1"})
+    assert (settings.tradier_token, settings.tradier_url_base, settings.cboe_url_base) == (
+        "tr-secret-1", "https://sandbox.tradier.com/v1", "http://127.0.0.1:9/v1")
+    assert "tr-secret-1" not in repr(settings)
