@@ -13,6 +13,7 @@ from scanner.providers.registry import provider_label
 from scanner.store.connection import connect, redis_failure, where
 from scanner.store.keys import Keys
 from scanner.store.scans import ScanStore
+from scanner.ui.auth import current_access
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def page_context() -> PageContext:
     st.caption(f"Data source: **{label}**")  # under the title: on a phone the sidebar is collapsed
     with st.sidebar:
         st.caption(f"Data source: **{label}**")
-        st.caption(f"Redis: {where(settings)}")
+        if current_access().admin:  # the data directory's path and Redis's host and port help an attacker
+            st.caption(f"Redis: {where(settings)}")
     return PageContext(settings=settings, store=store)
 
 
