@@ -86,6 +86,7 @@ class Settings:
     dividend_yield: float = 0.0
     requests_per_second: float = 0.0  # 0: no limit beyond the concurrency bound
     http_timeout: float = 15.0  # seconds to wait for a response before retrying
+    roll_alert_pct: float = 5.0  # an open short option is shown tested when the stock is within this % of its strike
 
     @property
     def log_dir(self) -> Path:
@@ -120,6 +121,7 @@ class Settings:
             enforce_market_hours=_bool(env, "SCANNER_ENFORCE_MARKET_HOURS"),
             concurrency=_int(env, "SCANNER_CONCURRENCY", 8, 1, 50),
             retention=_int(env, "SCANNER_RETENTION", 30, 1, 10_000),
+            roll_alert_pct=_float(env, "SCANNER_ROLL_ALERT_PCT", 5.0, 0.0, 100.0),
             now_override=_datetime(env, "SCANNER_NOW"),
             risk_free_rate=_float(env, "SCANNER_RISK_FREE_RATE", 0.04, -0.05, 0.25),
             dividend_yield=_float(env, "SCANNER_DIVIDEND_YIELD", 0.0, 0.0, 0.25),
