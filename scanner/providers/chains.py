@@ -26,6 +26,20 @@ OPTION_SYMBOL = re.compile(SYMBOL.pattern + r"( *\d{6}[CP]\d{8}|_\d{6}[CP]\d+(\.
 or TD Ameritrade's older ``SPY_012920P322.5`` (root, MMDDYY, side, strike)."""
 
 
+OCC_PARTS = re.compile(r"(?P<root>[A-Z0-9.]+?) *(?P<expiration>\d{6})(?P<side>[CP])(?P<strike>\d{8})")
+
+
+def occ_parts(symbols: pd.Series) -> pd.DataFrame:
+    """Expiration (a date), side ("put"/"call") and strike read from OCC option symbols, for a source whose
+    contracts carry nothing else (Cboe's); NaN/None where a symbol lacks OCC's shape."""
+    parts = symbols.astype("string").str.strip().str.extract(f"^{OCC_PARTS.pattern}$")
+    return pd.DataFrame({
+        "expiration": pd.to_datetime(parts["expiration"], format="%y%m%d", errors="coerce").dt.date,
+        "side": parts["side"].map({"C": "call", "P": "put"}),
+        "strike": pd.to_numeric(parts["strike"], errors="coerce").astype(float) / 1000,
+    }, index=symbols.index)
+
+
 def empty_chain() -> pd.DataFrame:
     return pd.DataFrame(columns=list(CHAIN_COLUMNS))
 

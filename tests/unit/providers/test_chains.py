@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.market import blackscholes
-from scanner.providers.chains import fill_delta, nearest_otm, normalized
+from scanner.providers.chains import fill_delta, nearest_otm, normalized, occ_parts
 from scanner.providers.marketdata import chain_frame
 from scanner.scan.criteria import Criteria
 from scanner.scan.screening import screen
@@ -119,3 +119,14 @@ def test_chain_frame_reads_any_junk_as_normalized_rows(payload: dict) -> None:
     occ = frame["option_symbol"] == "AAPL230616P00165000"
     assert frame.loc[occ, "side"].isin(SIDES).all() and frame.loc[occ, "strike"].notna().all()  # read from the symbol
     assert frame.loc[occ, "expiration"].notna().all() and frame.loc[occ, "ticker"].notna().all()
+
+
+def test_occ_parts_read_expiration_side_and_strike_and_leave_other_shapes_empty() -> None:
+    symbols = pd.Series(["AAPL261204P00190000", "SPXW  261218C05000500", "BRK.B261204C00480000", "AAPL261204X00190000",
+                         "=cmd|x", None])
+    parts = occ_parts(symbols)
+    assert parts.iloc[:3].to_dict("records") == [
+        {"expiration": date(2026, 12, 4), "side": "put", "strike": 190.0},
+        {"expiration": date(2026, 12, 18), "side": "call", "strike": 5000.5},
+        {"expiration": date(2026, 12, 4), "side": "call", "strike": 480.0}]
+    assert parts.iloc[3:].isna().all().all()
