@@ -30,7 +30,7 @@ from scanner.scan.engine import ScanRequest, begin_scan, in_words, run_scan
 from scanner.scan.launcher import TOKEN_ENV
 from scanner.scan.watchlist import parse_symbols
 from scanner.store import connection
-from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, open_store
+from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, ScanTrigger, open_store
 
 _EXIT_BY_STATUS = {ScanStatus.COMPLETED: ExitCode.OK, ScanStatus.CANCELLED: ExitCode.CANCELLED}
 STOP_COMMAND = "python -m scanner server stop"
@@ -142,7 +142,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def _configure_logging(command: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(EasternFormatter(LOG_FORMAT))
-    logging.basicConfig(level=logging.INFO if command == "run" else logging.WARNING, handlers=[handler])
+    logging.basicConfig(level=logging.INFO if command in ("run", "scheduler") else logging.WARNING, handlers=[handler])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,7 +219,7 @@ def _finish_line(meta: ScanMeta) -> int:
 def _scan(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
     request = ScanRequest(tickers=args.tickers, provider=args.provider, side=args.side, weeks=args.weeks,
                           min_dte=args.min_dte, max_dte=args.max_dte, ignore_market_hours=args.ignore_market_hours,
-                          as_of=args.as_of)
+                          as_of=args.as_of, trigger=ScanTrigger.CLI)
     started = begin_scan(settings, store, request)
     meta = run_scan(settings, store, started.scan_id, started.token, on_progress=_progress_printer(),
                     stop=_stop_on_signals())

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Start the dashboard (arguments go to `streamlit run`, e.g. --server.port 8502); when it exits, stop the embedded
-# Redis server unless a scan still runs on it, and then say the command that stops it once the scan ends.
+# Start the dashboard (arguments go to `streamlit run`, e.g. --server.port 8502) and one scheduler beside it (scheduled
+# scans, logged to the data dir's logs/scheduler.log); when the dashboard exits, stop the scheduler (a scan it runs
+# records "cancelled"), then the embedded Redis server unless a scan still runs on it, and then say the command that
+# stops it once the scan ends.
 set -u
 cd "$(dirname "$0")/.."
 stop_server() {
+  if [ -n "${scheduler_pid:-}" ]; then
+    kill -TERM "$scheduler_pid" 2>/dev/null
+    wait "$scheduler_pid" 2>/dev/null
+  fi
   .venv/bin/python -m scanner server stop
   if [ $? -eq 3 ]; then  # a scan holds the lock (ExitCode.LOCKED): the server stays up for it
     local env_prefix=""
@@ -14,4 +20,8 @@ stop_server() {
   fi
 }
 trap stop_server EXIT
+log_dir="${SCANNER_DATA_DIR:-.data}/logs"
+mkdir -p "$log_dir"
+.venv/bin/python -m scanner scheduler >>"$log_dir/scheduler.log" 2>&1 &
+scheduler_pid=$!
 .venv/bin/python -m streamlit run dashboard.py "$@"

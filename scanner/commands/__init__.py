@@ -25,5 +25,7 @@ class CommandGroup(Protocol):
     def run(self, settings: Settings, store: ScanStore, args: argparse.Namespace) -> int: ...
 
 
-GROUPS: tuple[ModuleType, ...] = ()
+from scanner.commands import schedule, scheduler  # noqa: E402 (the protocol above documents what they are)
+
+GROUPS: tuple[ModuleType, ...] = (schedule, scheduler)
 """The group modules, in the order ``--help`` lists them."""

@@ -40,7 +40,7 @@ from scanner.scan.watchlist import parse_symbols
 from scanner.store.codec import encode_rows
 from scanner.store.connection import redis_failure
 from scanner.store.lock import Heartbeat, ScanLock
-from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, new_scan_id
+from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, ScanTrigger, new_scan_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,6 +57,7 @@ class ScanRequest:
     max_dte: int | None = None
     ignore_market_hours: bool = False
     as_of: date | None = None
+    trigger: ScanTrigger = ScanTrigger.PAGE
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> St
     scan_id = new_scan_id()
     try:
         store.create(scan_id, provider=provider_name, provider_label=provider.label, criteria=criteria.to_dict(),
-                     tickers=tickers, as_of=request.as_of)
+                     tickers=tickers, as_of=request.as_of, trigger=request.trigger)
     except BaseException:
         lock.release()
         raise

@@ -38,6 +38,35 @@ class Keys:
     def criteria(self) -> str:
         return f"{self.root}:criteria"
 
+    @property
+    def schedule(self) -> str:
+        """The scan schedule (JSON: a cron expression in US Eastern time, or every N minutes of a session)."""
+        return f"{self.root}:schedule"
+
+    def slot(self, slot: str) -> str:
+        """One schedule slot's claim (SET NX with an expiry): the scheduler that won it runs its scan, once."""
+        return f"{self.root}:slot:{slot}"
+
+    @property
+    def slot_log(self) -> str:
+        """List of the latest slots' outcomes (JSON, newest first, capped): started, skipped (a scan ran), refused."""
+        return f"{self.root}:schedule:log"
+
+    @property
+    def screens(self) -> str:
+        """Hash owner → that owner's saved screens (JSON: name → filter query and alert channels); owner is a
+        user's e-mail with login, '' without."""
+        return f"{self.root}:screens"
+
+    def alerted(self, day: str) -> str:
+        """Set of owner|screen|option symbol already alerted on one trading day (``day`` ISO), with an expiry."""
+        return f"{self.root}:alerts:sent:{day}"
+
+    @property
+    def alert_log(self) -> str:
+        """List of the latest alert deliveries (JSON, newest first, capped): what went where, when, the result."""
+        return f"{self.root}:alerts:log"
+
     def admin_unlock(self, token: str) -> str:
         """An admin password unlock, a string with an expiry: the fingerprint (an HMAC, never the password) of the
         password and the client (address, browser) it was granted to; ``token`` is the random id its session holds."""

@@ -47,6 +47,20 @@ class ScanStatus(StrEnum):
         return self in ACTIVE
 
 
+class ScanTrigger(StrEnum):
+    """Who started a scan: shown in History and Monitor, so a scheduled scan reads as one."""
+
+    PAGE = "page"
+    CLI = "cli"
+    SCHEDULE = "schedule"
+
+    @property
+    def label(self) -> str:
+        """How a page says who started the scan ("started 09:35 ET by the schedule")."""
+        return {ScanTrigger.PAGE: "from the page", ScanTrigger.CLI: "from the command line",
+                ScanTrigger.SCHEDULE: "by the schedule"}[self]
+
+
 ACTIVE = frozenset({ScanStatus.STARTING, ScanStatus.RUNNING})
 FINISHED = frozenset(ScanStatus) - ACTIVE
 
@@ -146,6 +160,14 @@ def _date(value: str) -> date | None:
         return None
 
 
+def _trigger(value: str) -> ScanTrigger | None:
+    """A scan stored before triggers were recorded (or an unknown one) has none: its default."""
+    try:
+        return ScanTrigger(value)
+    except ValueError:
+        return None
+
+
 def _status(value: str) -> ScanStatus:
     """An unreadable status (a hand-edited hash) reads as failed: never as a scan still running."""
     try:
@@ -163,6 +185,7 @@ _FIELD_CODECS: dict[Any, tuple[Callable[[Any], str], Callable[[str], Any]]] = {
     float | None: (lambda v: "" if v is None else repr(float(v)), _float),
     bool: (lambda v: "1" if v else "0", lambda v: v == "1"),
     ScanStatus: (lambda v: ScanStatus(v).value, _status),
+    ScanTrigger: (lambda v: ScanTrigger(v).value, _trigger),
     date | None: (lambda v: "" if v is None else v.isoformat(), _date),
     dict[str, Any]: (json.dumps, _json(dict)),
     list[str]: (json.dumps, _json(list)),
@@ -204,6 +227,7 @@ class ScanMeta:
     lock_released_at: float | None = None
     lock_release_forced: bool = False
     corrupt_tickers: tuple[str, ...] = ()  # stored results that could not be read at compaction
+    trigger: ScanTrigger = ScanTrigger.PAGE  # who started it (page, CLI, the scheduler)
 
     @property
     def active(self) -> bool:
@@ -296,11 +320,11 @@ class ScanStore:
 
     # ---- writing (the lock holder) ----
     def create(self, scan_id: str, *, provider: str, provider_label: str, criteria: dict[str, Any],
-               tickers: list[str], as_of: date | None = None) -> None:
+               tickers: list[str], as_of: date | None = None, trigger: ScanTrigger = ScanTrigger.PAGE) -> None:
         started = clock.now()
         meta = ScanMeta(scan_id=scan_id, status=ScanStatus.STARTING, provider=provider, provider_label=provider_label,
                         side=criteria.get("side", "put"), tickers_total=len(tickers), started_at=started,
-                        heartbeat_at=started, criteria=criteria, tickers=tickers, as_of=as_of)
+                        heartbeat_at=started, criteria=criteria, tickers=tickers, as_of=as_of, trigger=trigger)
         pipe = self.client.pipeline(transaction=True)  # the hash is never without its index entry
         pipe.hset(self.keys.scan(scan_id), mapping=meta.to_hash())
         pipe.zadd(self.keys.scans, {scan_id: started})

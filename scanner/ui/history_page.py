@@ -20,6 +20,7 @@ HISTORY_CONFIG = {
     "started": column(Display.TEXT, "Started (ET)"),
     "duration": column(Display.TEXT, "Duration"),
     "status": column(Display.TEXT, "Status"),
+    "trigger": column(Display.TEXT, "Started by", help="page, cli (the command line) or schedule (the scheduler)"),
     "provider": column(Display.TEXT, "Source"),
     "side": column(Display.TEXT, "Side"),  # a scan's side may be "both"
     "tickers": column(Display.TEXT, "Tickers"),
@@ -40,7 +41,8 @@ CHANGED_CONFIG = {  # the "changed" table's before/after columns: "Bid before", 
 def history_table(scans: list[ScanMeta]) -> pd.DataFrame:
     return pd.DataFrame([{
         "started": clock.fmt_ny(m.started_at, "%Y-%m-%d %H:%M"), "duration": clock.fmt_duration(m.elapsed),
-        "status": m.status, "provider": m.provider, "side": m.side, "tickers": f"{m.tickers_done}/{m.tickers_total}",
+        "status": m.status, "trigger": m.trigger, "provider": m.provider, "side": m.side,
+        "tickers": f"{m.tickers_done}/{m.tickers_total}",
         "contracts": m.contracts, "matches": m.matches, "errors": m.errors, "invalid_rows": m.invalid_rows,
         "scan_id": m.scan_id,
     } for m in scans], columns=list(HISTORY_CONFIG))

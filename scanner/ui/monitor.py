@@ -16,6 +16,7 @@ from scanner.ui.auth import admin_gate
 from scanner.ui.markdown import plain
 from scanner.ui.page import Notice, NoticeKind, Page, admin_action, page_frame
 from scanner.ui.refresh import autorefresh
+from scanner.ui.schedule_panel import next_scan_line
 
 NOTICE = Notice("monitor_notice")
 CONFIRM = "monitor_confirm_force"
@@ -70,7 +71,8 @@ def _scan_section(meta: ScanMeta) -> None:
     st.subheader(f"Scan {meta.scan_id}")
     st.markdown(f"Status **{meta.status}** — {meta.pct:.0f}% ({meta.tickers_done}/{meta.tickers_total} tickers)"
                 f"{f', now {meta.current_ticker}' if meta.active and meta.current_ticker else ''}; "
-                f"{meta.matches} matches, {meta.errors} errors; started {clock.fmt_ny(meta.started_at)}, "
+                f"{meta.matches} matches, {meta.errors} errors; started {clock.fmt_ny(meta.started_at)} "
+                f"{meta.trigger.label}, "
                 f"elapsed {clock.fmt_duration(meta.elapsed)}")
     st.progress(min(meta.pct / 100, 1.0))
     if meta.message:
@@ -135,6 +137,7 @@ def render() -> None:
         running = state.lock.held or (state.current is not None and state.current.active)
         autorefresh(page.settings, state.current, running=running, key="monitor-refresh")
         _lock_section(state)
+        next_scan_line(page)
         if state.current is None:
             st.info("No scan has run yet.")
         else:

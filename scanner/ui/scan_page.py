@@ -14,6 +14,7 @@ from scanner.ui.markdown import plain
 from scanner.ui.page import Notice, NoticeKind, Outcome, admin_action, page_frame
 from scanner.ui.refresh import autorefresh
 from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view
+from scanner.ui.schedule_panel import next_scan_line
 
 NOTICE = Notice("scan_notice")
 LAST_VIEW = "last_completed_view"  # the last completed scan shown, kept readable while Redis is down
@@ -103,6 +104,7 @@ def render() -> None:
     with page_frame("Options Scanner", offline=_offline) as page:
         snap = page.store.overview()
         _last_scan_line(snap.latest)
+        next_scan_line(page)
         if admin_gate("start a scan"):
             st.button("Scan for options", type="primary", on_click=_start_scan, args=(page,))
         NOTICE.show()

@@ -20,6 +20,7 @@ from scanner.scan.watchlist import Entry, to_csv
 from scanner.ui.auth import admin_gate
 from scanner.ui.context import PageContext
 from scanner.ui.page import Notice, admin_action, page_frame
+from scanner.ui.schedule_panel import render_schedule
 from scanner.ui.uploads import upload_bytes
 
 _NOTICE = "settings_notice"  # one slot: each section shows the notices about its own controls
@@ -164,3 +165,4 @@ def render() -> None:
         can_edit = admin_gate("edit the watch-list or criteria")
         _watchlist(page, entries, can_edit)
         _criteria(page, criteria, can_edit)
+        render_schedule(page, can_edit)
