@@ -45,6 +45,7 @@ class Filters:
     tickers: tuple[str, ...] = ()
     search: str = ""
     only_matches: bool = True
+    fits_book: bool = False  # "fits my cash": contracts_fit ≥ 1 (a put the free cash secures, a call free shares cover)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "side", _OLD_SIDES.get(self.side, self.side))
@@ -96,6 +97,9 @@ class Filters:
         at_least("volume", self.min_volume)
         at_most("spread_pct", self.max_spread_pct)
         at_least("otm_pct", self.min_below_pct)
+        if self.fits_book:  # rows stored before the book's columns have none: nothing fits
+            fit = frame["contracts_fit"] if "contracts_fit" in frame else pd.Series(np.nan, index=frame.index)
+            mask &= fit.to_numpy(dtype="float64", na_value=np.nan) >= 1
         kept = frame[mask]  # the text tests run on what the numeric ones kept
         if self.tickers:
             kept = kept[kept["ticker"].isin(self.tickers).to_numpy(dtype=bool)]
@@ -205,7 +209,7 @@ QUERY_NAMES = {
     "side": "side", "min_annualized": "min_ann", "delta_min": "delta_min", "delta_max": "delta_max",
     "dte_min": "dte_min", "dte_max": "dte_max", "min_open_interest": "min_oi", "min_volume": "min_vol",
     "max_spread_pct": "max_spread", "min_below_pct": "min_below", "tickers": "tickers", "search": "q",
-    "only_matches": "rules",
+    "only_matches": "rules", "fits_book": "fits",
 }
 _PARSERS = {
     "side": _side,
@@ -221,4 +225,5 @@ _PARSERS = {
     "tickers": _tickers,
     "search": _search,
     "only_matches": _flag,
+    "fits_book": _flag,
 }

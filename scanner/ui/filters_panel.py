@@ -74,6 +74,7 @@ def render_filters(defaults: Filters, tickers: list[str], scope: str, scan_id: s
             st.warning(plain(note))
         k = _KEY
         st.checkbox("Only rows that pass the scan's rules", key=k + "only_matches")
+        st.checkbox("Fits my cash (puts the free cash secures, calls the free shares cover)", key=k + "fits_book")
         st.selectbox("Side", SIDE_OPTIONS, key=k + "side")
         st.number_input("Min annualized return %", *PERCENT_LIMITS, value=None, step=5.0, key=k + "min_annualized")
         left, right = st.columns(2)

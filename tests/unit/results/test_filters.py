@@ -148,3 +148,11 @@ def test_any_query_string_gives_valid_filters_or_notes(params: dict[str, str]) -
     filters.apply(known_rows())  # whatever survived parsing filters without raising
     again, again_notes = Filters.from_query(filters.to_query(defaults), defaults)
     assert again == filters and again_notes == []
+
+
+def test_fits_my_cash_keeps_rows_with_a_contract_that_fits_and_round_trips() -> None:
+    rows = known_rows().assign(contracts_fit=pd.array([2, 0, None, 1, 0, None], dtype="Int64"))
+    fits = Filters(only_matches=False, fits_book=True)
+    assert fits.apply(rows).index.tolist() == [0, 3]
+    assert fits.apply(known_rows()).empty  # rows stored before the book's columns: nothing fits
+    assert fits.to_query(OPEN) == {"fits": "1"} and Filters.from_query({"fits": "1"}, OPEN) == (fits, [])
