@@ -60,6 +60,13 @@ def _datetime(env: Mapping[str, str], name: str) -> datetime | None:
     return value
 
 
+def _public_url(env: Mapping[str, str]) -> str:
+    raw = env.get("SCANNER_PUBLIC_URL", "").strip().rstrip("/")
+    if raw and not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"SCANNER_PUBLIC_URL must start with http:// or https://, got {raw[:60]!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the engine reads from the environment."""
@@ -86,6 +93,7 @@ class Settings:
     dividend_yield: float = 0.0
     requests_per_second: float = 0.0  # 0: no limit beyond the concurrency bound
     http_timeout: float = 15.0  # seconds to wait for a response before retrying
+    public_url: str = ""  # SCANNER_PUBLIC_URL: where the dashboard is reached, for the links in alerts
     roll_alert_pct: float = 5.0  # an open short option is shown tested when the stock is within this % of its strike
 
     @property
@@ -127,4 +135,5 @@ class Settings:
             dividend_yield=_float(env, "SCANNER_DIVIDEND_YIELD", 0.0, 0.0, 0.25),
             requests_per_second=_float(env, "SCANNER_REQUESTS_PER_SECOND", 0.0, 0.0, 1000.0),
             http_timeout=_float(env, "SCANNER_HTTP_TIMEOUT", 15.0, 0.1, 300.0),
+            public_url=_public_url(env),
         )
