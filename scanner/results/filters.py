@@ -111,12 +111,13 @@ class Filters:
         return kept
 
     # ---- URL round trip ----
-    def to_query(self, defaults: Filters) -> dict[str, str]:
-        """Query parameters for the fields that differ from the defaults."""
+    def to_query(self, defaults: Filters | None) -> dict[str, str]:
+        """Query parameters for the fields that differ from the defaults; every field with ``defaults=None`` (a
+        saved screen: the whole filter state, so it means the same once new scans move the defaults)."""
         params: dict[str, str] = {}
         for spec in fields(self):
-            value, default = getattr(self, spec.name), getattr(defaults, spec.name)
-            if value == default:
+            value = getattr(self, spec.name)
+            if defaults is not None and value == getattr(defaults, spec.name):
                 continue
             name = QUERY_NAMES[spec.name]
             if isinstance(value, bool):

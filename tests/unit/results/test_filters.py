@@ -156,3 +156,12 @@ def test_fits_my_cash_keeps_rows_with_a_contract_that_fits_and_round_trips() -> 
     assert fits.apply(rows).index.tolist() == [0, 3]
     assert fits.apply(known_rows()).empty  # rows stored before the book's columns: nothing fits
     assert fits.to_query(OPEN) == {"fits": "1"} and Filters.from_query({"fits": "1"}, OPEN) == (fits, [])
+
+
+def test_the_whole_filter_state_round_trips_whatever_the_defaults() -> None:
+    """A saved screen stores every field, defaults included: read against other defaults it means the same."""
+    chosen = Filters(side="put", min_annualized=40.0)
+    query = chosen.to_query(None)
+    assert set(query) == set(QUERY_NAMES.values()) and query["delta_min"] == "" and query["rules"] == "1"
+    other_defaults = Filters(side="call", min_annualized=20.0, delta_min=0.0, delta_max=0.3, only_matches=False)
+    assert Filters.from_query(query, other_defaults) == (chosen, [])
