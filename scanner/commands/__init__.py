@@ -25,7 +25,7 @@ class CommandGroup(Protocol):
     def run(self, settings: Settings, store: ScanStore, args: argparse.Namespace) -> int: ...
 
 
-from scanner.commands import schedule, scheduler  # noqa: E402 (the protocol above documents what they are)
+from scanner.commands import positions, rolls, schedule, scheduler  # noqa: E402 (the protocol above documents them)
 
-GROUPS: tuple[ModuleType, ...] = (schedule, scheduler)
+GROUPS: tuple[ModuleType, ...] = (positions, rolls, schedule, scheduler)
 """The group modules, in the order ``--help`` lists them."""

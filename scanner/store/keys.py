@@ -39,6 +39,12 @@ class Keys:
         return f"{self.root}:criteria"
 
     @property
+    def positions(self) -> str:
+        """Hash book → that book's positions (JSON: holdings, open short options, cash for puts); the field is
+        'shared', or 'user:' + the SHA-256 of a user's e-mail (``store.positions.book_field``)."""
+        return f"{self.root}:positions"
+
+    @property
     def schedule(self) -> str:
         """The scan schedule (JSON: a cron expression in US Eastern time, or every N minutes of a session)."""
         return f"{self.root}:schedule"

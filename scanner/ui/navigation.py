@@ -29,6 +29,8 @@ PAGES: tuple[PageEntry, ...] = (  # the first is the default, served at the app'
     PageEntry("pages/monitor.py", "Monitor", ":material/monitor_heart:", f"Scan monitor · {APP_NAME}", "Monitor"),
     PageEntry("pages/settings.py", "Watch-list and criteria", ":material/checklist:",
               f"Watch-list and criteria · {APP_NAME}", "Watch-list_and_criteria"),
+    PageEntry("pages/positions.py", "Positions", ":material/account_balance_wallet:", f"Positions · {APP_NAME}",
+              "Positions"),
 )
 
 

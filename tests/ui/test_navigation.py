@@ -9,12 +9,12 @@ from streamlit.testing.v1 import AppTest
 from scanner.ui.navigation import PAGES, PageEntry
 from tests.support.paths import ROOT
 
-TITLES = ["Options Scanner", "History", "Monitor", "Watch-list and criteria"]
+TITLES = ["Options Scanner", "History", "Monitor", "Watch-list and criteria", "Positions"]
 HEADINGS = {"Options Scanner": "Options Scanner", "History": "Scan history", "Monitor": "Scan monitor",
-            "Watch-list and criteria": "Watch-list and criteria"}
+            "Watch-list and criteria": "Watch-list and criteria", "Positions": "Positions"}
 
 
-def test_the_registry_names_the_four_pages_by_title_and_each_file_exists() -> None:
+def test_the_registry_names_the_pages_by_title_and_each_file_exists() -> None:
     assert [entry.title for entry in PAGES] == TITLES
     for entry in PAGES:
         assert (ROOT / entry.path).is_file(), entry.path

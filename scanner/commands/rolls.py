@@ -1,0 +1,73 @@
+"""``python -m scanner rolls``: each open short option of a book against the last completed scan, with its rolls."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from scanner.commands.positions import add_user_argument
+from scanner.config import Settings
+from scanner.errors import ExitCode
+from scanner.scan.rolls import OpenStatus, latest_rows, open_statuses, today
+from scanner.store.positions import PositionsRecord
+from scanner.store.scans import ScanStore
+
+NAME = "rolls"
+SHOWN = 5  # candidates per open option in the text form (--json gives them all)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    rolls = commands.add_parser(NAME, help="roll candidates of the open short options, from the last completed scan")
+    add_user_argument(rolls)
+    rolls.add_argument("--json", action="store_true")
+
+
+def _number(value: Any) -> float | None:
+    number = float(value) if value is not None else math.nan
+    return round(number, 4) if math.isfinite(number) else None
+
+
+def status_dict(status: OpenStatus) -> dict[str, Any]:
+    candidates = status.candidates.assign(expiration=status.candidates["expiration"].astype(str))
+    return {**status.option.to_dict(), "ticker": status.contract.ticker, "side": str(status.contract.side),
+            "expiration": status.contract.expiration.isoformat(), "strike": status.contract.strike,
+            "bid": status.bid, "ask": status.ask, "underlying": status.underlying, "expired": status.expired,
+            "tested": status.tested,
+            "candidates": [{name: value if isinstance(value, str) else _number(value) for name, value in row.items()}
+                           for row in candidates.to_dict("records")]}
+
+
+def status_line(status: OpenStatus) -> str:
+    """One open option in words: its quote, the stock, and whether it is tested or expired."""
+    contract = status.contract
+    quote = f"bid {status.bid:.2f} ask {status.ask:.2f}" if status.quoted else "no quote in the scan"
+    stock = f"stock {status.underlying:.2f}" if status.underlying is not None else "stock not scanned"
+    flag = ("EXPIRED: record it as expired worthless (positions remove) or assigned (positions assigned)"
+            if status.expired else "TESTED" if status.tested else "")
+    return (f"{status.option.option_symbol} ×{status.option.contracts} ({contract.side} {contract.strike:g} exp "
+            f"{contract.expiration}): {quote}, {stock}{'  ' + flag if flag else ''}")
+
+
+def run(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
+    book = PositionsRecord(store.client, store.keys, args.user).load()
+    meta, rows = latest_rows(store)
+    statuses = open_statuses(book, rows, today(settings), settings.roll_alert_pct)
+    if args.json:
+        print(json.dumps({"scan": meta.scan_id if meta else None, "open": [status_dict(s) for s in statuses]},
+                         indent=2))
+        return ExitCode.OK
+    if not book.options:
+        print("no open short options in this book")
+    elif meta is None:
+        print("no completed scan yet: run one to quote the open options")
+    for status in statuses:
+        print(status_line(status))
+        for row in status.candidates.head(SHOWN).itertuples():
+            print(f"  → {row.option_symbol:<22} exp {row.expiration:%Y-%m-%d} strike {row.strike:g}  bid {row.bid:.2f}"
+                  f"  net credit {row.net_credit:+.2f}  {row.annualized_net_credit_pct:.2f}%/yr over "
+                  f"{row.days_added} days")
+        if status.candidates.empty and meta is not None:
+            print("  no later expiration on the right side of the strike in the scan")
+    return ExitCode.OK

@@ -1,0 +1,184 @@
+"""Screening against the trader's book (issue 18), applied to each ticker's rows after ``screen()``.
+
+A scan records the book it ran with (``BookPlan.record``); per ticker it fetches the sides the book needs too
+(calls on shares held, an open option's side for its rolls), and after screening:
+
+- calls on a ticker with at least 100 shares match only at strikes ≥ the cost basis (≥ basis − the call's bid with
+  ``call_strike_below_basis_by_bid``) and only while shares are free: ``contracts_fit`` = floor(shares / 100) −
+  calls already written, the call ``if_called_basis_return_pct = (bid + K − basis) / basis × 100``;
+- puts with cash set: ``contracts_fit = floor((cash − collateral of open short puts) / (K × 100))``;
+- rows of a side fetched only for the book's rolls never match.
+
+Whole-column numpy over the ticker's rows, like screening itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scanner.errors import ProviderError
+from scanner.providers.base import ChainRequest, Provider
+from scanner.scan.criteria import Criteria
+from scanner.scan.positions import SHARES_PER_CONTRACT, Book, PositionsError
+from scanner.schema import Side
+
+log = logging.getLogger(__name__)
+Screen = Callable[[pd.DataFrame, Criteria], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class BookPlan:
+    """The book a scan runs with: whose (``book``: the store's field, never an e-mail), its positions, and the
+    tickers only the book asked for (not on the watch-list: scanned for the book's sides alone)."""
+
+    book: Book = field(default_factory=Book)
+    owner: str = ""
+    added_tickers: tuple[str, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        """What the scan's hash keeps (``ScanMeta.positions``)."""
+        return {"owner": self.owner, **self.book.to_dict(), "added_tickers": list(self.added_tickers)}
+
+    @classmethod
+    def of_scan(cls, record: Mapping[str, Any]) -> BookPlan:
+        """The plan a scan recorded; a scan stored before books existed (or a record that no longer validates)
+        runs with an empty book."""
+        if not record:
+            return cls()
+        try:
+            book = Book.from_dict({name: record.get(name) for name in ("holdings", "options", "cash")})
+        except PositionsError:
+            log.warning("the scan's recorded book does not validate; scanning without it")
+            return cls()
+        return cls(book, str(record.get("owner") or ""), tuple(map(str, record.get("added_tickers") or ())))
+
+    @classmethod
+    def for_scan(cls, book: Book, owner: str, tickers: list[str]) -> tuple[BookPlan, list[str]]:
+        """The plan and the scan's tickers: `tickers` then those only the book holds."""
+        added = tuple(t for t in book.tickers if t not in tickers)
+        return cls(book, owner, added), [*tickers, *added]
+
+    def sides(self, ticker: str, criteria: Criteria) -> tuple[str, ...]:
+        """The sides to fetch and screen for `ticker`: the criteria's (unless only the book asked for it) and the
+        book's."""
+        wanted = set(self.book.sides_for(ticker)) | (set() if ticker in self.added_tickers else set(criteria.sides))
+        return tuple(sorted(wanted)) or criteria.sides
+
+    def request(self, ticker: str, request: ChainRequest, criteria: Criteria) -> ChainRequest:
+        sides = self.sides(ticker, criteria)
+        return request if sides == request.sides else replace(request, sides=sides)
+
+    def screener(self, ticker: str, criteria: Criteria, screen: Screen,
+                 provider: Provider) -> Callable[[pd.DataFrame], pd.DataFrame]:
+        """The ticker's screening: its open contracts' quotes added where the chain lacks them, ``screen`` on the
+        sides fetched, then the book's rules."""
+        sides = self.sides(ticker, criteria)
+        ticker_criteria = replace(criteria, side=sides[0] if len(sides) == 1 else "both")
+
+        def screen_ticker(chain: pd.DataFrame) -> pd.DataFrame:
+            chain = with_open_quotes(chain, self.book, ticker, provider)
+            return apply_book(screen(chain, ticker_criteria), self.book, criteria)
+
+        return screen_ticker
+
+
+def with_open_quotes(chain: pd.DataFrame, book: Book, ticker: str, provider: Provider) -> pd.DataFrame:
+    """`chain` plus the quotes of the book's open contracts on `ticker` it lacks (an open contract gone in the money
+    is outside an OTM chain), fetched by option symbol from a source that offers ``option_quotes``; without one,
+    or when it fails, the chain as it is (the roll then shows no quote for that contract)."""
+    quotes: Callable[[list[str]], pd.DataFrame] | None = getattr(provider, "option_quotes", None)
+    symbols = [o.option_symbol for o in book.options if o.contract.ticker == ticker]
+    if not symbols or quotes is None:
+        return chain
+    present = set(zip(chain.get("side", ()), pd.to_datetime(chain.get("expiration", ())).date,
+                      chain.get("strike", ()), strict=False)) if len(chain) else set()
+    contracts = {o.option_symbol: o.contract for o in book.options}
+    missing = [s for s in symbols
+               if (contracts[s].side.value, contracts[s].expiration, contracts[s].strike) not in present]
+    if not missing:
+        return chain
+    try:
+        fetched = quotes(missing)
+    except ProviderError as exc:
+        log.warning("quotes of %s not fetched: %s", ", ".join(missing), exc)
+        return chain
+    return pd.concat([chain, fetched], ignore_index=True) if len(fetched) else chain
+
+
+def _floats(rows: pd.DataFrame, name: str) -> np.ndarray:
+    return rows[name].to_numpy(dtype=float, na_value=np.nan)
+
+
+def apply_book(rows: pd.DataFrame, book: Book, criteria: Criteria) -> pd.DataFrame:
+    """The screened `rows` of one ticker with the book's rules and columns (see the module's docstring)."""
+    rows = rows.copy()
+    n = len(rows)
+    side = rows["side"].to_numpy(dtype=object, na_value="")
+    tickers = rows["ticker"].to_numpy(dtype=object, na_value="")
+    strike, bid = _floats(rows, "strike"), _floats(rows, "bid")
+    is_call, is_put = side == Side.CALL.value, side == Side.PUT.value
+    holdings = {h.ticker: h for h in book.holdings if h.lots}
+    basis = np.array([holdings[t].cost_basis if t in holdings else np.nan for t in tickers], dtype=float)
+    free_calls = np.array([book.calls_free(t) for t in tickers], dtype=float) if n else np.zeros(0)
+    covered = is_call & ~np.isnan(basis)
+    match = rows["match"].to_numpy(dtype=bool, na_value=False)
+    with np.errstate(all="ignore"):
+        floor = basis - (np.maximum(bid, 0) if criteria.call_strike_below_basis_by_bid else 0)
+        below_basis = covered & (strike < floor)
+        no_shares = covered & ~below_basis & (free_calls < 1)
+        fetched_for_rolls = ~np.isin(side, criteria.sides) & ~covered
+        if_called = np.where(covered, (bid + strike - basis) / basis * 100, np.nan)
+        free_cash = book.free_cash
+        put_fit = (np.floor(free_cash / (strike * SHARES_PER_CONTRACT)) if free_cash is not None
+                   else np.full(n, np.nan))
+        fit = np.where(is_put, np.maximum(put_fit, 0), np.where(covered, free_calls, np.nan))
+    basis_words = "cost basis − bid" if criteria.call_strike_below_basis_by_bid else "cost basis"
+    fails = below_basis | no_shares | fetched_for_rolls
+    words = [
+        f"fetched for the book's rolls ({side[i]}s not screened, side {criteria.side})" if fetched_for_rolls[i]
+        else f"strike {strike[i]:.2f} < {basis_words} {floor[i]:.2f}" if below_basis[i]
+        else f"no shares free to cover: {holdings[tickers[i]].lots} lots, {book.calls_written(tickers[i])} "
+             "calls written"
+        for i in np.flatnonzero(fails & match)]
+    reason = rows["reason"].to_numpy(dtype=object, na_value="")
+    reason[fails & match] = words
+    rules_failed = rows["rules_failed"].to_numpy(dtype=float, na_value=np.nan) + fails
+    miss = _floats(rows, "miss_pct")
+    with np.errstate(all="ignore"):
+        miss = np.where(below_basis & match, (floor - strike) / floor * 100, np.where(fails & match, np.nan, miss))
+    rows["reason"] = pd.array(reason, dtype="str")
+    rows["rules_failed"] = pd.array(np.where(np.isnan(rules_failed), None, rules_failed), dtype="Int64")
+    rows["miss_pct"] = miss
+    rows["match"] = match & ~fails
+    rows["score"] = np.where(rows["match"].to_numpy(), _floats(rows, "score"), np.nan)
+    rows["if_called_basis_return_pct"] = if_called
+    rows["contracts_fit"] = pd.array(np.where(np.isnan(fit), None, fit), dtype="Int64")
+    return rows
+
+
+BEST_CALL_COLUMNS = ("ticker", "shares", "cost_basis", "calls_written", "calls_free", "best_call", "strike", "bid",
+                     "if_called_basis_return_pct", "score")
+
+
+def best_calls(book: Book, rows: pd.DataFrame) -> pd.DataFrame:
+    """Per holding: shares, cost basis, calls already written and free, and the best matching call of `rows` (a
+    scan's) by score (empty when none matches)."""
+    summary = []
+    calls = rows[(rows["side"] == Side.CALL.value) & rows["match"].fillna(False).astype(bool)] if len(rows) else rows
+    for holding in book.holdings:
+        mine = calls[calls["ticker"] == holding.ticker] if len(calls) else calls
+        best = mine.sort_values("score", ascending=False, kind="stable").head(1) if len(mine) else mine
+        found = best.iloc[0] if len(best) else None
+        summary.append({
+            "ticker": holding.ticker, "shares": holding.shares, "cost_basis": holding.cost_basis,
+            "calls_written": book.calls_written(holding.ticker), "calls_free": book.calls_free(holding.ticker),
+            "best_call": found["option_symbol"] if found is not None else None,
+            **{name: found.get(name) if found is not None else None
+               for name in ("strike", "bid", "if_called_basis_return_pct", "score")}})
+    return pd.DataFrame(summary, columns=list(BEST_CALL_COLUMNS))

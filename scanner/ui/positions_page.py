@@ -1,0 +1,176 @@
+"""The Positions page: the trader's book (stock, open short options, cash for puts), the book against the last
+completed scan (best covered call per holding), and the open options' rolls.
+
+With login the book is the signed-in user's own (``scanner.store.positions``: keyed by a digest of the e-mail, so no
+input names another's); without login, the shared book. Edits are admin-gated and go through the book's record,
+which validates first: a refusal names every bad entry and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from scanner.errors import SettingsError
+from scanner.scan.book import best_calls
+from scanner.scan.positions import CSV_HELP, Book, describe, to_csv
+from scanner.scan.rolls import OpenStatus, latest_rows, open_statuses, today
+from scanner.store.positions import PositionsRecord
+from scanner.ui.auth import AccessMode, admin_gate
+from scanner.ui.page import Notice, Page, admin_action, page_frame
+from scanner.ui.uploads import upload_bytes
+
+NOTICE = Notice("positions_notice")
+STOCK, SHARES, BASIS = "pos-ticker", "pos-shares", "pos-basis"
+OPTION, CONTRACTS, PREMIUM, OPENED = "pos-option", "pos-contracts", "pos-premium", "pos-opened"
+CASH, PICK, FILE, MODE = "pos-cash", "pos-pick", "pos-file", "pos-mode"
+
+
+def book_user(page: Page) -> str | None:
+    """Whose book this page shows: the signed-in user's with login, else None (the shared one)."""
+    return page.access.email if page.access.mode is AccessMode.OIDC else None
+
+
+@admin_action(NOTICE, denied="Only admins may change positions; nothing was saved.",
+              unavailable="Redis unavailable: nothing was saved.", refused="Nothing was saved: {error}")
+def _change(action: Callable[[], str], clear: tuple[str, ...] = ()) -> str:
+    """One change of the book: on success its inputs are cleared, on a refusal kept for correction."""
+    outcome = action()
+    for key in clear:
+        st.session_state.pop(key, None)
+    return outcome
+
+
+def _then(action: Callable[[], object], text: Callable[[], str]) -> Callable[[], str]:
+    """An action whose outcome is `text` (read before it runs: the inputs it names are cleared after)."""
+    def run() -> str:
+        words = text()
+        action()
+        return words
+    return run
+
+
+def _value(key: str) -> str:
+    return str(st.session_state.get(key) or "")
+
+
+def _import(record: PositionsRecord) -> str:
+    upload = st.session_state.get(FILE)
+    if upload is None:
+        raise SettingsError("choose a CSV file first")
+    book = record.import_csv(upload_bytes(upload), replace=st.session_state.get(MODE) == "Replace the book")
+    return f"Imported {upload.name}: {len(book.holdings)} holdings, {len(book.options)} open options."
+
+
+def _book_tables(book: Book, statuses: list[OpenStatus]) -> None:
+    st.subheader("Stock")
+    if book.holdings:
+        st.dataframe(pd.DataFrame([{**h.to_dict(), "calls_written": book.calls_written(h.ticker),
+                                    "calls_free": book.calls_free(h.ticker)} for h in book.holdings]),
+                     hide_index=True, width="content")
+    else:
+        st.caption("No stock held.")
+    st.subheader("Open short options")
+    if statuses:
+        st.dataframe(pd.DataFrame([{**s.option.to_dict(), "side": str(s.contract.side), "strike": s.contract.strike,
+                                    "expiration": s.contract.expiration, "bid": s.bid, "ask": s.ask,
+                                    "stock": s.underlying, "expired": s.expired, "tested": s.tested}
+                                   for s in statuses]), hide_index=True, width="content")
+    else:
+        st.caption("No open short options.")
+    if book.cash is None:
+        st.caption("Cash for puts: not set (puts are not sized).")
+    else:
+        st.caption(f"Cash for puts: ${book.cash:,.2f}; free after the open puts' collateral "
+                   f"(${book.put_collateral:,.2f}): ${book.free_cash:,.2f}.")
+
+
+def _edits(record: PositionsRecord, book: Book) -> None:
+    left, middle, right = st.columns(3)
+    with left:
+        st.text_input("Ticker", key=STOCK)
+        st.text_input("Shares", key=SHARES)
+        st.text_input("Cost basis per share ($)", key=BASIS)
+        st.button("Add stock", key="pos-add-stock", on_click=_change, args=(
+            lambda: f"Holding: {describe([record.add_stock(_value(STOCK), _value(SHARES), _value(BASIS))])}.",
+            (STOCK, SHARES, BASIS)))
+    with middle:
+        st.text_input("Option symbol (OCC, e.g. AAPL261218P00150000)", key=OPTION)
+        st.text_input("Contracts", key=CONTRACTS)
+        st.text_input("Premium received per share ($)", key=PREMIUM)
+        st.text_input("Opened on (YYYY-MM-DD, optional)", key=OPENED)
+        st.button("Add option", key="pos-add-option", on_click=_change, args=(
+            lambda: "Open option: " + describe([record.add_option(_value(OPTION), _value(CONTRACTS), _value(PREMIUM),
+                                                                  _value(OPENED) or None)]) + ".",
+            (OPTION, CONTRACTS, PREMIUM, OPENED)))
+    with right:
+        st.text_input("Cash available for puts ($)", key=CASH)
+        st.button("Set cash", key="pos-set-cash", on_click=_change, args=(
+            lambda: f"Cash for puts: ${record.set_cash(_value(CASH)).cash:,.2f}.", (CASH,)))
+        symbols = [h.ticker for h in book.holdings] + [o.option_symbol for o in book.options]
+        st.selectbox("Position to remove", symbols, index=None, key=PICK)
+        st.button("Remove", key="pos-remove", on_click=_change, args=(
+            _then(lambda: record.remove(_value(PICK)), lambda: f"Removed {_value(PICK)}."), (PICK,)))
+    st.file_uploader(f"Import a CSV ({CSV_HELP})", type=["csv", "txt"], key=FILE)
+    st.radio("Import mode", ("Merge into the book", "Replace the book"), key=MODE, horizontal=True)
+    st.button("Import", key="pos-import", on_click=_change, args=(lambda: _import(record),))
+
+
+def _expired(record: PositionsRecord, statuses: list[OpenStatus], can_edit: bool) -> None:
+    """Each open option past its expiration asks to be recorded: expired worthless, or assigned."""
+    for status in (s for s in statuses if s.expired):
+        symbol = status.option.option_symbol
+        st.warning(f"{symbol} expired on {status.contract.expiration}: record how it ended.")
+        if can_edit:
+            left, right = st.columns(2)
+            left.button("Expired worthless (remove)", key=f"pos-worthless-{symbol}", on_click=_change,
+                        args=(_then(lambda s=symbol: record.remove(s), lambda s=symbol: f"{s}: expired worthless."),))
+            right.button("Assigned", key=f"pos-assigned-{symbol}", on_click=_change,
+                         args=(_then(lambda s=symbol: record.record_assigned(s),
+                                     lambda s=symbol: f"{s}: assigned; the book's stock is updated."),))
+
+
+def _rolls(statuses: list[OpenStatus], scanned: bool) -> None:
+    st.subheader("Rolls")
+    if not statuses:
+        st.caption("No open short options to roll.")
+        return
+    if not scanned:
+        st.info("No completed scan yet: run one to quote the open options and find their rolls.")
+    for status in statuses:
+        contract = status.contract
+        quote = f"bid {status.bid:.2f} / ask {status.ask:.2f}" if status.quoted else "no quote in the scan"
+        stock = f"stock {status.underlying:.2f}" if status.underlying is not None else "stock not scanned"
+        line = (f"{status.option.option_symbol} ×{status.option.contracts} ({contract.side} {contract.strike:g}, "
+                f"exp {contract.expiration}): {quote}, {stock}")
+        st.markdown(f":red[**{line} — tested**]" if status.tested else line)
+        if len(status.candidates):
+            st.dataframe(status.candidates, hide_index=True, width="content")
+        elif scanned:
+            st.caption("No later expiration on the right side of the strike in the scan.")
+
+
+def render() -> None:
+    with page_frame("Positions", notice=NOTICE) as page:
+        user = book_user(page)
+        record = PositionsRecord(page.store.client, page.store.keys, user)
+        book = record.load()
+        meta, rows = latest_rows(page.store)
+        statuses = open_statuses(book, rows, today(page.settings), page.settings.roll_alert_pct)
+        st.caption(f"Your book ({user})." if user else "The shared book (no login configured).")
+        can_edit = admin_gate("edit positions")
+        _book_tables(book, statuses)
+        _expired(record, statuses, can_edit)
+        st.download_button("Export CSV", to_csv(book), file_name="positions.csv", mime="text/csv",
+                           on_click="ignore", key="pos-export")
+        if can_edit:
+            _edits(record, book)
+        st.subheader("Book against the last scan")
+        if meta is None:
+            st.caption("No completed scan yet.")
+        else:
+            st.caption(f"Scan {meta.scan_id}: per holding of 100 shares or more, the best matching call (by score).")
+            st.dataframe(best_calls(book, rows), hide_index=True, width="content")
+        _rolls(statuses, meta is not None)

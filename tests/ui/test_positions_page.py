@@ -1,0 +1,105 @@
+"""AppTest of the Positions page on the real embedded server: edits refused with every reason and nothing saved,
+the shared book without login, each signed-in user's own book (one never reads or writes another's), an expired
+option recorded as assigned, and a tested open put shown red with its rolls after a demo scan."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from streamlit.testing.v1 import AppTest
+
+from scanner.config import Settings
+from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+from scanner.store.positions import PositionsRecord
+from scanner.store.scans import ScanStore
+from tests.support.paths import ROOT
+
+OIDC = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "cookie-secret-value",
+        "client_id": "scanner", "client_secret": "oidc-client-secret",
+        "server_metadata_url": "https://login.example.com/.well-known/openid-configuration"}
+TWO_ADMINS = {"auth": OIDC, "admin": {"emails": ["ann@example.com", "bob@example.com"]}}
+
+
+def _page(user: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "positions.py"), default_timeout=60)
+    if user:
+        at.secrets = TWO_ADMINS
+        at.user = {"is_logged_in": True, "email": user, "email_verified": True}
+    return at.run()
+
+
+def _type(at: AppTest, **values: str) -> AppTest:
+    labels = {"ticker": "Ticker", "shares": "Shares", "basis": "Cost basis per share ($)",
+              "option": "Option symbol (OCC, e.g. AAPL261218P00150000)", "contracts": "Contracts",
+              "premium": "Premium received per share ($)", "cash": "Cash available for puts ($)"}
+    for name, value in values.items():
+        (box,) = [t for t in at.text_input if t.label == labels[name]]
+        box.set_value(value)
+    return at
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    (button,) = [b for b in at.button if b.label == label]
+    return button.click().run()
+
+
+def test_the_shared_book_refuses_bad_entries_and_saves_good_ones(real_store: ScanStore) -> None:
+    at = _click(_type(_page(), ticker="AAPL", shares="-100", basis="abc"), "Add stock")
+    assert not at.exception and [e.value for e in at.error] == ["Nothing was saved: refused: \"shares '-100' must be "
+                                                               "above 0 and at most 1e+09\""]
+    assert real_store.client.hgetall(real_store.keys.positions) == {}
+    assert [t.value for t in at.text_input if t.label == "Shares"] == ["-100"]  # kept for correction
+    at = _click(_type(at, shares="200", basis="150"), "Add stock")
+    assert [s.value for s in at.success] == ["Holding: AAPL 200 sh @ 150.00."]
+    at = _click(_type(at, option="AAPL2612", contracts="1", premium="2"), "Add option")
+    assert "option symbol 'AAPL2612' is not OCC's" in at.error[0].value
+    at = _click(_type(at, cash="25000"), "Set cash")
+    book = PositionsRecord(real_store.client, real_store.keys).load()
+    assert book.cash == 25_000 and [h.ticker for h in book.holdings] == ["AAPL"] and book.options == ()
+    assert "The shared book" in " ".join(c.value for c in at.caption)
+
+
+def test_one_signed_in_user_never_sees_or_changes_another_users_book(real_store: ScanStore) -> None:
+    ann = _click(_type(_page("ann@example.com"), ticker="AAPL", shares="300", basis="140"), "Add stock")
+    assert [s.value for s in ann.success] == ["Holding: AAPL 300 sh @ 140.00."]
+    bob = _page("bob@example.com")
+    assert not bob.exception and "No stock held." in [c.value for c in bob.caption]
+    assert "AAPL" not in [option for box in bob.selectbox for option in box.options]  # nothing of ann's to pick
+    bob = _click(_type(bob, ticker="MSFT", shares="100", basis="300"), "Add stock")
+    assert [h.ticker for h in PositionsRecord(real_store.client, real_store.keys, "ann@example.com").load().holdings] \
+        == ["AAPL"]
+    assert [h.ticker for h in PositionsRecord(real_store.client, real_store.keys, "bob@example.com").load().holdings] \
+        == ["MSFT"]
+    assert PositionsRecord(real_store.client, real_store.keys).load().holdings == ()  # the shared book untouched
+    ann = _page("ann@example.com")
+    assert [h["ticker"] for h in ann.dataframe[0].value.to_dict("records")] == ["AAPL"]
+
+
+def test_an_expired_put_is_recorded_as_assigned(real_store: ScanStore) -> None:
+    record = PositionsRecord(real_store.client, real_store.keys)
+    record.add_option("AAPL200117P00150000", 2, 3.0)
+    at = _page()
+    assert any("AAPL200117P00150000 expired on 2020-01-17" in w.value for w in at.warning)
+    at = _click(at, "Assigned")
+    assert [s.value for s in at.success] == ["AAPL200117P00150000: assigned; the book's stock is updated."]
+    book = record.load()
+    assert book.options == () and [(h.ticker, h.shares, h.cost_basis) for h in book.holdings] == [("AAPL", 200, 147.0)]
+
+
+def test_after_a_demo_scan_a_tested_put_shows_red_with_its_rolls(real_store: ScanStore) -> None:
+    settings = Settings.from_env()
+    started = begin_scan(settings, real_store, ScanRequest(tickers=["MSFT"], weeks=3))
+    run_scan(settings, real_store, started.scan_id, started.token)
+    rows = real_store.results(started.scan_id).frame
+    puts = rows[rows.side == "put"]
+    first = puts[puts.expiration == puts.expiration.min()].sort_values("strike").iloc[-1]  # nearest expiry, top strike
+    expiration = first.expiration.date()
+    symbol = f"MSFT{expiration:%y%m%d}P{round(first.strike * 1000):08d}"
+    PositionsRecord(real_store.client, real_store.keys).add_option(symbol, 1, 1.0)
+    at = _page()
+    assert not at.exception
+    red = [m.value for m in at.markdown if m.value.startswith(":red[")]
+    assert len(red) == 1 and symbol in red[0] and f"ask {first.ask:.2f}" in red[0]
+    candidates = at.dataframe[-1].value
+    assert len(candidates) and (candidates.strike <= first.strike).all()
+    assert (candidates.expiration.dt.date > expiration).all() and expiration >= date.today() - timedelta(days=1)
