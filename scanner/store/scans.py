@@ -228,6 +228,7 @@ class ScanMeta:
     lock_release_forced: bool = False
     corrupt_tickers: tuple[str, ...] = ()  # stored results that could not be read at compaction
     trigger: ScanTrigger = ScanTrigger.PAGE  # who started it (page, CLI, the scheduler)
+    positions: dict[str, Any] = field(default_factory=dict)  # the book it ran with (scan.book.BookPlan.record)
 
     @property
     def active(self) -> bool:
@@ -320,11 +321,13 @@ class ScanStore:
 
     # ---- writing (the lock holder) ----
     def create(self, scan_id: str, *, provider: str, provider_label: str, criteria: dict[str, Any],
-               tickers: list[str], as_of: date | None = None, trigger: ScanTrigger = ScanTrigger.PAGE) -> None:
+               tickers: list[str], as_of: date | None = None, trigger: ScanTrigger = ScanTrigger.PAGE,
+               positions: dict[str, Any] | None = None) -> None:
         started = clock.now()
         meta = ScanMeta(scan_id=scan_id, status=ScanStatus.STARTING, provider=provider, provider_label=provider_label,
                         side=criteria.get("side", "put"), tickers_total=len(tickers), started_at=started,
-                        heartbeat_at=started, criteria=criteria, tickers=tickers, as_of=as_of, trigger=trigger)
+                        heartbeat_at=started, criteria=criteria, tickers=tickers, as_of=as_of, trigger=trigger,
+                        positions=positions or {})
         pipe = self.client.pipeline(transaction=True)  # the hash is never without its index entry
         pipe.hset(self.keys.scan(scan_id), mapping=meta.to_hash())
         pipe.zadd(self.keys.scans, {scan_id: started})
