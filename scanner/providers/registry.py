@@ -43,7 +43,6 @@ SOURCES: tuple[Source, ...] = (
 )
 BY_NAME: dict[str, Source] = {source.name: source for source in SOURCES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
-SCAN_ENV: tuple[str, ...] = tuple(dict.fromkeys(name for source in SOURCES for name in source.env))
 
 
 def source(name: str) -> Source:

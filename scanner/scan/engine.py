@@ -64,6 +64,7 @@ class ScanRequest:
 class Started:
     scan_id: str
     token: str
+    provider: str  # the data source's registry name: what the scan process needs from the environment
 
 
 @dataclass
@@ -116,14 +117,14 @@ def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> St
     except BaseException:
         lock.release()
         raise
-    return Started(scan_id=scan_id, token=token)
+    return Started(scan_id=scan_id, token=token, provider=provider_name)
 
 
 def start_background(settings: Settings, store: ScanStore, request: ScanRequest) -> str:
     """The page's path: take the lock here, hand it to a scan subprocess, return at once."""
     started = begin_scan(settings, store, request)
     try:
-        pid = spawn_scan(settings, started.scan_id, started.token)
+        pid = spawn_scan(settings, started.scan_id, started.token, started.provider)
     except OSError as exc:
         store.finish(started.scan_id, ScanStatus.FAILED, f"Could not start the scan process: {exc.strerror}",
                      token=started.token)

@@ -13,13 +13,18 @@ from scanner.private import open_private, private_folder
 from scanner.providers import registry
 
 TOKEN_ENV = "SCANNER_LOCK_TOKEN"
-# The child gets what it needs and nothing else (no cloud credentials, no Streamlit internals): the basics, Redis,
-# what the data sources read (the registry names it) and the SCANNER_* settings.
-_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "REDIS_URL", *registry.SCAN_ENV)
+# The child gets what it needs and nothing else (no cloud credentials, no Streamlit internals, no other source's
+# key): the basics, Redis, the proxies and CA bundles the README promises scans honour, what its own data source
+# reads (the registry names it) and the SCANNER_* settings.
+_BASICS = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "REDIS_URL")
+NETWORK_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+               "NO_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE")
 
 
-def child_env(settings: Settings, token: str) -> dict[str, str]:
-    env = {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
+def child_env(settings: Settings, token: str, provider: str) -> dict[str, str]:
+    """The environment of the process that scans with ``provider``."""
+    passed = (*_BASICS, *NETWORK_ENV, *registry.source(provider).env)
+    env = {name: os.environ[name] for name in passed if name in os.environ}
     env.update({name: value for name, value in os.environ.items() if name.startswith("SCANNER_")})
     env["SCANNER_DATA_DIR"] = str(settings.data_dir)
     env["PYTHONUNBUFFERED"] = "1"
@@ -31,14 +36,14 @@ def log_path(settings: Settings, scan_id: str) -> Path:
     return settings.log_dir / f"scan-{scan_id}.log"
 
 
-def spawn_scan(settings: Settings, scan_id: str, token: str) -> int:
+def spawn_scan(settings: Settings, scan_id: str, token: str, provider: str) -> int:
     """Start the scan process in its own session; returns its pid. A daemon thread reaps it (no zombie)."""
     private_folder(settings.data_dir)
     private_folder(settings.log_dir)
     with open_private(log_path(settings, scan_id)) as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "scanner", "run", "--scan-id", scan_id],
-            env=child_env(settings, token),
+            env=child_env(settings, token, provider),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,

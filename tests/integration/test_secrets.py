@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from scanner.config import Settings
 from scanner.market.calendar import today_ny, weekly_expirations
 from scanner.scan.engine import ScanRequest, start_background
-from scanner.scan.launcher import child_env, log_path
+from scanner.scan.launcher import NETWORK_ENV, child_env, log_path
 from scanner.store.connection import mask_url
 from scanner.store.scans import FINISHED, open_store
 from tests.support.http_replay import Answer, ReplayServer, chain_payload
@@ -136,10 +136,10 @@ NEEDED = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "REDI
 
 
 def test_the_scan_process_gets_only_the_environment_it_needs(secret_env: dict[str, str]) -> None:
-    env = child_env(Settings.from_env(secret_env), token="t0ken")
+    env = child_env(Settings.from_env(secret_env), token="t0ken", provider="marketdata")
     assert "AWS_SECRET_ACCESS_KEY" not in env
     assert env["SCANNER_LOCK_TOKEN"] == "t0ken" and env["REDIS_URL"] == secret_env["REDIS_URL"]
-    assert set(env) <= NEEDED | {name for name in env if name.startswith("SCANNER_")}
+    assert set(env) <= NEEDED | set(NETWORK_ENV) | {name for name in env if name.startswith("SCANNER_")}
 
 
 def test_the_scan_process_the_page_starts_runs_with_only_that_environment(secret_env: dict[str, str],
@@ -153,8 +153,8 @@ def test_the_scan_process_the_page_starts_runs_with_only_that_environment(secret
     raw = Path(f"/proc/{pid}/environ").read_bytes()  # the environment the process was started with
     started_with = dict(entry.split(b"=", 1) for entry in raw.split(b"\0") if b"=" in entry)
     names = {name.decode() for name in started_with}
-    assert "AWS_SECRET_ACCESS_KEY" not in names
-    assert names <= NEEDED | {name for name in names if name.startswith("SCANNER_")}
+    assert "AWS_SECRET_ACCESS_KEY" not in names and "MD_API_KEY" not in names  # a demo scan: no MarketData key
+    assert names <= NEEDED | set(NETWORK_ENV) | {name for name in names if name.startswith("SCANNER_")}
     assert started_with[b"REDIS_URL"].decode() == secret_env["REDIS_URL"]
     store.request_cancel(scan_id)
     wait_for(lambda: not store.get(scan_id).active, timeout=60)
