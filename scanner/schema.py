@@ -119,13 +119,30 @@ COLUMNS: tuple[Column, ...] = (
            "between 0 and 100 %; empty for a row that does not match or lacks one of them"),
     Column("match", Kind.BOOL, Role.METRIC, "Match", Display.FLAG, "Passes the scan's rules"),
     Column("reason", Kind.TEXT, Role.METRIC, "Why not", Display.TEXT,
-           "The first rule the contract fails, in this order: unusable row, delta, annualized, open interest, "
-           "volume, bid, spread; empty for a match"),
+           "The first rule the contract fails, in this order: unusable row, delta, annualized, earnings, open "
+           "interest, volume, bid, spread; empty for a match"),
     Column("rules_failed", Kind.INT, Role.METRIC, "Rules failed", Display.COUNT,
            "How many of the rules the contract fails (0 for a match; 1 with a miss is a near miss)"),
     Column("miss_pct", Kind.FLOAT, Role.METRIC, "Miss", Display.PERCENT,
            "How far the contract misses the rule its reason names, relative to that rule's threshold: "
            "|value − threshold| / |threshold| × 100; empty for a match, a missing value or a threshold of 0"),
+    Column("earnings_date", Kind.DATE, Role.METRIC, "Earnings", Display.DATE,
+           "The ticker's next earnings report not yet out at the quote; empty when the source does not say"),
+    Column("earnings_time", Kind.TEXT, Role.METRIC, "Earnings time", Display.TEXT,
+           "bmo before the open, amc after the close, dmh during market hours, unknown not announced"),
+    Column("earnings_in_window", Kind.BOOL, Role.METRIC, "Earnings in life", Display.FLAG,
+           "The report falls inside the contract's life: quote date ≤ earnings ≤ expiration (a bmo report on the "
+           "quote date is already out); empty when the source does not cover the dates through the expiration"),
+    Column("ex_dividend_date", Kind.DATE, Role.METRIC, "Ex-dividend", Display.DATE,
+           "The ticker's next ex-dividend date; empty when the source does not say"),
+    Column("dividend", Kind.FLOAT, Role.METRIC, "Dividend", Display.MONEY, "The dividend per share going ex"),
+    Column("ex_dividend_in_window", Kind.BOOL, Role.METRIC, "Ex-div in life", Display.FLAG,
+           "quote date < ex-dividend ≤ the first NYSE session after expiration (the day before is the last "
+           "cum-dividend day); empty when the source does not cover the dates"),
+    Column("assignment_risk", Kind.BOOL, Role.METRIC, "Early assignment", Display.FLAG,
+           "Calls: ex-dividend in the contract's life, in the money (strike < underlying) and extrinsic value "
+           "bid − (underlying − strike) below the dividend, so a holder may exercise early; empty for puts and "
+           "when it cannot be told"),
     Column("new", Kind.BOOL, Role.VIEW, "New", Display.FLAG, "Not in the previous completed scan"),
 )
 

@@ -123,3 +123,12 @@ def _weekly_expirations(as_of: date, weeks: int) -> tuple[date, ...]:
             out.append(expiration)
         friday += timedelta(days=7)
     return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def next_session(day: date) -> date:
+    """The first NYSE session strictly after `day` (holidays skipped): an expiration's last cum-dividend day."""
+    following = day + timedelta(days=1)
+    while not is_trading_day(following):  # ends within a few days: no exchange closes for weeks
+        following += timedelta(days=1)
+    return following

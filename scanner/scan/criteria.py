@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from scanner.errors import SettingsError
@@ -18,6 +19,15 @@ DTE_RANGE = (0, 730)  # the DTE window's bounds (DESIGN "Screening": 0-730 every
 OFF_WORDS = ("", "off", "none", "null")  # what turns an optional criterion off in a form or `criteria set`
 OPTIONAL_FIELDS = ("min_dte", "max_dte", "put_delta_ceiling", "min_open_interest", "min_volume", "min_bid",
                    "max_spread_pct")  # off (None) by default
+
+
+class EarningsRule(StrEnum):
+    """What earnings inside a contract's life do to it (DESIGN "Screening")."""
+
+    EXCLUDE = "exclude"  # such a contract never matches; its reason names the report
+    FLAG = "flag"  # it only carries the marker
+
+
 _WHOLE_FIELDS = ("weeks", "strike_limit", "min_dte", "max_dte", "min_open_interest", "min_volume")
 
 
@@ -40,8 +50,11 @@ class Criteria:
     min_volume: int | None = None
     min_bid: float | None = None
     max_spread_pct: float | None = None
+    earnings: EarningsRule = EarningsRule.EXCLUDE  # criteria stored before it existed load with the default
 
     def __post_init__(self) -> None:
+        _check(isinstance(self.earnings, EarningsRule),
+               f"earnings must be one of {', '.join(EarningsRule)}, got {self.earnings!r}")
         _check(self.side in SIDE_CHOICES, f"side must be one of {', '.join(SIDE_CHOICES)}, got {self.side!r}")
         _check_int("weeks", self.weeks, 1, 52)
         _check_int("strike_limit", self.strike_limit, 1, 50)
@@ -88,6 +101,7 @@ class Criteria:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (the table as lists) that from_dict reads back."""
         out = asdict(self)
+        out["earnings"] = self.earnings.value
         out["call_delta_table"] = [list(row) for row in self.call_delta_table]
         return out
 
@@ -109,6 +123,8 @@ class Criteria:
                 kwargs[name] = None
             elif name == "side":
                 kwargs[name] = str(value).strip().lower()
+            elif name == "earnings":
+                kwargs[name] = _earnings_rule(value)
             elif name in _WHOLE_FIELDS:
                 kwargs[name] = _as_int(name, value)
             elif name == "call_delta_table":
@@ -142,6 +158,13 @@ def scan_overrides(side: str | None = None, weeks: int | None = None, min_dte: i
     if weeks is not None:
         overrides.update(min_dte=None, max_dte=None)
     return overrides
+
+
+def _earnings_rule(value: Any) -> EarningsRule:
+    try:
+        return EarningsRule(str(value).strip().lower())
+    except ValueError:
+        raise ValueError(f"earnings must be one of {', '.join(EarningsRule)}, got {value!r}") from None
 
 
 def _check(ok: bool, message: str) -> None:

@@ -10,7 +10,7 @@ column once to a numpy array; after that every metric and rule is one plain whol
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,9 +21,11 @@ from pandas.api.extensions import ExtensionArray
 from scipy.special import ndtr
 
 from scanner.market import blackscholes
+from scanner.market import events as market_events
 from scanner.market.calendar import NY
+from scanner.market.events import EarningsTime, TickerEvents
 from scanner.providers.chains import deltas_from_iv, malformed_symbols
-from scanner.scan.criteria import Criteria
+from scanner.scan.criteria import Criteria, EarningsRule
 from scanner.schema import CHAIN_COLUMNS, RESULT_COLUMNS, SIDES, Kind, Role, names
 
 _FLOAT_INPUTS = names(roles=(Role.CHAIN,), kinds=(Kind.FLOAT,))
@@ -253,9 +255,9 @@ def _minimum_rule(name: str, values: np.ndarray, minimum: float | None, shown: C
 
 def _rules(criteria: Criteria, malformed: np.ndarray, side_index: np.ndarray, strike: np.ndarray, bid: np.ndarray,
            delta: np.ndarray, dte: np.ndarray, spot: np.ndarray, metrics: dict[str, np.ndarray],
-           open_interest: np.ndarray, volume: np.ndarray) -> list[_Rule]:
-    """The match rules in DESIGN's reason order: unusable row, delta, annualized, open interest, volume, bid,
-    spread (earnings joins between annualized and open interest once events exist). Off criteria add none."""
+           open_interest: np.ndarray, volume: np.ndarray, earnings: _Rule | None) -> list[_Rule]:
+    """The match rules in DESIGN's reason order: unusable row, delta, annualized, earnings, open interest, volume,
+    bid, spread. Off criteria add none."""
     n = len(side_index)
     is_put, is_call = side_index == _PUT, side_index == _CALL
     annualized, spread = metrics["annualized_return_pct"], metrics["spread_pct"]
@@ -320,11 +322,42 @@ def _rules(criteria: Criteria, malformed: np.ndarray, side_index: np.ndarray, st
                 [spread_missing, ~spread_missing],
                 [lambda _: "spread missing", lambda p: f"spread {spread[p]:.2f}% > {top:g}%"]))
 
-    optional = [_minimum_rule("open interest", open_interest, criteria.min_open_interest, lambda v: f"{v:,.0f}"),
+    optional = [earnings,
+                _minimum_rule("open interest", open_interest, criteria.min_open_interest, lambda v: f"{v:,.0f}"),
                 _minimum_rule("volume", volume, criteria.min_volume, lambda v: f"{v:,.0f}"),
                 _minimum_rule("bid", bid, criteria.min_bid, lambda v: f"${v:,.2f}"),
                 spread_rule]
     return [unusable_row, delta_rule, annualized_rule, *(rule for rule in optional if rule is not None)]
+
+
+def _earnings_rule(criteria: Criteria, in_window: pd.arrays.BooleanArray,
+                   columns: market_events.EventColumns) -> _Rule | None:
+    """With `earnings` = exclude, a contract whose life holds the report fails ("earnings 2026-12-10 after close,
+    inside the contract's life"); unknown never fails. Not measurable, so never a near miss."""
+    if criteria.earnings is not EarningsRule.EXCLUDE:
+        return None
+    fails = in_window.to_numpy(dtype=bool, na_value=False)
+    day, time = columns.earnings_date, columns.earnings_time
+    return _Rule(fails, np.full(len(fails), np.nan), _cases([fails], [
+        lambda p: f"earnings {day[p]} {EarningsTime(time[p]).words}, inside the contract's life"]))
+
+
+def _event_metrics(chain_tickers: pd.Series | None, n: int, events: Mapping[str, TickerEvents], as_of: date,
+                   expiration: np.ndarray, side_index: np.ndarray, strike: np.ndarray, spot: np.ndarray,
+                   bid: np.ndarray) -> tuple[dict[str, Any], market_events.EventColumns]:
+    """The event columns of every row (DESIGN "Screening": Events), and the per-row events they rest on."""
+    columns = market_events.event_columns(chain_tickers, n, events, as_of)
+    ex_dividend = market_events.ex_dividend_in_window(as_of, expiration, columns)
+    return {
+        "earnings_date": columns.earnings_date.astype("datetime64[s]"),
+        "earnings_time": pd.array(np.where(columns.earnings_time == "", None, columns.earnings_time), dtype="str"),
+        "earnings_in_window": market_events.earnings_in_window(as_of, expiration, columns),
+        "ex_dividend_date": columns.ex_dividend_date.astype("datetime64[s]"),
+        "dividend": columns.dividend,
+        "ex_dividend_in_window": ex_dividend,
+        "assignment_risk": market_events.assignment_risk(side_index == _CALL, strike, spot, bid, columns.dividend,
+                                                         ex_dividend),
+    }, columns
 
 
 def _verdicts(rules: list[_Rule]) -> dict[str, Any]:
@@ -352,8 +385,11 @@ def _score(matches: np.ndarray, metrics: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date, *, rate: float = blackscholes.DEFAULT_RATE,
-           dividend_yield: float = 0.0) -> pd.DataFrame:
+           dividend_yield: float = 0.0, events: Mapping[str, TickerEvents] | None = None) -> pd.DataFrame:
     """Every contract of `chain` with its metrics, `match` and why not, as RESULT_COLUMNS.
+
+    `events` holds each ticker's earnings and dividends (market.events); a ticker it lacks has them empty
+    (unknown, never false), so its contracts cannot fail the earnings rule.
 
     DTE counts calendar days from `as_of` (the provider's quote date). Black-Scholes time (`pop_pct`,
     `expected_move`, deltas from IV) is T = (DTE + 1) / 365 at `rate` and `dividend_yield`; annualizing divides
@@ -387,8 +423,11 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date, *, rate: float 
         metrics["expected_move"] = np.where(spot > 0, spot, np.nan) * metrics["atm_iv"] * np.sqrt(t_years)
     as_floats = {name: counts[name].to_numpy(dtype=float, na_value=np.nan) for name in _COUNT_INPUTS}
     malformed = malformed_symbols(source.get("ticker"), source.get("option_symbol"), n)
+    event_metrics, event_columns = _event_metrics(source.get("ticker"), n, events or {}, as_of, expiration,
+                                                  side_index, strike, spot, bid)
+    earnings = _earnings_rule(criteria, event_metrics["earnings_in_window"], event_columns)
     verdicts = _verdicts(_rules(criteria, malformed, side_index, strike, bid, delta, dte, spot, metrics,
-                                as_floats["open_interest"], as_floats["volume"]))
+                                as_floats["open_interest"], as_floats["volume"], earnings))
     columns: dict[str, Any] = {
         **{name: source[name].array.copy() if name in source else pd.array([None] * n, dtype="str")
            for name in _TEXT_INPUTS},
@@ -398,6 +437,7 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date, *, rate: float 
         "side": side,
         "dte": pd.arrays.IntegerArray(np.where(expiration_known, dte_days, 0), ~expiration_known),
         **metrics,
+        **event_metrics,
         **verdicts,
         "score": _score(verdicts["match"], metrics),
     }
