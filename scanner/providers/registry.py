@@ -39,6 +39,10 @@ SOURCES: tuple[Source, ...] = (
            live=True, env=("MD_API_KEY", "MD_URL_BASE")),
     Source("yahoo", "scanner.providers.yahoo:YahooProvider", "Yahoo Finance (yfinance, delayed quotes)",
            simulated=False, live=True),
+    Source("tradier", "scanner.providers.tradier:TradierProvider", "Tradier", simulated=False, live=True,
+           env=("TRADIER_TOKEN", "TRADIER_URL_BASE")),
+    Source("cboe", "scanner.providers.cboe:CboeProvider", "Cboe delayed quotes (delayed 15 min)", simulated=False,
+           live=True, env=("CBOE_URL_BASE",)),
     Source("snapshot", "scanner.providers.snapshot:SnapshotProvider", "Snapshot files", simulated=False, live=False),
 )
 BY_NAME: dict[str, Source] = {source.name: source for source in SOURCES}
