@@ -22,6 +22,7 @@ from scanner.market import blackscholes
 from scanner.market.calendar import weekly_expirations
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import empty_chain
+from scanner.scan.positions import parse_option_symbol
 from scanner.scan.watchlist import SYMBOL
 from scanner.schema import CHAIN_COLUMNS
 
@@ -126,8 +127,23 @@ class DemoProvider(Registered):
         spot = float(np.round(level * np.exp(drift), 2))
         return spot, float(vol * np.exp(0.05 * vol_noise))
 
-    @staticmethod
-    def _chain(symbol: str, side: str, expiration: date, quote_date: date, spot: float, atm_vol: float,
+    def option_quotes(self, option_symbols: list[str], request: ChainRequest) -> pd.DataFrame:
+        """Contracts by OCC symbol, in the money or not (a short option a scan's OTM chain no longer holds), priced
+        as the chains are; a symbol that is not OCC's is skipped."""
+        frames = []
+        quote_date = self.quote_date(request)
+        for text in option_symbols:
+            try:
+                contract = parse_option_symbol(text)
+            except ValueError:
+                continue
+            spot, atm_vol = self._underlying(contract.ticker, quote_date)
+            frames.append(self._contracts(contract.ticker, contract.side.value, contract.expiration, quote_date, spot,
+                                          atm_vol, np.array([contract.strike])))
+        return pd.concat(frames, ignore_index=True) if frames else empty_chain()
+
+    @classmethod
+    def _chain(cls, symbol: str, side: str, expiration: date, quote_date: date, spot: float, atm_vol: float,
                strike_limit: int) -> pd.DataFrame:
         """`strike_limit` OTM contracts of one side and expiration, strikes ascending."""
         step = _strike_step(spot)
@@ -137,7 +153,12 @@ class DemoProvider(Registered):
             strikes = strikes[strikes > 0]
         else:  # strictly above spot, going up
             strikes = (np.floor(spot / step) + 1 + offsets) * step
-        strikes = np.round(strikes, 2)
+        return cls._contracts(symbol, side, expiration, quote_date, spot, atm_vol, np.round(strikes, 2))
+
+    @staticmethod
+    def _contracts(symbol: str, side: str, expiration: date, quote_date: date, spot: float, atm_vol: float,
+                   strikes: np.ndarray) -> pd.DataFrame:
+        """The contracts of one side and expiration at `strikes`, priced."""
         dte = (expiration - quote_date).days
         t_years = blackscholes.year_fraction(dte)
         rng = _rng("demo-chain", symbol, side, expiration.isoformat(), quote_date.isoformat())

@@ -230,3 +230,17 @@ def test_a_scan_with_a_dte_window_and_further_rules_records_them_and_keeps_to_th
     reasons = set(rows.reason.str.extract(r"^(open interest|spread) ", expand=False).dropna())
     assert reasons == {"open interest", "spread"}  # both rules took contracts away, and say so
     assert final.matches == len(matches)
+
+
+def test_a_contract_is_quoted_by_its_option_symbol_in_the_money_too() -> None:
+    provider = DemoProvider(now=lambda: datetime(2026, 12, 1, 11, tzinfo=NY))
+    request = ChainRequest(weeks=2)
+    chain = provider.fetch("MSFT", request)
+    otm = chain.iloc[0]
+    spot = float(otm.underlying_price)
+    itm_strike = round(spot * 1.1 / 5) * 5  # a put 10 % in the money: never in the OTM chain
+    symbol = f"MSFT{otm.expiration:%y%m%d}P{itm_strike * 1000:08d}"
+    quotes = provider.option_quotes([otm.option_symbol, symbol, "not a symbol"], request)
+    assert len(quotes) == 2 and quotes.iloc[0].strike == otm.strike and quotes.iloc[1].strike == itm_strike
+    assert quotes.iloc[1].bid > 0.9 * (itm_strike - spot) > 0  # near its intrinsic value (European, r > 0)
+    assert (quotes.underlying_price == spot).all()
