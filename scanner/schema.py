@@ -49,6 +49,7 @@ class Role(Enum):
 
     CHAIN = "chain"  # a provider's normalized row (DESIGN "Data sources")
     METRIC = "metric"  # computed by screening
+    BOOK = "book"  # computed against the trader's book after screening (scanner.scan.book), stored
     VIEW = "view"  # computed by a page for what is on screen, never stored
 
 
@@ -143,13 +144,19 @@ COLUMNS: tuple[Column, ...] = (
            "Calls: ex-dividend in the contract's life, in the money (strike < underlying) and extrinsic value "
            "bid − (underlying − strike) below the dividend, so a holder may exercise early; empty for puts and "
            "when it cannot be told"),
+    Column("if_called_basis_return_pct", Kind.FLOAT, Role.BOOK, "If called (basis)", Display.PERCENT,
+           "Calls on shares the book holds, called away at the strike: (bid + strike − cost basis) / cost basis × 100; "
+           "empty for other rows"),
+    Column("contracts_fit", Kind.INT, Role.BOOK, "Fits", Display.COUNT,
+           "Puts: how many contracts the book's free cash secures, floor((cash − collateral of open short puts) / "
+           "(strike × 100)), empty without cash set; calls on 100+ shares held: floor(shares / 100) − calls written"),
     Column("new", Kind.BOOL, Role.VIEW, "New", Display.FLAG, "Not in the previous completed scan"),
 )
 
 BY_NAME: dict[str, Column] = {column.name: column for column in COLUMNS}
 
 
-def names(*, roles: tuple[Role, ...] = (Role.CHAIN, Role.METRIC),
+def names(*, roles: tuple[Role, ...] = (Role.CHAIN, Role.METRIC, Role.BOOK),
           kinds: tuple[Kind, ...] | None = None) -> tuple[str, ...]:
     """Column names in schema order, of the given roles (stored ones by default) and kinds."""
     return tuple(c.name for c in COLUMNS if c.role in roles and (kinds is None or c.kind in kinds))
@@ -157,4 +164,6 @@ def names(*, roles: tuple[Role, ...] = (Role.CHAIN, Role.METRIC),
 
 CHAIN_COLUMNS = names(roles=(Role.CHAIN,))  # what a provider hands the screener (delta may be NaN)
 METRIC_COLUMNS = names(roles=(Role.METRIC,))  # what screening adds to every row
-RESULT_COLUMNS = CHAIN_COLUMNS + METRIC_COLUMNS  # what the store keeps per contract
+RESULT_COLUMNS = CHAIN_COLUMNS + METRIC_COLUMNS  # what screen() returns per contract
+BOOK_COLUMNS = names(roles=(Role.BOOK,))  # what the book adds after screening (scanner.scan.book)
+STORED_COLUMNS = RESULT_COLUMNS + BOOK_COLUMNS  # what the store keeps per contract

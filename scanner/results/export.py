@@ -14,7 +14,7 @@ import pandas as pd
 
 from scanner import clock
 from scanner.results.formulas import neutralize_formulas
-from scanner.schema import BY_NAME, RESULT_COLUMNS, Display, Kind
+from scanner.schema import BY_NAME, STORED_COLUMNS, Display, Kind
 from scanner.store.scans import ScanMeta
 
 
@@ -45,7 +45,7 @@ def export_frame(frame: pd.DataFrame, matches_only: bool) -> pd.DataFrame:
     """The rows and columns an export holds, in schema order, sorted like the page."""
     if matches_only and "match" in frame:
         frame = frame[frame["match"]]
-    columns = [c for c in RESULT_COLUMNS if c in frame.columns]
+    columns = [c for c in STORED_COLUMNS if c in frame.columns]
     ordered = frame[columns].sort_values([c for c in ("ticker", "side", "expiration", "strike") if c in columns])
     return ordered.reset_index(drop=True)
 

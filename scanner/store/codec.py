@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from scanner.schema import BY_NAME, RESULT_COLUMNS, Kind
+from scanner.schema import BY_NAME, STORED_COLUMNS, Kind
 
 CODEC_VERSION = 2
 _VERSION_KEY = b"scanner_codec"
@@ -31,7 +31,7 @@ CODEC_1_COLUMNS = (
 ROW_ERRORS = (pa.ArrowException, ValueError, OSError, EOFError)
 
 
-def arrow_schema(columns: tuple[str, ...] = RESULT_COLUMNS) -> pa.Schema:
+def arrow_schema(columns: tuple[str, ...] = STORED_COLUMNS) -> pa.Schema:
     """The Arrow schema of stored rows, from the column schema's kinds."""
     return pa.schema([pa.field(name, _ARROW_TYPES[BY_NAME[name].kind]) for name in columns],
                      metadata={_VERSION_KEY: str(CODEC_VERSION).encode()})

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pandas as pd
 import pyarrow as pa
 
-from scanner.schema import RESULT_COLUMNS
+from scanner.schema import STORED_COLUMNS
 from scanner.store.codec import CODEC_1_SCHEMA, ROWS_SCHEMA, arrow_schema, encode_rows, read_batches, to_frame
 from tests.unit.store.test_scans import _rows
 
@@ -34,7 +34,7 @@ def test_rows_with_missing_columns_read_back_as_nulls() -> None:
     assert frame["bid"].isna().tolist() == [False, True, True]
     assert frame["ask"].isna().tolist() == [True, False, False]
     assert frame["match"].tolist() == [False, True, False]
-    assert list(frame.columns) == list(RESULT_COLUMNS)
+    assert list(frame.columns) == list(STORED_COLUMNS)
 
 
 def test_rows_stored_before_a_column_was_added_read_with_that_column_empty() -> None:
@@ -42,13 +42,13 @@ def test_rows_stored_before_a_column_was_added_read_with_that_column_empty() -> 
     tomorrow = pa.schema([*ROWS_SCHEMA, pa.field("a_later_metric", pa.float64())], metadata=ROWS_SCHEMA.metadata)
     frame, corrupt = _decode({"AAPL": stored_today}, tomorrow)
     assert corrupt == ()
-    assert list(frame.columns) == [*RESULT_COLUMNS, "a_later_metric"]
+    assert list(frame.columns) == [*STORED_COLUMNS, "a_later_metric"]
     assert frame["a_later_metric"].isna().all() and frame["match"].tolist() == [True, True, False]
 
 
 def test_a_column_since_dropped_is_ignored() -> None:
     stored = encode_rows(_rows("AAPL", 1))
-    smaller = arrow_schema(tuple(name for name in RESULT_COLUMNS if name != "change_pct"))
+    smaller = arrow_schema(tuple(name for name in STORED_COLUMNS if name != "change_pct"))
     frame, corrupt = _decode({"AAPL": stored}, smaller)
     assert corrupt == () and "change_pct" not in frame and len(frame) == 3
 
@@ -59,4 +59,4 @@ def test_codec_1_payloads_of_scans_stored_before_the_codec_carried_its_schema_st
     frame, corrupt = _decode({"MSFT": legacy})
     assert corrupt == ()
     assert frame["ticker"].tolist() == ["MSFT"] * 3 and frame["match"].tolist() == [True, False, False]
-    assert list(frame.columns) == list(RESULT_COLUMNS) and frame["otm_pct"].isna().all()  # added since: empty
+    assert list(frame.columns) == list(STORED_COLUMNS) and frame["otm_pct"].isna().all()  # added since: empty
