@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 import pandas as pd
 
 from scanner.market.calendar import today_ny, weekly_expirations
+from scanner.market.events import UNKNOWN, TickerEvents
 from scanner.providers import registry
 
 if TYPE_CHECKING:
@@ -59,6 +60,11 @@ class Provider(Protocol):
         Raises ProviderError for this ticker alone, ProviderFatal to stop the scan.
         """
 
+    def events(self, ticker: str, as_of: date) -> TickerEvents:
+        """The ticker's next earnings and ex-dividend dates as a quote on `as_of` sees them, and how far the source
+        covers them (market.events). What it does not know stays unknown; raises ProviderError when the source
+        failed for this ticker (the scan then treats its events as unknown)."""
+
 
 class Registered:
     """What the registry says of a provider class (name, label, simulated, live), read from its entry."""
@@ -82,6 +88,10 @@ class Registered:
     @classmethod
     def from_settings(cls, settings: Settings) -> Provider:
         return cls(settings)
+
+    def events(self, ticker: str, as_of: date) -> TickerEvents:
+        """A source without an events endpoint knows none: every flag stays empty."""
+        return UNKNOWN
 
 
 def live_quote_date(request: ChainRequest, now: Callable[[], datetime] | None = None) -> date:

@@ -20,8 +20,10 @@ from scanner.config import Settings
 from scanner.errors import ProviderError
 from scanner.market import blackscholes
 from scanner.market.calendar import weekly_expirations
+from scanner.market.events import TickerEvents
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import empty_chain
+from scanner.providers.demo_events import simulated_events
 from scanner.scan.positions import parse_option_symbol
 from scanner.scan.watchlist import SYMBOL
 from scanner.schema import CHAIN_COLUMNS
@@ -109,6 +111,13 @@ class DemoProvider(Registered):
             return empty_chain()
         return pd.concat(frames, ignore_index=True).sort_values(
             ["side", "expiration", "strike"], ignore_index=True, kind="stable")
+
+    def events(self, ticker: str, as_of: date) -> TickerEvents:
+        """Simulated earnings and dividends (providers.demo_events), fixed per ticker, sized by its price that day."""
+        symbol = str(ticker).strip().upper()
+        spot, _ = self._underlying(symbol, as_of)
+        draws = _rng("demo-events", symbol).random(4)
+        return simulated_events(symbol, as_of, spot, (draws[0], draws[1], draws[2], draws[3]))
 
     @staticmethod
     def _underlying(symbol: str, quote_date: date) -> tuple[float, float]:

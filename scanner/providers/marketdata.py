@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ import pandas as pd
 from scanner.config import Settings
 from scanner.errors import ConfigError, ProviderError, ProviderFatal
 from scanner.market.calendar import NY, weekly_expirations
+from scanner.market.events import EarningsTime, TickerEvents, next_report
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import NUMERIC_COLUMNS, empty_chain, fill_delta, nearest_otm_positions
 from scanner.providers.httpclient import HttpClient, RetryPolicy
@@ -159,6 +160,38 @@ def chain_columns(payload: Mapping[str, Any], ticker: str | None = None) -> dict
     return columns
 
 
+EARNINGS_HORIZON = timedelta(days=400)  # the earnings asked for run from the quote date this far: past a quarter
+EARNINGS_REFUSED = (401, 402, 403)  # a plan without the premium earnings endpoint (or a key it does not take)
+
+
+def earnings_reports(payload: Mapping[str, Any]) -> list[tuple[date, EarningsTime]]:
+    """An earnings answer's (reportDate, reportTime) pairs; `date` is the fiscal period's end, not the report's.
+    Entries whose reportDate cannot be read (garbage, nulls, lists out of step) are skipped."""
+    days, times = payload.get("reportDate"), payload.get("reportTime")
+    if not isinstance(days, list):
+        return []
+    if not isinstance(times, list) or len(times) != len(days):
+        times = [None] * len(days)
+    reports = []
+    for value, time in zip(days, times, strict=True):
+        day = _report_day(value)
+        if day is not None:
+            reports.append((day, EarningsTime.read(time)))
+    return reports
+
+
+def _report_day(value: Any) -> date | None:
+    """A reportDate as a New York date: unix seconds (the default) or an ISO date (dateformat=timestamp)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return _epoch_date(float(value))
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
 class MarketDataProvider(Registered):
     """Live chains from the MarketData.app REST API (DESIGN "Data sources": marketdata)."""
 
@@ -172,6 +205,7 @@ class MarketDataProvider(Registered):
         self._pool = ThreadPoolExecutor(max_workers=self.client.concurrency, thread_name_prefix="marketdata")
         self._rate, self._dividend_yield = settings.risk_free_rate, settings.dividend_yield
         self._now = now
+        self._earnings_refused = ""  # once refused, this scan asks no more: every ticker's earnings are unknown
 
     def quote_date(self, request: ChainRequest) -> date:
         return live_quote_date(request, self._now)
@@ -205,6 +239,30 @@ class MarketDataProvider(Registered):
         columns["quote_date"][pd.isna(columns["quote_date"])] = quote_date
         chain = pd.DataFrame({name: columns[name][kept] for name in CHAIN_COLUMNS}, copy=False)
         return fill_delta(chain, quote_date, self._rate, self._dividend_yield)
+
+    def events(self, ticker: str, as_of: date) -> TickerEvents:
+        """The next report from `/stocks/earnings/` (a premium endpoint: refused, the scan's earnings are unknown and
+        noted once); MarketData has no dividend endpoint, so ex-dividend dates stay unknown. A known next report
+        covers the days before it; an answer without one covers nothing."""
+        if self._earnings_refused:
+            return TickerEvents(note=self._earnings_refused)
+        symbol = str(ticker).strip().upper()
+        reply = self.client.get(f"stocks/earnings/{quote(symbol, safe='')}/",
+                                {"from": as_of.isoformat(), "to": (as_of + EARNINGS_HORIZON).isoformat()})
+        if reply.status in EARNINGS_REFUSED:
+            self._earnings_refused = ("earnings unknown: MarketData refused its earnings endpoint "
+                                      f"(HTTP {reply.status}, a premium plan's)")
+            return TickerEvents(note=self._earnings_refused)
+        payload = reply.payload if isinstance(reply.payload, dict) else {}
+        if reply.status == 204 or payload.get("s") == "no_data":
+            return TickerEvents()
+        if reply.status not in (200, 203) or payload.get("s") != "ok":
+            raise ProviderError(self.client.redact(f"{symbol}: unexpected MarketData earnings answer "
+                                                   f"(HTTP {reply.status}, status {payload.get('s')!r})"))
+        found = next_report(earnings_reports(payload), as_of)
+        if found is None:
+            return TickerEvents()
+        return TickerEvents(earnings_date=found[0], earnings_time=found[1], earnings_known_through=found[0])
 
     def _expirations(self, symbol: str, request: ChainRequest, quote_date: date) -> list[date]:
         """The next `weeks` weeklies from the NYSE calendar (nothing paid for), or the listed ones in the DTE window."""

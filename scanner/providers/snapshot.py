@@ -26,8 +26,10 @@ import pandas as pd
 from scanner.config import Settings
 from scanner.errors import ConfigError, ProviderError
 from scanner.market.calendar import NY
+from scanner.market.events import TickerEvents
 from scanner.providers.base import ChainRequest, Registered
 from scanner.providers.chains import fill_delta, nearest_otm, normalized
+from scanner.providers.events_file import events_of, read_events
 from scanner.providers.marketdata import chain_frame
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,7 @@ class SnapshotProvider(Registered):
         self._rate, self._dividend_yield = settings.risk_free_rate, settings.dividend_yield
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
+        self._events: dict[str, TickerEvents] | None = None  # events.csv, read on the first ask
 
     @property
     def label(self) -> str:
@@ -147,6 +150,13 @@ class SnapshotProvider(Registered):
         rows = rows[upcoming & expiration.isin(pd.to_datetime(wanted))]
         return fill_delta(nearest_otm(rows, request.sides, request.strike_limit), quote_date, self._rate,
                           self._dividend_yield)
+
+    def events(self, ticker: str, as_of: date) -> TickerEvents:
+        """From the folder's optional events.csv (providers.events_file), read once per scan."""
+        with self._lock:
+            if self._events is None:
+                self._events = read_events(self.folder)
+        return events_of(self._events, ticker, as_of)
 
     def _load(self) -> _Snapshot:
         """Every readable file of the folder, once; unreadable files are logged and skipped."""

@@ -22,6 +22,7 @@ from scanner.config import Settings
 from scanner.errors import ProviderError
 from scanner.market import blackscholes
 from scanner.market.calendar import weekly_expirations
+from scanner.market.events import EarningsTime, TickerEvents
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
 from scanner.providers.httpclient import RetryPolicy
@@ -63,6 +64,20 @@ class YahooProvider(Registered):
             return empty_chain()
         chain = nearest_otm(pd.concat(frames, ignore_index=True), request.sides, request.strike_limit)
         return fill_delta(chain, quote_date, self._rate, self._dividend_yield, iv_from_mid=False)
+
+    def events(self, ticker: str, as_of: date) -> TickerEvents:
+        """From `Ticker.calendar`: the earlier of its earnings dates (Yahoo gives two, a range, until the date is
+        confirmed; no time of day), and its ex-dividend date, whose amount it does not give. A date already past
+        says nothing of the next one: unknown."""
+        symbol = str(ticker).strip().upper()
+        handle = self._ticker_factory(symbol)
+        calendar = self._call(symbol, lambda: handle.calendar)
+        calendar = calendar if isinstance(calendar, dict) else {}
+        earnings = min((day for day in _dates(calendar.get("Earnings Date")) if day >= as_of), default=None)
+        ex_dividend = next((day for day in _dates([calendar.get("Ex-Dividend Date")]) if day > as_of), None)
+        return TickerEvents(earnings_date=earnings, earnings_time=EarningsTime.UNKNOWN,
+                            ex_dividend_date=ex_dividend, earnings_known_through=earnings,
+                            dividends_known_through=ex_dividend)
 
     def _expiration(self, symbol: str, handle: Any, expiration: str, sides: tuple[str, ...],
                     quote_date: date) -> pd.DataFrame:
@@ -115,6 +130,13 @@ def _wanted(listed: set[str], request: ChainRequest, quote_date: date) -> list[d
         except ValueError:  # not a date: nothing to fetch for it
             continue
     return request.in_window(readable, quote_date)
+
+
+def _dates(values: Any) -> list[date]:
+    """The calendar dates among `values` (yfinance gives dates; anything else is skipped)."""
+    if not isinstance(values, (list, tuple)):
+        return []
+    return [value.date() if isinstance(value, datetime) else value for value in values if isinstance(value, date)]
 
 
 def _positive(value: Any) -> float | None:
