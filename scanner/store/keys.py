@@ -73,6 +73,11 @@ class Keys:
         """List of the latest alert deliveries (JSON, newest first, capped): what went where, when, the result."""
         return f"{self.root}:alerts:log"
 
+    def events(self, ticker: str) -> str:
+        """Hash ``<source>:<quote date>`` → a ticker's events (JSON), expiring at the next New York midnight: each
+        source is asked at most once per ticker and day (scan.events)."""
+        return f"{self.root}:events:{ticker}"
+
     def admin_unlock(self, token: str) -> str:
         """An admin password unlock, a string with an expiry: the fingerprint (an HMAC, never the password) of the
         password and the client (address, browser) it was granted to; ``token`` is the random id its session holds."""
