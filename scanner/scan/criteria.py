@@ -51,10 +51,13 @@ class Criteria:
     min_bid: float | None = None
     max_spread_pct: float | None = None
     earnings: EarningsRule = EarningsRule.EXCLUDE  # criteria stored before it existed load with the default
+    call_strike_below_basis_by_bid: bool = False  # covered calls on held shares may strike at basis − the call's bid
 
     def __post_init__(self) -> None:
         _check(isinstance(self.earnings, EarningsRule),
                f"earnings must be one of {', '.join(EarningsRule)}, got {self.earnings!r}")
+        _check(isinstance(self.call_strike_below_basis_by_bid, bool),
+               f"call_strike_below_basis_by_bid must be true or false, got {self.call_strike_below_basis_by_bid!r}")
         _check(self.side in SIDE_CHOICES, f"side must be one of {', '.join(SIDE_CHOICES)}, got {self.side!r}")
         _check_int("weeks", self.weeks, 1, 52)
         _check_int("strike_limit", self.strike_limit, 1, 50)
@@ -125,6 +128,8 @@ class Criteria:
                 kwargs[name] = str(value).strip().lower()
             elif name == "earnings":
                 kwargs[name] = _earnings_rule(value)
+            elif name == "call_strike_below_basis_by_bid":
+                kwargs[name] = _as_flag(name, value)
             elif name in _WHOLE_FIELDS:
                 kwargs[name] = _as_int(name, value)
             elif name == "call_delta_table":
@@ -165,6 +170,20 @@ def _earnings_rule(value: Any) -> EarningsRule:
         return EarningsRule(str(value).strip().lower())
     except ValueError:
         raise ValueError(f"earnings must be one of {', '.join(EarningsRule)}, got {value!r}") from None
+
+
+_FLAG_WORDS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False,
+               "off": False, "": False, "none": False}
+
+
+def _as_flag(name: str, value: Any) -> bool:
+    """A yes/no criterion from a checkbox, JSON or the CLI's words (true/false, yes/no, on/off, 1/0)."""
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    flag = _FLAG_WORDS.get(str(value).strip().lower())
+    if flag is None:
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return flag
 
 
 def _check(ok: bool, message: str) -> None:

@@ -153,6 +153,9 @@ def _criteria(ctx: PageContext, criteria: Criteria, can_edit: bool) -> None:
         for column, (name, label, step) in zip((left, right) * 4, _FURTHER, strict=False):
             column.number_input(label, value=getattr(criteria, name), step=step, placeholder="off", key=key(name),
                                 disabled=not can_edit)
+        st.checkbox("Covered calls on shares held may strike at the cost basis less the call's bid (else at the basis "
+                    "or above)", criteria.call_strike_below_basis_by_bid, key=key("call_strike_below_basis_by_bid"),
+                    disabled=not can_edit)
         st.form_submit_button("Save criteria", disabled=not can_edit, on_click=_change_criteria,
                               args=(lambda: _save(ctx, generation),))
     if can_edit:

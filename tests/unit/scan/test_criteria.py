@@ -61,3 +61,12 @@ def test_in_window_keeps_the_listed_expirations_whose_dte_is_inside_inclusive() 
     listed = [quote + timedelta(days=d) for d in (0, 29, 30, 45, 46, 45)]
     assert ChainRequest(dte_window=(30, 45)).in_window(listed, quote) == [quote + timedelta(days=30),
                                                                            quote + timedelta(days=45)]
+
+
+def test_calls_below_basis_by_their_bid_is_a_flag_off_by_default() -> None:
+    assert Criteria().call_strike_below_basis_by_bid is False
+    assert Criteria.from_dict({"call_strike_below_basis_by_bid": "yes"}).call_strike_below_basis_by_bid is True
+    assert Criteria.from_dict({"call_strike_below_basis_by_bid": None}).call_strike_below_basis_by_bid is False
+    assert Criteria.from_dict(Criteria(call_strike_below_basis_by_bid=True).to_dict()).call_strike_below_basis_by_bid
+    with pytest.raises(ValueError, match="call_strike_below_basis_by_bid must be true or false, got 'maybe'"):
+        Criteria.from_dict({"call_strike_below_basis_by_bid": "maybe"})
