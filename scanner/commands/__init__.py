@@ -25,7 +25,14 @@ class CommandGroup(Protocol):
     def run(self, settings: Settings, store: ScanStore, args: argparse.Namespace) -> int: ...
 
 
-from scanner.commands import positions, rolls, schedule, scheduler  # noqa: E402 (the protocol above documents them)
+from scanner.commands import (  # noqa: E402 (the protocol above documents them)
+    alerts,
+    positions,
+    rolls,
+    schedule,
+    scheduler,
+    screens,
+)
 
-GROUPS: tuple[ModuleType, ...] = (positions, rolls, schedule, scheduler)
+GROUPS: tuple[ModuleType, ...] = (positions, rolls, schedule, scheduler, screens, alerts)
 """The group modules, in the order ``--help`` lists them."""

@@ -32,6 +32,14 @@ def _reset() -> None:
         st.query_params.pop(name, None)
 
 
+def show_view(params: dict[str, str]) -> None:
+    """Callback: the filters of a saved view, as if its URL had been opened (the widgets re-read the URL)."""
+    _reset()
+    for name, value in params.items():
+        if name in QUERY_NAMES.values():
+            st.query_params[name] = value
+
+
 def reset_button(key: str) -> None:
     """A **Reset filters** button outside the sidebar (where the filters hide every match): the sidebar's own."""
     st.button("Reset filters", key=key, on_click=_reset)

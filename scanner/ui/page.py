@@ -102,8 +102,11 @@ def page_frame(title: str, *, notice: Notice | None = None,
 
 
 def admin_action(notice: Notice, *, denied: str, unavailable: str, refused: str,
-                 refused_kind: NoticeKind = NoticeKind.ERROR) -> Callable[[Callable[P, Outcome]], Callable[P, None]]:
-    """Make ``action`` a button callback that only admins may run, its outcome posted to ``notice``.
+                 refused_kind: NoticeKind = NoticeKind.ERROR,
+                 allowed: Callable[[Access], bool] = lambda access: access.admin,
+                 ) -> Callable[[Callable[P, Outcome]], Callable[P, None]]:
+    """Make ``action`` a button callback that only admins may run (or whom ``allowed`` lets: a signed-in user's
+    own saved screens), its outcome posted to ``notice``.
 
     The buttons are drawn for admins only, so ``denied`` answers a stale or forged event (nothing runs).
     ``unavailable`` answers Redis being down, and ``refused`` (a format with ``{error}``) a ``ScannerError`` or any
@@ -113,7 +116,7 @@ def admin_action(notice: Notice, *, denied: str, unavailable: str, refused: str,
     def decorate(action: Callable[P, Outcome]) -> Callable[P, None]:
         @functools.wraps(action)
         def callback(*args: P.args, **kwargs: P.kwargs) -> None:
-            if not current_access().admin:
+            if not allowed(current_access()):
                 notice.post(NoticeKind.ERROR, denied)
                 return
             try:

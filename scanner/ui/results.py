@@ -23,6 +23,7 @@ from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.columns import column, percent_fields, schema_column, schema_columns, tooltip
 from scanner.ui.detail import Picker
 from scanner.ui.filters_panel import render_filters, reset_button
+from scanner.ui.screens_panel import render_saved_screens
 
 PAGE_SIZE = 25
 CHART_POINTS = 2_000
@@ -359,6 +360,7 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
     scan_key = (root, meta.scan_id, meta.version)
     filters = render_filters(Filters.for_criteria(meta.criteria), _tickers(frame, scan_key), scope=key,
                              scan_id=meta.scan_id)
+    render_saved_screens(store, filters)
     stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%Y-%m-%d %H:%M")
     view = _view(frame, prev_frame, scan_key, (previous.scan_id, previous.version) if previous else (), filters, stamp)
     if view.rows.empty:
