@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TypeVar
 
@@ -31,9 +31,11 @@ from scanner.errors import (
     ScanRefused,
 )
 from scanner.market import calendar
+from scanner.market.events import TickerEvents
 from scanner.providers.base import ChainRequest, Provider
 from scanner.providers.registry import get_provider
 from scanner.scan.criteria import Criteria, scan_overrides
+from scanner.scan.events_cache import EventsCache, ticker_events
 from scanner.scan.launcher import spawn_scan
 from scanner.scan.screening import screen, unusable
 from scanner.scan.watchlist import parse_symbols
@@ -76,6 +78,7 @@ class _Tally:
     errors: int = 0
     invalid: int = 0
     fatal: str | None = None
+    events_notes: list[str] = field(default_factory=list)  # what the source said of its events, each once
     cancelled: bool = False  # stopped fetching on the cancel flag, SIGTERM or SIGINT
     cancel_requested: bool = False  # as of the latest write
 
@@ -85,6 +88,8 @@ class _Tally:
         self.matches += result.matches
         self.errors += result.error is not None
         self.invalid += result.invalid
+        if result.events_note and result.events_note not in self.events_notes:
+            self.events_notes.append(result.events_note)
 
 
 def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> Started:
@@ -157,16 +162,22 @@ class _TickerResult:
     invalid: int = 0  # unusable rows the source sent, dropped
     error: str | None = None
     fatal: bool = False
+    events_note: str = ""  # e.g. a refused earnings endpoint: said once on the scan
 
 
 def _fetch_and_screen(provider: Provider, ticker: str, request: ChainRequest,
-                      screen_chain: Callable[[pd.DataFrame], pd.DataFrame]) -> _TickerResult:
-    """One ticker fetched, screened and encoded in a worker thread (so it overlaps other fetches); never raises."""
+                      screen_chain: Callable[..., pd.DataFrame],
+                      events_of: Callable[[str], TickerEvents]) -> _TickerResult:
+    """One ticker fetched, its events looked up (scan.events_cache), screened and encoded in a worker thread (so it
+    overlaps other fetches); never raises."""
     try:
-        rows = screen_chain(provider.fetch(ticker, request))
+        chain = provider.fetch(ticker, request)
+        events = events_of(ticker)
+        rows = screen_chain(chain, events={ticker: events})
         usable = ~unusable(rows)
         return _TickerResult(payload=encode_rows(rows, keep=usable), contracts=int(usable.sum()),
-                             matches=int(rows["match"].to_numpy()[usable].sum()), invalid=int(len(rows) - usable.sum()))
+                             matches=int(rows["match"].to_numpy()[usable].sum()), invalid=int(len(rows) - usable.sum()),
+                             events_note=events.note)
     except ProviderFatal as exc:
         return _TickerResult(error=str(exc), fatal=True)
     except ProviderError as exc:
@@ -259,7 +270,7 @@ def _summary(tally: _Tally) -> str:
 
 
 def _outcome(tally: _Tally) -> tuple[ScanStatus, str]:
-    summary = _summary(tally)
+    summary = _summary(tally) + "".join(f"; {note}" for note in tally.events_notes)
     if tally.fatal:
         return ScanStatus.FAILED, f"{tally.fatal} (partial results kept: {summary})"
     # a cancel read after the last fetch skipped nothing: the scan completed
@@ -278,6 +289,7 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
     as_of = provider.quote_date(request)
     screen_chain = functools.partial(screen, criteria=criteria, as_of=as_of, rate=settings.risk_free_rate,
                                      dividend_yield=settings.dividend_yield)
+    events_of = functools.partial(ticker_events, provider, EventsCache(store.client, store.keys), as_of=as_of)
     tally.cancel_requested = retrying(lambda: store.cancel_requested(meta.scan_id))
     tickers = iter(meta.tickers)
 
@@ -291,7 +303,7 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
                 ticker = None if tally.cancelled else next(tickers, None)
                 if ticker is None:
                     return
-                pending[pool.submit(_fetch_and_screen, provider, ticker, request, screen_chain)] = ticker
+                pending[pool.submit(_fetch_and_screen, provider, ticker, request, screen_chain, events_of)] = ticker
 
         refill()
         while pending:
