@@ -123,4 +123,7 @@ def to_frame(batches: list[pa.RecordBatch], schema: pa.Schema = ROWS_SCHEMA) -> 
     frame = pa.Table.from_batches(batches, schema).to_pandas(date_as_object=False)
     if "match" in frame:
         frame["match"] = frame["match"].fillna(False).astype(bool)
+    for name in frame.columns:  # the other flags keep "unknown" apart from false (earnings_in_window ...)
+        if name != "match" and name in BY_NAME and BY_NAME[name].kind is Kind.BOOL:
+            frame[name] = frame[name].astype("boolean")
     return frame
