@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,16 @@ DELTA_LIMITS = (-1.0, 1.0)
 DTE_LIMITS = DTE_RANGE  # the page's DTE filter takes what a scan's DTE window may hold
 PERCENT_LIMITS = (-1000.0, 100_000.0)
 COUNT_LIMITS = (0, 10_000_000)
+
+
+
+
+class ThroughEarnings(StrEnum):
+    """What the page does with contracts whose life holds an earnings report (earnings_in_window true)."""
+
+    SHOW = "show"
+    HIDE = "hide"
+    ONLY = "only"  # only those: what the report could cost
 
 
 _RANGES = (("delta_min", "delta_max", "Delta"), ("dte_min", "dte_max", "DTE"))  # (minimum, maximum, label)
@@ -46,6 +57,7 @@ class Filters:
     search: str = ""
     only_matches: bool = True
     fits_book: bool = False  # "fits my cash": contracts_fit ≥ 1 (a put the free cash secures, a call free shares cover)
+    earnings: ThroughEarnings = ThroughEarnings.SHOW  # contracts through earnings: shown, hidden or alone
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "side", _OLD_SIDES.get(self.side, self.side))
@@ -100,6 +112,9 @@ class Filters:
         if self.fits_book:  # rows stored before the book's columns have none: nothing fits
             fit = frame["contracts_fit"] if "contracts_fit" in frame else pd.Series(np.nan, index=frame.index)
             mask &= fit.to_numpy(dtype="float64", na_value=np.nan) >= 1
+        if self.earnings is not ThroughEarnings.SHOW:  # unknown is not "through earnings": hidden only by "only"
+            through = frame["earnings_in_window"].to_numpy(dtype=bool, na_value=False)
+            mask &= through if self.earnings is ThroughEarnings.ONLY else ~through
         kept = frame[mask]  # the text tests run on what the numeric ones kept
         if self.tickers:
             kept = kept[kept["ticker"].isin(self.tickers).to_numpy(dtype=bool)]
@@ -200,6 +215,13 @@ def _flag(raw: str) -> bool:
     return raw == "1"
 
 
+def _through_earnings(raw: str) -> ThroughEarnings:
+    try:
+        return ThroughEarnings(raw)
+    except ValueError:
+        raise ValueError(f"not one of {', '.join(ThroughEarnings)}") from None
+
+
 def _search(raw: str) -> str:
     if len(raw) > 40:
         raise ValueError("longer than 40 characters")
@@ -210,7 +232,7 @@ QUERY_NAMES = {
     "side": "side", "min_annualized": "min_ann", "delta_min": "delta_min", "delta_max": "delta_max",
     "dte_min": "dte_min", "dte_max": "dte_max", "min_open_interest": "min_oi", "min_volume": "min_vol",
     "max_spread_pct": "max_spread", "min_below_pct": "min_below", "tickers": "tickers", "search": "q",
-    "only_matches": "rules", "fits_book": "fits",
+    "only_matches": "rules", "fits_book": "fits", "earnings": "earnings",
 }
 _PARSERS = {
     "side": _side,
@@ -227,4 +249,5 @@ _PARSERS = {
     "search": _search,
     "only_matches": _flag,
     "fits_book": _flag,
+    "earnings": _through_earnings,
 }

@@ -14,6 +14,7 @@ from scanner.results.filters import (
     QUERY_NAMES,
     SIDE_OPTIONS,
     Filters,
+    ThroughEarnings,
 )
 from scanner.ui.markdown import plain
 
@@ -84,6 +85,9 @@ def render_filters(defaults: Filters, tickers: list[str], scope: str, scan_id: s
         st.checkbox("Only rows that pass the scan's rules", key=k + "only_matches")
         st.checkbox("Fits my cash (puts the free cash secures, calls the free shares cover)", key=k + "fits_book")
         st.selectbox("Side", SIDE_OPTIONS, key=k + "side")
+        st.selectbox("Contracts through earnings", list(ThroughEarnings), key=k + "earnings",
+                     help="Contracts whose life holds the ticker's next earnings report: show them, hide them, or "
+                          "show only them. A contract whose source does not say stays shown unless 'only'.")
         st.number_input("Min annualized return %", *PERCENT_LIMITS, value=None, step=5.0, key=k + "min_annualized")
         left, right = st.columns(2)
         left.number_input("Delta from", *DELTA_LIMITS, value=None, step=0.05, format="%.2f", key=k + "delta_min")
