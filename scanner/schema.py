@@ -150,6 +150,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("contracts_fit", Kind.INT, Role.BOOK, "Fits", Display.COUNT,
            "Puts: how many contracts the book's free cash secures, floor((cash − collateral of open short puts) / "
            "(strike × 100)), empty without cash set; calls on 100+ shares held: floor(shares / 100) − calls written"),
+    Column("events", Kind.TEXT, Role.VIEW, "Events", Display.TEXT,
+           "🔴 earnings: the ticker's next report falls inside the contract's life; ex-div: an ex-dividend date "
+           "inside it (calls), with early assignment when the call is in the money and its extrinsic value is below "
+           "the dividend; ? earnings: the source does not say"),
     Column("new", Kind.BOOL, Role.VIEW, "New", Display.FLAG, "Not in the previous completed scan"),
 )
 
