@@ -27,6 +27,7 @@ class Source:
     simulated: bool  # labelled as simulated data everywhere
     live: bool  # market hours are enforced by default only for live sources
     env: tuple[str, ...] = ()  # variables it reads besides SCANNER_*: handed to the scan subprocess
+    stand_in: str | None = None  # the source asked for what this one's API lacks (events), when installed
 
     def provider_class(self) -> type[Provider]:
         module, _, name = self.factory.partition(":")
@@ -40,7 +41,7 @@ SOURCES: tuple[Source, ...] = (
     Source("yahoo", "scanner.providers.yahoo:YahooProvider", "Yahoo Finance (yfinance, delayed quotes)",
            simulated=False, live=True),
     Source("tradier", "scanner.providers.tradier:TradierProvider", "Tradier", simulated=False, live=True,
-           env=("TRADIER_TOKEN", "TRADIER_URL_BASE")),
+           env=("TRADIER_TOKEN", "TRADIER_URL_BASE"), stand_in="yahoo"),
     Source("cboe", "scanner.providers.cboe:CboeProvider", "Cboe delayed quotes (delayed 15 min)", simulated=False,
            live=True, env=("CBOE_URL_BASE",)),
     Source("snapshot", "scanner.providers.snapshot:SnapshotProvider", "Snapshot files", simulated=False, live=False),
@@ -65,6 +66,18 @@ def source_of(provider_class: type) -> Source:
 def get_provider(name: str, settings: Settings) -> Provider:
     """The named provider, configured from settings; ConfigError when it cannot be used here."""
     return source(name).provider_class().from_settings(settings)
+
+
+def stand_in(name: str, settings: Settings) -> Provider | None:
+    """The provider the named source's entry names for what its API lacks; None when it names none, or that
+    source cannot be used here (its library is not installed, its configuration is missing)."""
+    other = source(name).stand_in
+    if other is None:
+        return None
+    try:
+        return get_provider(other, settings)
+    except (ImportError, ConfigError):
+        return None
 
 
 def provider_label(name: str, settings: Settings) -> str:

@@ -12,7 +12,8 @@ Tradier's JSON turns a list of one into the object itself and an empty list into
 `"expirations": {"date": "2026-12-04"}`), so every list goes through `_many`. `greeks` is null on some rows:
 their delta then comes from the IV their mid implies (`fill_delta`), or they have none and never match. Rate
 limits (`X-Ratelimit-*`, a 429 when spent) are paced by the HTTP client (TRADIER_LIMITS). The sandbox's quotes are
-delayed, and its label says so.
+delayed, and its label says so. The market API has no earnings or dividend dates: events come from the source the
+registry names as its stand-in (Yahoo's calendar) when that is installed, else they are unknown.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,7 +31,9 @@ import pandas as pd
 
 from scanner.config import Settings
 from scanner.errors import ConfigError, ProviderError, ProviderFatal
-from scanner.providers.base import ChainRequest, Registered, live_quote_date
+from scanner.market.events import UNKNOWN, TickerEvents
+from scanner.providers import registry
+from scanner.providers.base import ChainRequest, Provider, Registered, live_quote_date
 from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
 from scanner.providers.httpclient import TRADIER_LIMITS, HttpClient, RetryPolicy
 
@@ -115,6 +119,7 @@ class TradierProvider(Registered):
         self._pool = ThreadPoolExecutor(max_workers=self.client.concurrency, thread_name_prefix="tradier")
         self._rate, self._dividend_yield = settings.risk_free_rate, settings.dividend_yield
         self._now = now
+        self._settings = settings
 
     @property
     def label(self) -> str:
@@ -123,6 +128,16 @@ class TradierProvider(Registered):
 
     def quote_date(self, request: ChainRequest) -> date:
         return live_quote_date(request, self._now)
+
+    @cached_property
+    def stand_in(self) -> Provider | None:
+        """What the registry names for the events Tradier's market API lacks (Yahoo's calendar), None when unusable
+        here; built on the first events asked for, so a scan without them never loads yfinance."""
+        return registry.stand_in(self.name, self._settings)
+
+    def events(self, ticker: str, as_of: date) -> TickerEvents:
+        """None from Tradier's market API: the stand-in's, else unknown."""
+        return UNKNOWN if self.stand_in is None else self.stand_in.events(ticker, as_of)
 
     def fetch(self, ticker: str, request: ChainRequest) -> pd.DataFrame:
         symbol = str(ticker).strip().upper()

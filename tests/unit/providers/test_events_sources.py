@@ -4,6 +4,7 @@ dates included."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,9 +16,11 @@ from yfinance.data import SingletonMeta, YfData
 
 from scanner.config import Settings
 from scanner.market.events import ALWAYS, UNKNOWN, EarningsTime, TickerEvents
+from scanner.providers.cboe import CboeProvider
 from scanner.providers.demo import DemoProvider
 from scanner.providers.marketdata import MarketDataProvider
 from scanner.providers.snapshot import SnapshotProvider
+from scanner.providers.tradier import TradierProvider
 from scanner.providers.yahoo import YahooProvider
 from tests.support.http_replay import Answer, ReplayServer
 from tests.support.yahoo_replay import YahooReplay
@@ -162,3 +165,25 @@ def test_yahoo_past_ex_dividend_and_empty_calendars_are_unknown(yahoo_replay: Ya
     source = YahooProvider(Settings(data_dir=Path(".")))
     assert source.events("KO", QUOTE) == UNKNOWN
     assert source.events("SPY", QUOTE) == UNKNOWN
+
+
+def test_tradier_takes_yahoos_calendar_the_registry_names_for_it(yahoo_replay: YahooReplay) -> None:
+    _serve_calendar(yahoo_replay, "AAPL", calendar_answer(earnings={"earningsDate": [_noon(date(2027, 1, 28))]},
+                                                          exDividendDate=_noon(date(2026, 12, 4))))
+    tradier = TradierProvider(Settings(data_dir=Path("."), tradier_token="tr-token"))
+    assert isinstance(tradier.stand_in, YahooProvider)
+    assert tradier.events("AAPL", QUOTE) == TickerEvents(date(2027, 1, 28), EarningsTime.UNKNOWN, date(2026, 12, 4),
+                                                         None, date(2027, 1, 28), date(2026, 12, 4))
+
+
+def test_tradier_without_yfinance_knows_no_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "scanner.providers.yahoo", raising=False)
+    monkeypatch.setitem(sys.modules, "yfinance", None)  # what an install without yfinance raises ImportError for
+    tradier = TradierProvider(Settings(data_dir=Path("."), tradier_token="tr-token"))
+    assert tradier.stand_in is None and tradier.events("AAPL", QUOTE) == UNKNOWN
+
+
+def test_cboe_publishes_no_events() -> None:
+    with ReplayServer() as server:
+        cboe = CboeProvider(Settings(data_dir=Path("."), cboe_url_base=server.url))
+        assert cboe.events("AAPL", QUOTE) == UNKNOWN and server.seen == []
