@@ -29,7 +29,7 @@ from scanner.scan.positions import SHARES_PER_CONTRACT, Book, PositionsError
 from scanner.schema import Side
 
 log = logging.getLogger(__name__)
-Screen = Callable[[pd.DataFrame, Criteria], pd.DataFrame]
+Screen = Callable[..., pd.DataFrame]  # screen() with the scan's own arguments bound: (chain, criteria=, ...)
 
 
 @dataclass(frozen=True)
@@ -74,25 +74,26 @@ class BookPlan:
         sides = self.sides(ticker, criteria)
         return request if sides == request.sides else replace(request, sides=sides)
 
-    def screener(self, ticker: str, criteria: Criteria, screen: Screen,
-                 provider: Provider) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def screener(self, ticker: str, criteria: Criteria, screen: Screen, provider: Provider,
+                 request: ChainRequest) -> Callable[[pd.DataFrame], pd.DataFrame]:
         """The ticker's screening: its open contracts' quotes added where the chain lacks them, ``screen`` on the
-        sides fetched, then the book's rules."""
+        sides fetched (further arguments passed through), then the book's rules."""
         sides = self.sides(ticker, criteria)
         ticker_criteria = replace(criteria, side=sides[0] if len(sides) == 1 else "both")
 
-        def screen_ticker(chain: pd.DataFrame) -> pd.DataFrame:
-            chain = with_open_quotes(chain, self.book, ticker, provider)
-            return apply_book(screen(chain, ticker_criteria), self.book, criteria)
+        def screen_ticker(chain: pd.DataFrame, **arguments: Any) -> pd.DataFrame:
+            chain = with_open_quotes(chain, self.book, ticker, provider, request)
+            return apply_book(screen(chain, criteria=ticker_criteria, **arguments), self.book, criteria)
 
         return screen_ticker
 
 
-def with_open_quotes(chain: pd.DataFrame, book: Book, ticker: str, provider: Provider) -> pd.DataFrame:
+def with_open_quotes(chain: pd.DataFrame, book: Book, ticker: str, provider: Provider,
+                     request: ChainRequest) -> pd.DataFrame:
     """`chain` plus the quotes of the book's open contracts on `ticker` it lacks (an open contract gone in the money
     is outside an OTM chain), fetched by option symbol from a source that offers ``option_quotes``; without one,
     or when it fails, the chain as it is (the roll then shows no quote for that contract)."""
-    quotes: Callable[[list[str]], pd.DataFrame] | None = getattr(provider, "option_quotes", None)
+    quotes: Callable[[list[str], ChainRequest], pd.DataFrame] | None = getattr(provider, "option_quotes", None)
     symbols = [o.option_symbol for o in book.options if o.contract.ticker == ticker]
     if not symbols or quotes is None:
         return chain
@@ -104,7 +105,7 @@ def with_open_quotes(chain: pd.DataFrame, book: Book, ticker: str, provider: Pro
     if not missing:
         return chain
     try:
-        fetched = quotes(missing)
+        fetched = quotes(missing, request)
     except ProviderError as exc:
         log.warning("quotes of %s not fetched: %s", ", ".join(missing), exc)
         return chain

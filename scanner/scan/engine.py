@@ -34,6 +34,7 @@ from scanner.market import calendar
 from scanner.market.events import TickerEvents
 from scanner.providers.base import ChainRequest, Provider
 from scanner.providers.registry import get_provider
+from scanner.scan.book import BookPlan
 from scanner.scan.criteria import Criteria, scan_overrides
 from scanner.scan.events_cache import EventsCache, ticker_events
 from scanner.scan.launcher import spawn_scan
@@ -42,6 +43,7 @@ from scanner.scan.watchlist import parse_symbols
 from scanner.store.codec import encode_rows
 from scanner.store.connection import redis_failure
 from scanner.store.lock import Heartbeat, ScanLock
+from scanner.store.positions import PositionsRecord, book_field
 from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, ScanTrigger, new_scan_id
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class ScanRequest:
     ignore_market_hours: bool = False
     as_of: date | None = None
     trigger: ScanTrigger = ScanTrigger.PAGE
+    book_user: str | None = None  # whose book the scan runs with: the starter's e-mail, None for the shared one
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> St
         tickers = parse_symbols(request.tickers) if request.tickers is not None else store.watchlist.tickers()
     except ValueError as exc:
         raise ScanRefused(str(exc)) from None
+    book = PositionsRecord(store.client, store.keys, request.book_user)
+    plan, tickers = BookPlan.for_scan(book.load(), book_field(request.book_user), tickers)
     if not tickers:
         raise ScanRefused("The watch-list is empty: add tickers first.")
     base = store.criteria.load()
@@ -118,7 +123,7 @@ def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> St
     scan_id = new_scan_id()
     try:
         store.create(scan_id, provider=provider_name, provider_label=provider.label, criteria=criteria.to_dict(),
-                     tickers=tickers, as_of=request.as_of, trigger=request.trigger)
+                     tickers=tickers, as_of=request.as_of, trigger=request.trigger, positions=plan.record())
     except BaseException:
         lock.release()
         raise
@@ -287,6 +292,7 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
     criteria = Criteria.of_scan(meta.criteria)
     request = criteria.chain_request(meta.as_of)
     as_of = provider.quote_date(request)
+    book = BookPlan.of_scan(meta.positions)
     screen_chain = functools.partial(screen, criteria=criteria, as_of=as_of, rate=settings.risk_free_rate,
                                      dividend_yield=settings.dividend_yield)
     events_of = functools.partial(ticker_events, provider, EventsCache(store.client, store.keys), as_of=as_of)
@@ -303,7 +309,9 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
                 ticker = None if tally.cancelled else next(tickers, None)
                 if ticker is None:
                     return
-                pending[pool.submit(_fetch_and_screen, provider, ticker, request, screen_chain, events_of)] = ticker
+                asked = book.request(ticker, request, criteria)  # the book's sides too (calls on shares held, rolls)
+                pending[pool.submit(_fetch_and_screen, provider, ticker, asked,
+                                    book.screener(ticker, criteria, screen_chain, provider, asked), events_of)] = ticker
 
         refill()
         while pending:
