@@ -70,7 +70,7 @@ class AlertRecord:
 
 
 def _cell(name: str, value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or pd.isna(value):  # NaN, NA (an empty flag) and NaT alike
         return "—"
     if name == "earnings_in_window":
         return "earnings" if bool(value) else ""

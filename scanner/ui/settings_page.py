@@ -17,6 +17,7 @@ import streamlit as st
 from scanner.errors import SettingsError
 from scanner.scan.criteria import ANNUALIZED_RANGE, SIDE_CHOICES, Criteria, format_delta_table
 from scanner.scan.watchlist import Entry, to_csv
+from scanner.ui.alerts_panel import render_alerts
 from scanner.ui.auth import admin_gate
 from scanner.ui.context import PageContext
 from scanner.ui.page import Notice, admin_action, page_frame
@@ -169,3 +170,4 @@ def render() -> None:
         _watchlist(page, entries, can_edit)
         _criteria(page, criteria, can_edit)
         render_schedule(page, can_edit)
+        render_alerts(page)
