@@ -20,6 +20,7 @@ from pathlib import Path
 from scanner import clock
 from scanner.commands import GROUPS
 from scanner.commands.files import read_input, write_output
+from scanner.commands.positions import add_user_argument
 from scanner.config import Settings
 from scanner.errors import REDIS_DOWN, REDIS_ERRORS, ExitCode, InvalidSymbols, ScannerError, ScanRefused
 from scanner.providers import registry
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="every listed expiration at most this many days out (0-730)")
     scan.add_argument("--as-of", type=date.fromisoformat, help="quote date DTE counts from (YYYY-MM-DD)")
     scan.add_argument("--ignore-market-hours", action="store_true")
+    add_user_argument(scan)
 
     run = commands.add_parser("run", help=argparse.SUPPRESS)
     run.add_argument("--scan-id", required=True)
@@ -219,7 +221,7 @@ def _finish_line(meta: ScanMeta) -> int:
 def _scan(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
     request = ScanRequest(tickers=args.tickers, provider=args.provider, side=args.side, weeks=args.weeks,
                           min_dte=args.min_dte, max_dte=args.max_dte, ignore_market_hours=args.ignore_market_hours,
-                          as_of=args.as_of, trigger=ScanTrigger.CLI)
+                          as_of=args.as_of, trigger=ScanTrigger.CLI, book_user=args.user)
     started = begin_scan(settings, store, request)
     meta = run_scan(settings, store, started.scan_id, started.token, on_progress=_progress_printer(),
                     stop=_stop_on_signals())

@@ -15,7 +15,7 @@ from scanner.store.positions import PositionsRecord
 from scanner.store.scans import ScanStore
 
 NAME = "positions"
-USER_HELP = "the book of this e-mail (a logged-in user's on the page); default: the shared book"
+USER_HELP = "the book of positions of this e-mail (a logged-in user's on the page); default: the shared book"
 
 
 def add_user_argument(parser: argparse.ArgumentParser) -> None:

@@ -18,8 +18,8 @@ from scanner.scan.book import best_calls
 from scanner.scan.positions import CSV_HELP, Book, describe, to_csv
 from scanner.scan.rolls import OpenStatus, latest_rows, open_statuses, today
 from scanner.store.positions import PositionsRecord
-from scanner.ui.auth import AccessMode, admin_gate
-from scanner.ui.page import Notice, Page, admin_action, page_frame
+from scanner.ui.auth import Access, AccessMode, admin_gate
+from scanner.ui.page import Notice, admin_action, page_frame
 from scanner.ui.uploads import upload_bytes
 
 NOTICE = Notice("positions_notice")
@@ -28,9 +28,10 @@ OPTION, CONTRACTS, PREMIUM, OPENED = "pos-option", "pos-contracts", "pos-premium
 CASH, PICK, FILE, MODE = "pos-cash", "pos-pick", "pos-file", "pos-mode"
 
 
-def book_user(page: Page) -> str | None:
-    """Whose book this page shows: the signed-in user's with login, else None (the shared one)."""
-    return page.access.email if page.access.mode is AccessMode.OIDC else None
+def book_user(access: Access) -> str | None:
+    """Whose book a page shows and a scan started there runs with: the signed-in user's with login, else None (the
+    shared one)."""
+    return access.email if access.mode is AccessMode.OIDC else None
 
 
 @admin_action(NOTICE, denied="Only admins may change positions; nothing was saved.",
@@ -154,7 +155,7 @@ def _rolls(statuses: list[OpenStatus], scanned: bool) -> None:
 
 def render() -> None:
     with page_frame("Positions", notice=NOTICE) as page:
-        user = book_user(page)
+        user = book_user(page.access)
         record = PositionsRecord(page.store.client, page.store.keys, user)
         book = record.load()
         meta, rows = latest_rows(page.store)

@@ -8,10 +8,11 @@ from scanner import clock
 from scanner.errors import AlreadyRunning, MarketClosed
 from scanner.scan.engine import ScanRequest, start_background
 from scanner.store.scans import Overview, ScanMeta, ScanStatus
-from scanner.ui.auth import admin_gate
+from scanner.ui.auth import admin_gate, current_access
 from scanner.ui.context import PageContext
 from scanner.ui.markdown import plain
 from scanner.ui.page import Notice, NoticeKind, Outcome, admin_action, page_frame
+from scanner.ui.positions_page import book_user
 from scanner.ui.refresh import autorefresh
 from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view
 from scanner.ui.schedule_panel import next_scan_line
@@ -25,7 +26,7 @@ LAST_VIEW = "last_completed_view"  # the last completed scan shown, kept readabl
 def _start_scan(ctx: PageContext) -> Outcome:
     """Button callback: runs before the rerun, so the page that follows already shows the new scan."""
     try:
-        scan_id = start_background(ctx.settings, ctx.store, ScanRequest())
+        scan_id = start_background(ctx.settings, ctx.store, ScanRequest(book_user=book_user(current_access())))
     except AlreadyRunning:
         return NoticeKind.INFO, "A scan is already running; showing it below. Nothing new was started."
     except MarketClosed as exc:

@@ -11,7 +11,7 @@ from scanner.cli import main
 from scanner.config import Settings
 from scanner.errors import ExitCode
 from scanner.scan.positions import parse_csv
-from scanner.store.positions import PositionsRecord
+from scanner.store.positions import PositionsRecord, book_field
 from scanner.store.scans import ScanStore
 
 PUT = "AAPL261218P00150000"
@@ -103,3 +103,16 @@ def test_rolls_without_a_scan_lists_the_open_options_unquoted(real_store: ScanSt
     assert report["scan"] is None and report["open"][0]["option_symbol"] == PUT
     assert report["open"][0]["ask"] is None and report["open"][0]["candidates"] == []
     assert settings.roll_alert_pct == 5.0
+
+
+def test_a_cli_scan_with_user_runs_against_that_book_and_rolls_read_it(real_store: ScanStore,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    main(["positions", "--user", "ann@example.com", "add-stock", "NVDA", "200", "1"])
+    main(["positions", "add-stock", "AAPL", "100", "1"])  # the shared book: not this scan's
+    assert main(["scan", "--tickers", "MSFT", "--side", "put", "--user", "ann@example.com"]) == ExitCode.OK
+    meta = real_store.get(real_store.latest_id())
+    assert meta.tickers == ["MSFT", "NVDA"] and meta.positions["owner"] == book_field("ann@example.com")
+    assert "ann@example.com" not in json.dumps(meta.positions)
+    rows = real_store.results(meta.scan_id).frame
+    nvda = rows[rows.ticker == "NVDA"]
+    assert set(nvda.side) == {"call"} and (nvda[nvda["match"]].contracts_fit == 2).all()
