@@ -97,8 +97,8 @@ def with_open_quotes(chain: pd.DataFrame, book: Book, ticker: str, provider: Pro
     symbols = [o.option_symbol for o in book.options if o.contract.ticker == ticker]
     if not symbols or quotes is None:
         return chain
-    present = set(zip(chain.get("side", ()), pd.to_datetime(chain.get("expiration", ())).date,
-                      chain.get("strike", ()), strict=False)) if len(chain) else set()
+    present = set(zip(chain["side"], pd.to_datetime(chain["expiration"]).dt.date,
+                      pd.to_numeric(chain["strike"], errors="coerce"), strict=True)) if len(chain) else set()
     contracts = {o.option_symbol: o.contract for o in book.options}
     missing = [s for s in symbols
                if (contracts[s].side.value, contracts[s].expiration, contracts[s].strike) not in present]

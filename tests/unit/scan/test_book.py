@@ -15,6 +15,7 @@ from scanner.scan.book import BookPlan, apply_book, best_calls
 from scanner.scan.criteria import Criteria
 from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.scan.positions import Book, Holding, ShortOption
+from scanner.scan.rolls import open_statuses
 from scanner.scan.screening import screen
 from scanner.store.positions import PositionsRecord
 from scanner.store.scans import ScanStore
@@ -144,3 +145,22 @@ def test_a_demo_scan_with_holdings_respects_the_basis_the_lots_and_the_cash(fake
     puts = rows[rows.side == "put"]
     assert ((puts.contracts_fit >= 1) == (puts.strike * 100 <= cash)).all()  # a put needing more is not fitting
     assert (puts.strike * 100 > cash).any() and (puts.strike * 100 <= cash).any()
+
+
+def test_an_open_put_gone_in_the_money_is_quoted_by_symbol_in_the_same_scan(fake_store: ScanStore) -> None:
+    settings = Settings.from_env({"SCANNER_DATA_DIR": "/tmp", "SCANNER_DEMO_DELAY_MS": "0"})
+    probe = begin_scan(settings, fake_store, ScanRequest(tickers=["MSFT"], side="put", weeks=2))
+    run_scan(settings, fake_store, probe.scan_id, probe.token)
+    chain = fake_store.results(probe.scan_id).frame
+    first = chain[chain.expiration == chain.expiration.min()].iloc[0]
+    strike = round(float(first.underlying_price) * 1.1 / 5) * 5  # 10 % in the money: outside the OTM chain
+    symbol = f"MSFT{first.expiration:%y%m%d}P{strike * 1000:08d}"
+    PositionsRecord(fake_store.client, fake_store.keys).add_option(symbol, 1, 2.0)
+    started = begin_scan(settings, fake_store, ScanRequest(tickers=["MSFT"], side="put", weeks=2))
+    run_scan(settings, fake_store, started.scan_id, started.token)
+    rows = fake_store.results(started.scan_id).frame
+    quoted = rows[(rows.strike == strike) & (rows.expiration == first.expiration)]
+    assert len(quoted) == 1 and quoted.iloc[0].ask > strike - first.underlying_price > 0
+    [status] = open_statuses(Book(options=(ShortOption(symbol, 1, 2.0),)), rows, first.expiration.date())
+    assert status.ask == quoted.iloc[0].ask and status.tested and len(status.candidates)
+    assert status.candidates.net_credit.notna().all()
