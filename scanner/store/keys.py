@@ -78,6 +78,21 @@ class Keys:
         source is asked at most once per ticker and day (scan.events)."""
         return f"{self.root}:events:{ticker}"
 
+    def iv_history(self, source: str, ticker: str) -> str:
+        """Sorted set of a ticker's IV30 per NYSE session as one source saw it (JSON points, score the session's
+        ordinal day), the last scan of a session winning, trimmed to 400 days (store.iv_history)."""
+        return f"{self.root}:iv:{source}:{ticker}"
+
+    @property
+    def iv_index(self) -> str:
+        """Set of ``<source>:<ticker>`` with an IV history: how the CLI and pages reach every ``iv_history`` key."""
+        return f"{self.root}:iv:index"
+
+    def candles(self, ticker: str) -> str:
+        """Hash ``<source>:<quote date>`` → a ticker's daily closes (JSON), expiring at the next New York midnight:
+        each source is asked at most once per ticker and day (scan.candles_cache)."""
+        return f"{self.root}:candles:{ticker}"
+
     def admin_unlock(self, token: str) -> str:
         """An admin password unlock, a string with an expiry: the fingerprint (an HMAC, never the password) of the
         password and the client (address, browser) it was granted to; ``token`` is the random id its session holds."""
