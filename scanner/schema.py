@@ -153,7 +153,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("events", Kind.TEXT, Role.VIEW, "Events", Display.TEXT,
            "🔴 earnings: the ticker's next report falls inside the contract's life; ex-div: an ex-dividend date "
            "inside it (calls), with early assignment when the call is in the money and its extrinsic value is below "
-           "the dividend; ? earnings: the source does not say"),
+           "the dividend; empty when nothing is known inside it"),
     Column("new", Kind.BOOL, Role.VIEW, "New", Display.FLAG, "Not in the previous completed scan"),
 )
 

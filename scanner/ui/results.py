@@ -14,6 +14,7 @@ import streamlit as st
 
 from scanner import clock
 from scanner.results.compare import mark_new
+from scanner.results.events_marks import next_earnings, row_marks, ticker_markers
 from scanner.results.export import export_frame, file_name, to_bytes
 from scanner.results.filters import Filters
 from scanner.scan.engine import in_words
@@ -35,9 +36,10 @@ SHOWN_COLUMNS = (  # the per-ticker tables: the decision columns first (``DECISI
     # the ticker), then what a seller weighs next (the rank and what it rests on: return on capital, odds; where
     # it loses, what it ties up, the move priced in), why a row does not match, then the rest
     "strike", "expiration", "bid", "annualized_return_pct", "side", "dte", "delta", "open_interest", "spread_pct",
-    "score", "annualized_period_return_pct", "pop_pct", "break_even", "collateral", "premium", "if_called_return_pct",
-    "expected_move", "atm_iv", "reason", "new", "otm_pct", "ask", "mid", "prob_otm", "iv", "change_pct",
-    "underlying_price", "period_return_pct", "volume", "option_symbol",
+    "score", "annualized_period_return_pct", "pop_pct", "events", "break_even", "collateral", "premium",
+    "if_called_return_pct", "expected_move", "atm_iv", "reason", "new", "earnings_date", "earnings_time",
+    "ex_dividend_date", "dividend", "earnings_in_window", "ex_dividend_in_window", "assignment_risk", "otm_pct", "ask",
+    "mid", "prob_otm", "iv", "change_pct", "underlying_price", "period_return_pct", "volume", "option_symbol",
 )
 COLUMN_CONFIG = schema_columns(SHOWN_COLUMNS)
 TABLE_COLUMNS = ("ticker", *SHOWN_COLUMNS)  # the tables over every ticker (all matches, best per ticker)
@@ -64,6 +66,8 @@ SUMMARY_CONFIG = {  # the best contract's columns under their schema labels; "Be
     "passing": column(Display.COUNT, "Contracts"),
     "underlying_price": schema_column("underlying_price"),
     "nearest_expiration": column(Display.DATE, "Nearest expiration"),
+    "next_earnings": column(Display.DATE, "Next earnings", "The ticker's next earnings report not yet out at the "
+                            "quote; empty when the source does not say"),
     "last_scan": column(Display.TEXT, "Last scan (ET)"),
 }
 POINT_COLUMNS = ("ticker", "side", "expiration", "dte", "strike", "bid", "annualized_return_pct", "delta",
@@ -102,6 +106,7 @@ class View:
     near: dict[str, pd.DataFrame]  # ticker → its near misses, nearest first
     points: pd.DataFrame  # the scatter chart's data
     hidden: dict[str, int]  # ticker → how many of its matches (rows passing the scan's rules) the filters hide
+    earnings: dict[str, str]  # ticker → its title marker, when contracts it screened live through its next report
     only_matches: bool  # the filters show matches only
 
     @property
@@ -114,7 +119,7 @@ class View:
 def _view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, scan_key: tuple[str, str, int], previous_key: tuple,
           filters: Filters, stamp: str) -> View:
     rows = filters.apply(_frame)
-    rows = rows.assign(new=mark_new(rows, _previous).to_numpy()).sort_values(
+    rows = rows.assign(new=mark_new(rows, _previous).to_numpy(), events=row_marks(rows)).sort_values(
         ["ticker", "expiration", "strike"], kind="stable")
     shown = [c for c in SHOWN_COLUMNS if c in rows.columns]
     groups = {ticker: group[shown] for ticker, group in rows.groupby("ticker", sort=True)}
@@ -127,7 +132,7 @@ def _view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, scan_key: tuple[
                 summary_rows=pd.Index(table["ticker"].map(best_rows(rows, "annualized_return_pct"))),
                 best=best_per_ticker(rows),
                 nearest=near, near=dict(list(near.groupby("ticker", sort=True))), points=points,
-                hidden=hidden_matches(_frame, rows), only_matches=filters.only_matches)
+                hidden=hidden_matches(_frame, rows), earnings=ticker_markers(_frame), only_matches=filters.only_matches)
 
 
 def best_rows(rows: pd.DataFrame, measure: str) -> pd.Series:
@@ -185,6 +190,7 @@ def summary(view: pd.DataFrame, stamp: str) -> pd.DataFrame:
         "passing": grouped.size(),
         "underlying_price": grouped["underlying_price"].first(),
         "nearest_expiration": grouped["expiration"].min(),
+        "next_earnings": next_earnings(view),
     })
     table["last_scan"] = stamp
     return table.rename_axis("ticker").reset_index()[list(SUMMARY_CONFIG)]
@@ -259,7 +265,10 @@ def _expanders(meta: ScanMeta, view: View, picker: Picker, focus: str | None, ke
     for ticker in order[:limit]:
         rows = view.groups[ticker]
         count, fresh = len(rows), view.fresh.get(ticker, 0)
-        label = f"{ticker} — {count} option{'s' if count != 1 else ''} — last scan {stamp}"
+        label = f"{ticker} — {count} option{'s' if count != 1 else ''}"
+        if ticker in view.earnings:
+            label += f" — :red[{view.earnings[ticker]}]"
+        label += f" — last scan {stamp}"
         near = view.near.get(ticker)
         with st.expander(label + (f" — {fresh} new" if fresh else ""), expanded=ticker == focus):
             contracts, misses = st.tabs([f"Contracts ({count})", f"Near misses ({0 if near is None else len(near)})"])
