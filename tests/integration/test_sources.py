@@ -59,9 +59,12 @@ def test_the_pages_scan_process_gets_what_its_source_reads(source: str, scanner_
     meta = wait_for(lambda: (meta := store.get(scan_id)) is not None and not meta.active and meta, timeout=120)
     log = log_path(settings, scan_id).read_text()
     assert meta.status == "completed" and meta.tickers_done == len(TICKERS), log
-    assert len(store.results(scan_id).frame) == 3 * contracts and TOKEN not in log
+    frame = store.results(scan_id).frame
+    assert len(frame) == 3 * contracts and TOKEN not in log
+    assert frame.earnings_date.isna().all() and frame.earnings_in_window.isna().all()  # no source of events here
     if source == "tradier":
         assert all(seen.headers["Authorization"] == f"Bearer {TOKEN}" for seen in api.seen)
+        assert "events of AAPL unknown: AAPL: Yahoo Finance failed" in log  # the stand-in, asked through OFFLINE
 
 
 def test_no_output_holds_the_tradier_token(scanner_env: dict[str, str], api: ReplayServer) -> None:

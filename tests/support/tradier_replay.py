@@ -95,7 +95,15 @@ def serve_tradier(server: ReplayServer, symbols: Iterable[str], expirations: Ite
                           when={"symbol": symbol, "expiration": expiration.isoformat()})
 
 
+REFUSING_PROXY = "http://127.0.0.1:9"  # nothing listens there: a connection through it is refused at once
+OFFLINE = (dict.fromkeys(("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"), REFUSING_PROXY)
+           | dict.fromkeys(("no_proxy", "NO_PROXY"), "127.0.0.1,localhost"))
+"""A scan process's proxies: the replay servers on 127.0.0.1 reached directly, anything else (Yahoo, the events
+stand-in of the Tradier source) through a proxy that refuses, so its events stay unknown and nothing leaves the
+machine."""
+
+
 def tradier_scan_env(env: Mapping[str, str], server: ReplayServer, token: str = TOKEN) -> dict[str, str]:
-    """The environment of a scan process whose Tradier source is `server`, market hours not enforced."""
-    return {**env, "SCANNER_PROVIDER": "tradier", "TRADIER_TOKEN": token, "TRADIER_URL_BASE": server.url,
+    """The environment of a scan process whose Tradier source is `server`, market hours not enforced, offline."""
+    return {**env, **OFFLINE, "SCANNER_PROVIDER": "tradier", "TRADIER_TOKEN": token, "TRADIER_URL_BASE": server.url,
             "SCANNER_ENFORCE_MARKET_HOURS": "false", "SCANNER_HTTP_TIMEOUT": GATE_TIMEOUT}

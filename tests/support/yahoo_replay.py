@@ -12,13 +12,17 @@ built from a sample in the yfinance CSV layout, and price history (`v8/finance/c
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
+import pytest
 from curl_cffi import requests as curl_requests
+from yfinance import cache
+from yfinance.data import SingletonMeta, YfData
 
 from tests.support.http_replay import Answer, ReplayServer, Seen
 
@@ -191,3 +195,17 @@ def chart_payload(symbol: str, closes: list[float], now: datetime) -> dict[str, 
             "volume": [30_000_000] * len(closes)}
     return {"chart": {"result": [{"meta": meta, "timestamp": stamps, "indicators": {
         "quote": [bars], "adjclose": [{"adjclose": closes}]}}], "error": None}}
+
+
+@contextmanager
+def yfinance_sent_to(replay: YahooReplay, monkeypatch: pytest.MonkeyPatch) -> Iterator[YahooReplay]:
+    """yfinance in this process sent to `replay` (reset first): a fresh YfData singleton whose session goes there,
+    which a `yfinance.Ticker(symbol)` without a session uses, and the on-disk cookie and timezone caches off, so
+    nothing is read from or written to the user's (for code that builds its own YahooProvider, as a scan does)."""
+    replay.reset()
+    monkeypatch.setattr(SingletonMeta, "_instances", {})
+    monkeypatch.setattr(cache._CookieCacheManager, "_Cookie_cache", cache._CookieCacheDummy())
+    monkeypatch.setattr(cache._TzCacheManager, "_tz_cache", cache._TzCacheDummy())
+    with replay.session() as session:
+        YfData(session=session)
+        yield replay

@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from tests.support.tradier_replay import (
     quotes_payload,
     serve_tradier,
 )
+from tests.support.yahoo_replay import YahooReplay, yfinance_sent_to
+from tests.unit.providers.test_events_sources import calendar_answer
 
 TOKEN = "tr-Secret+9x/Q2="
 AS_OF = date(2026, 11, 30)  # a Monday
@@ -45,6 +47,19 @@ FAST = RetryPolicy(attempts=2, backoff_base=0.01, backoff_cap=0.02, max_rate_lim
 @pytest.fixture
 def server() -> Iterator[ReplayServer]:
     with ReplayServer() as replay:
+        yield replay
+
+
+@pytest.fixture(scope="module")
+def local_yahoo() -> Iterator[YahooReplay]:
+    with YahooReplay() as replay:
+        yield replay
+
+
+@pytest.fixture
+def yahoo(local_yahoo: YahooReplay, monkeypatch: pytest.MonkeyPatch) -> Iterator[YahooReplay]:
+    """Yahoo, the events stand-in a scan's Tradier source asks, on 127.0.0.1 (so a scan never leaves the machine)."""
+    with yfinance_sent_to(local_yahoo, monkeypatch) as replay:
         yield replay
 
 
@@ -176,16 +191,26 @@ def scan(server: ReplayServer, store: ScanStore, tickers: list[str], **kwargs: A
     return started.scan_id
 
 
-def test_a_whole_scan_through_tradier(server: ReplayServer, fake_store: ScanStore) -> None:
+def test_a_whole_scan_through_tradier_with_yahoos_events(server: ReplayServer, yahoo: YahooReplay,
+                                                          fake_store: ScanStore) -> None:
     serve_tradier(server, ["AAPL", "MSFT"], WEEKLIES)
+    report = int(datetime(2026, 12, 10, 12, tzinfo=UTC).timestamp())  # AAPL reports inside the second weekly
+    yahoo.server.script(f"/{YahooReplay.QUERY2}/v10/finance/quoteSummary/AAPL",
+                        Answer(200, calendar_answer(earnings={"earningsDate": [report]})))
     scan_id = scan(server, fake_store, ["AAPL", "MSFT"])
     meta = fake_store.get(scan_id)
     assert meta.status == "completed" and meta.provider == "tradier" and meta.provider_label == "Tradier"
     frame = fake_store.results(scan_id).frame
     assert len(frame) == 2 * 2 * 5 and set(frame.ticker) == {"AAPL", "MSFT"}
     assert set(frame.expiration.dt.date) == set(WEEKLIES[:2]) and frame["match"].any()
+    aapl, msft = frame[frame.ticker == "AAPL"], frame[frame.ticker == "MSFT"]
+    assert set(aapl.earnings_date.dt.date) == {date(2026, 12, 10)}
+    assert list(aapl.groupby("expiration").earnings_in_window.first()) == [False, True]
+    assert not aapl[aapl.earnings_in_window.astype(bool)]["match"].any()  # earnings excluded by default
+    assert msft.earnings_date.isna().all()  # Yahoo has no calendar for it: unknown
 
 
+@pytest.mark.usefixtures("yahoo")
 def test_the_token_never_reaches_errors_logs_or_the_store(server: ReplayServer, fake_store: ScanStore,
                                                           caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
