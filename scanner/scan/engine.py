@@ -34,6 +34,7 @@ from scanner.market import calendar
 from scanner.market.events import TickerEvents
 from scanner.providers.base import ChainRequest, Provider
 from scanner.providers.registry import get_provider
+from scanner.scan.alerts import Alerter
 from scanner.scan.book import BookPlan
 from scanner.scan.criteria import Criteria, scan_overrides
 from scanner.scan.events_cache import EventsCache, ticker_events
@@ -219,7 +220,9 @@ def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
         log.error(lost)
         raise LockLost(lost) from None
     log.info("scan %s %s: %s", scan_id, status, message)
-    return store.get(scan_id) or meta
+    ended = store.get(scan_id) or meta
+    Alerter(settings, store).after_scan(ended)  # the end is recorded and the lock free: never delays nor fails it
+    return ended
 
 
 def _run_held(settings: Settings, store: ScanStore, meta: ScanMeta, lock: ScanLock, tally: _Tally,

@@ -107,3 +107,24 @@ def test_a_test_alert_goes_to_every_channel_and_is_recorded_as_a_test(settings: 
         record.remove_channel(sent.channel_id)
         record.add_channel("Rich puts", f"json://127.0.0.1:{hook.port}/hook")
         assert len(_alerter(settings, real_store).after_scan(real_store.get("d1"))) == 1
+
+
+def test_a_cli_scan_alerts_after_its_end_is_recorded_and_a_dead_channel_never_fails_it(
+        scanner_env: dict[str, str], real_store: ScanStore) -> None:
+    from tests.support.processes import run_cli
+
+    real_store.criteria.save({"min_put_annualized": 0.0, "put_delta_floor": -1.0})  # demo matches at any hour
+    record = ScreensRecord(real_store.client, real_store.keys)
+    record.save("All matches", {"rules": "1", "side": "both"})
+    with PostSink() as hook:
+        record.add_channel("All matches", "json://127.0.0.1:1/nobody-listens")
+        record.add_channel("All matches", f"json://127.0.0.1:{hook.port}/hook")
+        scan = run_cli(["scan", "--tickers", "AAPL,MSFT"], scanner_env)
+        assert scan.returncode == 0 and " completed: " in scan.stdout, scan.stderr
+        (post,) = hook.posts
+    latest = real_store.get(real_store.latest_id())
+    assert latest.status == ScanStatus.COMPLETED and latest.matches > 0
+    assert post["title"].startswith(f"Options scanner: {latest.matches} new match")
+    history = AlertLog(real_store.client, real_store.keys).recent()
+    assert sorted(h.result for h in history) == [Delivery.FAILED, Delivery.SENT]
+    assert all(h.scan_id == latest.scan_id for h in history)
