@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 import pandas as pd
 
 from scanner.market.calendar import today_ny, weekly_expirations
+from scanner.market.candles import NO_CLOSES, DailyCloses
 from scanner.market.events import UNKNOWN, TickerEvents
 from scanner.providers import registry
 
@@ -65,6 +66,10 @@ class Provider(Protocol):
         covers them (market.events). What it does not know stays unknown; raises ProviderError when the source
         failed for this ticker (the scan then treats its events as unknown)."""
 
+    def candles(self, ticker: str, as_of: date) -> DailyCloses:
+        """The ticker's daily closes of the sessions before `as_of` (market.candles.window_start on), what HV20 and
+        HV60 rest on; none when the source has no history. Raises ProviderError when it failed for this ticker."""
+
 
 class Registered:
     """What the registry says of a provider class (name, label, simulated, live), read from its entry."""
@@ -92,6 +97,10 @@ class Registered:
     def events(self, ticker: str, as_of: date) -> TickerEvents:
         """A source without an events endpoint knows none: every flag stays empty."""
         return UNKNOWN
+
+    def candles(self, ticker: str, as_of: date) -> DailyCloses:
+        """A source without price history gives no closes: HV stays empty."""
+        return NO_CLOSES
 
 
 def live_quote_date(request: ChainRequest, now: Callable[[], datetime] | None = None) -> date:
