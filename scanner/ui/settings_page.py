@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from scanner.errors import SettingsError
-from scanner.scan.criteria import ANNUALIZED_RANGE, SIDE_CHOICES, Criteria, format_delta_table
+from scanner.scan.criteria import ANNUALIZED_RANGE, SIDE_CHOICES, Criteria, EarningsRule, format_delta_table
 from scanner.scan.watchlist import Entry, to_csv
 from scanner.ui.alerts_panel import render_alerts
 from scanner.ui.auth import admin_gate
@@ -134,6 +134,10 @@ def _criteria(ctx: PageContext, criteria: Criteria, can_edit: bool) -> None:
     with st.form("criteria"):
         st.selectbox("Side", SIDE_CHOICES, index=SIDE_CHOICES.index(criteria.side), key=key("side"),
                      disabled=not can_edit)
+        st.selectbox("Earnings inside a contract's life", list(EarningsRule), key=key("earnings"),
+                     index=list(EarningsRule).index(criteria.earnings), disabled=not can_edit,
+                     help="exclude: such a contract never matches, its reason names the report; flag: it only "
+                          "carries the marker")
         left, right = st.columns(2)
         left.number_input("Weeks ahead", 1, 52, criteria.weeks, key=key("weeks"), disabled=not can_edit)
         right.number_input("Strikes per expiration", 1, 50, criteria.strike_limit, key=key("strike_limit"),
