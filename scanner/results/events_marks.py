@@ -57,3 +57,39 @@ def next_earnings(rows: pd.DataFrame) -> pd.Series:
     if "earnings_date" not in rows or rows.empty:
         return pd.Series(dtype="datetime64[s]")
     return rows.groupby("ticker", sort=True)["earnings_date"].min()
+
+
+def _known(value: object) -> bool:
+    return value is not None and not (not isinstance(value, str) and pd.isna(value))
+
+
+def _truth(value: object) -> bool | None:
+    """A flag of one row as True, False or None (unknown), whatever scalar type the frame gave it."""
+    return bool(value) if _known(value) else None
+
+
+def detail_lines(row: pd.Series) -> list[tuple[str, bool]]:
+    """A contract's events in words for its detail, each with whether it is a warning (inside its life)."""
+    lines = []
+    inside = _truth(row.get("earnings_in_window"))
+    if _known(row.get("earnings_date")):
+        where = ("inside the contract's life" if inside is True
+                 else "after the contract's life" if inside is False else "the source does not cover its life")
+        words = earnings_words(pd.Timestamp(row["earnings_date"]), row.get("earnings_time"))
+        lines.append((f"E{words[1:]}: {where}.", inside is True))
+    else:
+        lines.append(("Earnings: none inside the contract's life." if inside is False
+                      else "Earnings: the source does not say.", False))
+    ex_inside = _truth(row.get("ex_dividend_in_window"))
+    if _known(row.get("ex_dividend_date")):
+        amount = f" (${row['dividend']:,.2f})" if _known(row.get("dividend")) else ""
+        where = "inside the contract's life" if ex_inside is True else "after the contract's life"
+        lines.append((f"Ex-dividend {pd.Timestamp(row['ex_dividend_date']):%a %m-%d}{amount}: {where}.",
+                      ex_inside is True and row.get("side") == "call"))
+    else:
+        lines.append(("Ex-dividend: none inside the contract's life." if ex_inside is False
+                      else "Ex-dividend: the source does not say.", False))
+    if _truth(row.get("assignment_risk")) is True:
+        lines.append(("Early assignment risk: in the money, with less extrinsic value than the dividend: a holder "
+                      "may exercise the day before the ex-date.", True))
+    return lines

@@ -19,9 +19,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
+from scanner.results.events_marks import detail_lines
 from scanner.results.payoff import payoff, price_grid
 from scanner.schema import BY_NAME, Display, Side
 from scanner.ui.columns import column, schema_columns, shown_value
+from scanner.ui.markdown import plain
 
 OPEN = "contract-detail"  # session key: (the scan, the contract's IDENTITY values) of the detail open
 PICKS = "contract-detail-picks"  # session key: table key → the rows picked in it at the last run
@@ -89,6 +91,8 @@ def _detail(row: pd.Series, frame: pd.DataFrame) -> None:
         st.success("Passes the scan's rules.")
     else:
         st.warning(f"Not a match: {row['reason'] or 'it fails the scan rules'}.")
+    for line, warning in detail_lines(row):
+        st.markdown(f":red[{plain(line)}]" if warning else plain(line))
     names = [name for name in FIGURES if not (name == "if_called_return_pct" and row["side"] != Side.CALL)]
     with st.container(horizontal=True, wrap=True, gap="medium"):  # as many a row as fit: two on a phone
         for name in names:

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scanner.store.scans import ScanStore
+from scanner.ui.markdown import plain
 from tests.support.paths import ROOT
 from tests.support.rows import known_rows
 from tests.support.stored import store_scan
@@ -75,3 +76,14 @@ def test_the_through_earnings_filter_hides_or_keeps_them_and_goes_to_the_url(wit
     assert at.query_params.get("earnings") == (None if choice == "show" else choice)
     again = _main({**EVERYTHING, "earnings": choice})
     assert set(_labels(again)) == shown
+
+
+def test_a_contracts_detail_says_its_events(with_events) -> None:
+    at = _main({})  # the scan's rules (flag): AAPL's 200 put and MSFT's 400 put match
+    at.session_state["main-summary"] = {"selection": {"rows": [0], "columns": [], "cells": []}}  # AAPL's best
+    at.run()
+    assert not at.exception
+    texts = [m.value for m in at.markdown]
+    inside = plain("Earnings Thu 12-03 after close: inside the contract's life.")
+    assert f":red[{inside}]" in texts
+    assert plain("Ex-dividend: the source does not say.") in texts
