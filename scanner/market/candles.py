@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -27,10 +28,13 @@ class DailyCloses:
     closes: tuple[float, ...] = ()
 
     @classmethod
-    def of(cls, pairs: Iterable[tuple[date, float]], before: date) -> DailyCloses:
-        """The readable positive closes of sessions before `before`, one per day (the last given wins), sorted."""
+    def of(cls, pairs: Iterable[tuple[date | None, Any]], before: date) -> DailyCloses:
+        """The readable positive closes of sessions before `before`, one per day (the last given wins), sorted;
+        a pair without a day is skipped."""
         kept: dict[date, float] = {}
         for day, close in pairs:
+            if day is None:
+                continue
             try:
                 value = float(close)
             except (TypeError, ValueError):

@@ -19,7 +19,8 @@ import pandas as pd
 from scanner.config import Settings
 from scanner.errors import ProviderError
 from scanner.market import blackscholes
-from scanner.market.calendar import weekly_expirations
+from scanner.market.calendar import is_trading_day, weekly_expirations
+from scanner.market.candles import DailyCloses, window_start
 from scanner.market.events import TickerEvents
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import empty_chain
@@ -118,6 +119,25 @@ class DemoProvider(Registered):
         spot, _ = self._underlying(symbol, as_of)
         draws = _rng("demo-events", symbol).random(4)
         return simulated_events(symbol, as_of, spot, (draws[0], draws[1], draws[2], draws[3]))
+
+    def candles(self, ticker: str, as_of: date) -> DailyCloses:
+        """A simulated path of the sessions before `as_of` ending at that day's price: each session's log return
+        drawn from N(0, vol² / 252) with the ticker's ATM vol, fixed per (ticker, session), so HV20 lands near the
+        IV the chains quote."""
+        symbol = str(ticker).strip().upper()
+        spot, vol = self._underlying(symbol, as_of)
+        day, sessions = window_start(as_of), []
+        while day < as_of:
+            if is_trading_day(day):
+                sessions.append(day)
+            day += timedelta(days=1)
+        if not sessions:
+            return DailyCloses()
+        shocks = np.array([_rng("demo-close", symbol, session.isoformat()).standard_normal()
+                           for session in sessions[1:]])
+        steps = np.r_[0.0, np.cumsum(shocks * vol / np.sqrt(252))]
+        closes = np.round(spot * np.exp(steps - steps[-1]), 2)
+        return DailyCloses.of(zip(sessions, closes, strict=True), before=as_of)
 
     @staticmethod
     def _underlying(symbol: str, quote_date: date) -> tuple[float, float]:

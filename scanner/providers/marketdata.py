@@ -31,6 +31,7 @@ import pandas as pd
 from scanner.config import Settings
 from scanner.errors import ConfigError, ProviderError, ProviderFatal
 from scanner.market.calendar import NY, weekly_expirations
+from scanner.market.candles import DailyCloses, window_start
 from scanner.market.events import EarningsTime, TickerEvents, next_report
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import NUMERIC_COLUMNS, empty_chain, fill_delta, nearest_otm_positions
@@ -263,6 +264,21 @@ class MarketDataProvider(Registered):
         if found is None:
             return TickerEvents()
         return TickerEvents(earnings_date=found[0], earnings_time=found[1], earnings_known_through=found[0])
+
+    def candles(self, ticker: str, as_of: date) -> DailyCloses:
+        """Daily closes from `/stocks/candles/D/{symbol}/?from=&to=` (`c` and `t` in unix seconds, one per session),
+        up to the day before `as_of`."""
+        symbol = str(ticker).strip().upper()
+        payload = self._ok_payload(symbol, f"stocks/candles/D/{quote(symbol, safe='')}/",
+                                   {"from": window_start(as_of).isoformat(),
+                                    "to": (as_of - timedelta(days=1)).isoformat()})
+        if payload is None:
+            return DailyCloses()
+        closes, stamps = payload.get("c"), payload.get("t")
+        if not isinstance(closes, list) or not isinstance(stamps, list) or len(closes) != len(stamps):
+            raise ProviderError(f"{symbol}: malformed MarketData candles (c and t differ)")
+        return DailyCloses.of(((_epoch_date(float(stamp)), close) for stamp, close in zip(stamps, closes, strict=True)
+                               if isinstance(stamp, int | float)), before=as_of)
 
     def _expirations(self, symbol: str, request: ChainRequest, quote_date: date) -> list[date]:
         """The next `weeks` weeklies from the NYSE calendar (nothing paid for), or the listed ones in the DTE window."""

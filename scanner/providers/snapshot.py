@@ -26,6 +26,7 @@ import pandas as pd
 from scanner.config import Settings
 from scanner.errors import ConfigError, ProviderError
 from scanner.market.calendar import NY
+from scanner.market.candles import DailyCloses
 from scanner.market.events import TickerEvents
 from scanner.providers.base import ChainRequest, Registered
 from scanner.providers.chains import fill_delta, nearest_otm, normalized
@@ -35,6 +36,7 @@ from scanner.providers.marketdata import chain_frame
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".csv", ".parquet", ".json")
+CANDLES_FOLDER = "candles"  # <TICKER>.csv of date,close: what HV rests on
 _REQUIRED = ("ticker", "side", "expiration", "strike")
 _TD_MALFORMED = "malformed Schwab/TD Ameritrade chain"
 _TD_MISSING = -999.0  # TD/Schwab's placeholder for a greek or IV it could not compute
@@ -157,6 +159,20 @@ class SnapshotProvider(Registered):
             if self._events is None:
                 self._events = read_events(self.folder)
         return events_of(self._events, ticker, as_of)
+
+    def candles(self, ticker: str, as_of: date) -> DailyCloses:
+        """The folder's optional `candles/<TICKER>.csv` (`date,close`); none without it. ProviderError when the file
+        is there but unreadable."""
+        symbol = str(ticker).strip().upper()
+        path = self.folder / CANDLES_FOLDER / f"{symbol}.csv"
+        if not path.is_file():
+            return DailyCloses()
+        try:
+            frame = pd.read_csv(path, usecols=["date", "close"], dtype={"date": str})
+            days = [date.fromisoformat(text.strip()) for text in frame["date"]]
+        except (ValueError, OSError, UnicodeDecodeError, AttributeError) as exc:
+            raise ProviderError(f"{symbol}: {CANDLES_FOLDER}/{path.name} unreadable ({exc})") from None
+        return DailyCloses.of(zip(days, frame["close"], strict=True), before=as_of)
 
     def _load(self) -> _Snapshot:
         """Every readable file of the folder, once; unreadable files are logged and skipped."""

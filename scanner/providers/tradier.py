@@ -31,6 +31,7 @@ import pandas as pd
 
 from scanner.config import Settings
 from scanner.errors import ConfigError, ProviderError, ProviderFatal
+from scanner.market.candles import NO_CLOSES, DailyCloses
 from scanner.market.events import UNKNOWN, TickerEvents
 from scanner.providers import registry
 from scanner.providers.base import ChainRequest, Provider, Registered, live_quote_date
@@ -138,6 +139,10 @@ class TradierProvider(Registered):
     def events(self, ticker: str, as_of: date) -> TickerEvents:
         """None from Tradier's market API: the stand-in's, else unknown."""
         return UNKNOWN if self.stand_in is None else self.stand_in.events(ticker, as_of)
+
+    def candles(self, ticker: str, as_of: date) -> DailyCloses:
+        """The stand-in's daily closes (Yahoo's), else none."""
+        return NO_CLOSES if self.stand_in is None else self.stand_in.candles(ticker, as_of)
 
     def fetch(self, ticker: str, request: ChainRequest) -> pd.DataFrame:
         symbol = str(ticker).strip().upper()

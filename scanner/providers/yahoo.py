@@ -22,6 +22,7 @@ from scanner.config import Settings
 from scanner.errors import ProviderError
 from scanner.market import blackscholes
 from scanner.market.calendar import weekly_expirations
+from scanner.market.candles import DailyCloses, window_start
 from scanner.market.events import EarningsTime, TickerEvents
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
@@ -78,6 +79,18 @@ class YahooProvider(Registered):
         return TickerEvents(earnings_date=earnings, earnings_time=EarningsTime.UNKNOWN,
                             ex_dividend_date=ex_dividend, earnings_known_through=earnings,
                             dividends_known_through=ex_dividend)
+
+    def candles(self, ticker: str, as_of: date) -> DailyCloses:
+        """Daily closes from `Ticker.history()` (split- and dividend-adjusted, as log returns want them), the
+        sessions before `as_of` (yfinance's `end` is exclusive)."""
+        symbol = str(ticker).strip().upper()
+        handle = self._ticker_factory(symbol)
+        history = self._call(symbol, lambda: handle.history(start=window_start(as_of).isoformat(),
+                                                            end=as_of.isoformat(), interval="1d"))
+        if not isinstance(history, pd.DataFrame) or "Close" not in history or history.empty:
+            return DailyCloses()
+        days = [stamp.date() for stamp in pd.DatetimeIndex(history.index)]
+        return DailyCloses.of(zip(days, history["Close"], strict=True), before=as_of)
 
     def _expiration(self, symbol: str, handle: Any, expiration: str, sides: tuple[str, ...],
                     quote_date: date) -> pd.DataFrame:
