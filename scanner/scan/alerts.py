@@ -25,7 +25,7 @@ from scanner.config import Settings
 from scanner.errors import REDIS_ERRORS
 from scanner.market import calendar
 from scanner.results.screens import screen_filters, screen_link
-from scanner.store.connection import Client
+from scanner.store.connection import Client, redis_failure
 from scanner.store.keys import Keys
 from scanner.store.scans import ScanMeta, ScanStatus, ScanStore
 from scanner.store.screens import Channel, Screen, ScreensRecord, owners
@@ -171,9 +171,11 @@ class Alerter:
             return []
         try:
             return self._after_scan(meta)
-        except (*REDIS_ERRORS, OSError, ValueError) as exc:
-            log.warning("alerts after scan %s not sent: %s", meta.scan_id, type(exc).__name__)
-            return []
+        except REDIS_ERRORS as exc:
+            log.warning("alerts after scan %s not sent: %s", meta.scan_id, redis_failure(exc, self.settings))
+        except Exception as exc:  # an alert's bug must not turn a completed scan's process into a failed one
+            log.warning("alerts after scan %s not sent (%s)", meta.scan_id, type(exc).__name__)
+        return []
 
     def _after_scan(self, meta: ScanMeta) -> list[AlertRecord]:
         screens = [(owner, screen) for owner in owners(self.store.client, self.store.keys)

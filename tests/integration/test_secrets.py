@@ -26,6 +26,10 @@ from tests.support.redis_servers import make_tls_files, redis7_binary
 
 REDIS_PASSWORD = "pw-7f3c9a51e2b84d06"
 API_KEY = "mdkey-0c2e5b7d9a4f4e61b3"
+CHANNEL_PASSWORD = "hookpw-7d41c2a9"
+CHANNEL_URL = f"json://bot:{CHANNEL_PASSWORD}@127.0.0.1:1/hook"
+SLACK_TOKEN = "TIiajkdnlazkcOXrIdevi7FQ"
+SLACK_URL = f"slack://T1JJ3T3L2/A1BRTD4JD/{SLACK_TOKEN}"
 
 
 @pytest.fixture
@@ -88,6 +92,15 @@ def _page_text(at: AppTest) -> str:
 @pytest.mark.parametrize("secret_env", URL_FORMS, indirect=True)
 def test_no_output_holds_a_secret(secret_env: dict[str, str], api: ReplayServer, tmp_path: Path) -> None:
     outputs: list[str] = []
+    # alert channels: a password in a json:// URL's user-info (alerted after each scan, to a port nobody listens on,
+    # so it fails and is logged), a Slack token in the path (on a screen that matches nothing: never sent)
+    assert run_cli(["screens", "save", "Matches", "--query", "rules=1&min_ann=&delta_min=&delta_max="],
+                   secret_env).returncode == 0
+    assert run_cli(["screens", "save", "None", "--query", "tickers=ZZZZ"], secret_env).returncode == 0
+    for screen, url in (("Matches", CHANNEL_URL), ("None", SLACK_URL)):
+        added = run_cli(["alerts", "add", screen, url], secret_env)
+        assert added.returncode == 0, added.stderr
+        outputs += [added.stdout, added.stderr]
     scan = run_cli(["scan", "--tickers", "AAPL,MSFT,LEAK"], secret_env)
     assert scan.returncode == 0, scan.stderr
     assert re.search(r"[1-9]\d* contracts, [1-9]\d* matches, 1 error", scan.stdout), scan.stdout  # rows, LEAK fails
@@ -98,7 +111,9 @@ def test_no_output_holds_a_secret(secret_env: dict[str, str], api: ReplayServer,
     assert "token [redacted] is bad" in errors["LEAK"]  # what the monitor page shows for the ticker
     outputs += list(errors.values())
     for args in (["status", "--json"], ["history", "--json"], ["status"], ["history"],
-                 ["export", "--all", "--output", "-"], ["server", "status"]):
+                 ["export", "--all", "--output", "-"], ["server", "status"], ["alerts", "list"],
+                 ["alerts", "list", "--json"], ["alerts", "history", "--json"], ["screens", "list", "--json"],
+                 ["screens", "show", "None"]):
         done = run_cli(args, secret_env)
         outputs += [done.stdout, done.stderr]
     parquet = tmp_path / "all.parquet"
@@ -126,9 +141,17 @@ def test_no_output_holds_a_secret(secret_env: dict[str, str], api: ReplayServer,
     assert down.returncode == 1 and "127.0.0.1:1" in down.stderr
     outputs += [down.stdout, down.stderr]
 
+    settings_page = AppTest.from_file(str(ROOT / "pages" / "settings.py"), default_timeout=60).run()
+    assert "bot:****@127.0.0.1" in _page_text(settings_page)  # the alerts section was searched
+    outputs.append(_page_text(settings_page))
+    history = run_cli(["alerts", "history", "--json"], secret_env).stdout
+    assert '"failed"' in history  # the json:// channel was really tried after the scans
+    outputs.append(history)
+
     for text in outputs:
         assert REDIS_PASSWORD not in text
         assert API_KEY not in text
+        assert CHANNEL_PASSWORD not in text and SLACK_TOKEN not in text
 
 
 NEEDED = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "REDIS_URL", "MD_API_KEY", "MD_URL_BASE",
