@@ -50,6 +50,7 @@ class Role(Enum):
     CHAIN = "chain"  # a provider's normalized row (DESIGN "Data sources")
     METRIC = "metric"  # computed by screening
     BOOK = "book"  # computed against the trader's book after screening (scanner.scan.book), stored
+    TICKER = "ticker"  # one value per ticker from its history and closes, after screening (scan.volatility), stored
     VIEW = "view"  # computed by a page for what is on screen, never stored
 
 
@@ -150,6 +151,23 @@ COLUMNS: tuple[Column, ...] = (
     Column("contracts_fit", Kind.INT, Role.BOOK, "Fits", Display.COUNT,
            "Puts: how many contracts the book's free cash secures, floor((cash − collateral of open short puts) / "
            "(strike × 100)), empty without cash set; calls on 100+ shares held: floor(shares / 100) − calls written"),
+    Column("iv30", Kind.FLOAT, Role.TICKER, "IV30", Display.FRACTION,
+           "The ticker's 30-day implied volatility: total variance σ²T of the expirations' ATM IV interpolated "
+           "linearly in T = (DTE + 1) / 365 around 31/365, the first or last expiration's σ held flat beyond the "
+           "chain; a source's own IV30 as is (Cboe)"),
+    Column("iv_rank", Kind.FLOAT, Role.TICKER, "IV rank", Display.NUMBER,
+           "(IV30 − min) / (max − min) × 100 over the last 252 sessions of the ticker's IV30 history, today "
+           "included; empty below 20 sessions or on a flat history"),
+    Column("iv_percentile", Kind.FLOAT, Role.TICKER, "IV percentile", Display.PERCENT,
+           "% of the other sessions of the window with a lower IV30; empty below 20 sessions"),
+    Column("iv_rank_days", Kind.INT, Role.TICKER, "IV rank days", Display.COUNT,
+           "How many sessions of history the IV rank and percentile rest on (at most 252)"),
+    Column("hv20", Kind.FLOAT, Role.TICKER, "HV20", Display.FRACTION,
+           "Historical volatility: √252 × the sample standard deviation of the last 20 daily close-to-close log "
+           "returns of completed sessions"),
+    Column("hv60", Kind.FLOAT, Role.TICKER, "HV60", Display.FRACTION, "As HV20, over the last 60 returns"),
+    Column("iv_hv_ratio", Kind.FLOAT, Role.TICKER, "IV/HV", Display.NUMBER,
+           "IV30 / HV20: above 1 the options price more movement than the stock has shown"),
     Column("events", Kind.TEXT, Role.VIEW, "Events", Display.TEXT,
            "🔴 earnings: the ticker's next report falls inside the contract's life; ex-div: an ex-dividend date "
            "inside it (calls), with early assignment when the call is in the money and its extrinsic value is below "
@@ -170,4 +188,5 @@ CHAIN_COLUMNS = names(roles=(Role.CHAIN,))  # what a provider hands the screener
 METRIC_COLUMNS = names(roles=(Role.METRIC,))  # what screening adds to every row
 RESULT_COLUMNS = CHAIN_COLUMNS + METRIC_COLUMNS  # what screen() returns per contract
 BOOK_COLUMNS = names(roles=(Role.BOOK,))  # what the book adds after screening (scanner.scan.book)
-STORED_COLUMNS = RESULT_COLUMNS + BOOK_COLUMNS  # what the store keeps per contract
+TICKER_COLUMNS = names(roles=(Role.TICKER,))  # a ticker's volatility figures (scanner.scan.volatility)
+STORED_COLUMNS = RESULT_COLUMNS + BOOK_COLUMNS + TICKER_COLUMNS  # what the store keeps per contract
