@@ -83,6 +83,10 @@ def _cell(name: str, value: object) -> str:
 
 def message(screen: Screen, rows: pd.DataFrame, link: str) -> tuple[str, str]:
     """The title and body of one screen's alert: a short fixed-width table of its new matches and the view's link."""
+    if rows.empty:  # a test alert before any scan matched: Apprise sends no empty body
+        return (f"Options scanner: no matches for '{screen.name}'",
+                "No contract of the latest completed scan matches this screen." + (f"\n\nOpen the view: {link}"
+                                                                                   if link else ""))
     columns = [(name, label) for name, label in TABLE if name in rows.columns]
     shown = rows.head(MAX_ROWS)
     cells = [[label for _, label in columns]] + [[_cell(name, row[name]) for name, _ in columns]

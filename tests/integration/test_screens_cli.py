@@ -22,3 +22,23 @@ def test_screens_are_saved_listed_shown_and_deleted_per_user(scanner_env: dict[s
     assert run_cli(["screens", "delete", "Rich puts"], scanner_env).returncode == 0
     gone = run_cli(["screens", "show", "Rich puts"], scanner_env)
     assert gone.returncode == 2 and gone.stderr.strip() == "error: no saved screen named 'Rich puts'"
+
+
+def test_alert_channels_are_added_listed_masked_tested_and_removed(scanner_env: dict[str, str]) -> None:
+    from tests.support.alert_servers import PostSink
+
+    assert run_cli(["screens", "save", "Rich", "--query", "rules=1"], scanner_env).returncode == 0
+    with PostSink() as hook:
+        added = run_cli(["alerts", "add", "Rich", f"json://bot:pw-51fe@127.0.0.1:{hook.port}/hook"], scanner_env)
+        assert added.returncode == 0 and "pw-51fe" not in added.stdout and "bot:****@" in added.stdout
+        (channel,) = json.loads(run_cli(["alerts", "list", "--json"], scanner_env).stdout)
+        assert channel["screen"] == "Rich" and "pw-51fe" not in channel["url"]
+        tested = run_cli(["alerts", "test", "Rich"], scanner_env)
+        assert tested.returncode == 0 and f"{channel['id']} sent after 1 attempt(s)" in tested.stdout
+        assert hook.posts[0]["title"].startswith("[test] Options scanner:")
+    (entry,) = json.loads(run_cli(["alerts", "history", "--json"], scanner_env).stdout)
+    assert entry["result"] == "sent" and entry["test"] and entry["channel_id"] == channel["id"]
+    bad = run_cli(["alerts", "add", "Nope", "json://127.0.0.1:1/x"], scanner_env)
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: no saved screen named 'Nope'"
+    assert run_cli(["alerts", "remove", channel["id"]], scanner_env).returncode == 0
+    assert json.loads(run_cli(["alerts", "list", "--json"], scanner_env).stdout) == []
