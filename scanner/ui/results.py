@@ -17,6 +17,7 @@ from scanner.results.compare import mark_new
 from scanner.results.events_marks import next_earnings, row_marks, ticker_markers
 from scanner.results.export import export_frame, file_name, to_bytes
 from scanner.results.filters import Filters
+from scanner.scan.book import BookPlan, collateral_note
 from scanner.scan.engine import in_words
 from scanner.scan.screening import near_misses
 from scanner.schema import BY_NAME, Display, Kind
@@ -37,9 +38,10 @@ SHOWN_COLUMNS = (  # the per-ticker tables: the decision columns first (``DECISI
     # it loses, what it ties up, the move priced in), why a row does not match, then the rest
     "strike", "expiration", "bid", "annualized_return_pct", "side", "dte", "delta", "open_interest", "spread_pct",
     "score", "annualized_period_return_pct", "pop_pct", "events", "break_even", "collateral", "premium",
-    "if_called_return_pct", "expected_move", "atm_iv", "reason", "new", "earnings_date", "earnings_time",
-    "ex_dividend_date", "dividend", "earnings_in_window", "ex_dividend_in_window", "assignment_risk", "otm_pct", "ask",
-    "mid", "prob_otm", "iv", "change_pct", "underlying_price", "period_return_pct", "volume", "option_symbol",
+    "if_called_return_pct", "expected_move", "atm_iv", "reason", "new", "contracts_fit", "if_called_basis_return_pct",
+    "earnings_date", "earnings_time", "ex_dividend_date", "dividend", "earnings_in_window", "ex_dividend_in_window",
+    "assignment_risk", "otm_pct", "ask", "mid", "prob_otm", "iv", "change_pct", "underlying_price", "period_return_pct",
+    "volume", "option_symbol",
 )
 COLUMN_CONFIG = schema_columns(SHOWN_COLUMNS)
 TABLE_COLUMNS = ("ticker", *SHOWN_COLUMNS)  # the tables over every ticker (all matches, best per ticker)
@@ -387,6 +389,7 @@ def _rows(meta: ScanMeta, view: View, frame: pd.DataFrame, scan_key: tuple[str, 
     st.caption(f"{in_words(len(view.rows), 'contract')} on {in_words(len(view.groups), 'ticker')}"
                + (f", {sum(view.fresh.values())} new since the previous scan" if compared else "")
                + f". A row per ticker: its best contract, {BEST_RULE}. Pick a row of any table for its detail.")
+    st.caption(collateral_note(view.rows, BookPlan.of_scan(meta.positions)))
     picker = Picker(frame, scan_key[:2])  # the scan, whatever its version: a running scan's detail stays open
     picked = picker.table(view.summary, view.summary_rows, key=f"{key}-summary", column_config=SUMMARY_CONFIG)
     focus = view.summary["ticker"].iloc[picked] if picked is not None else None

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from scanner.config import Settings
-from scanner.scan.book import BookPlan, apply_book, best_calls
+from scanner.scan.book import BookPlan, apply_book, best_calls, collateral_note
 from scanner.scan.criteria import Criteria
 from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.scan.positions import Book, Holding, ShortOption
@@ -164,3 +164,12 @@ def test_an_open_put_gone_in_the_money_is_quoted_by_symbol_in_the_same_scan(fake
     [status] = open_statuses(Book(options=(ShortOption(symbol, 1, 2.0),)), rows, first.expiration.date())
     assert status.ask == quoted.iloc[0].ask and status.tested and len(status.candidates)
     assert status.candidates.net_credit.notna().all()
+
+
+def test_the_collateral_note_totals_the_puts_shown_beside_the_free_cash() -> None:
+    rows = _screened(Book()).reset_index()
+    plan = BookPlan(Book(options=(ShortOption("XYZ261218P00090000", 1, 1.0),), cash=28_000.0))
+    assert collateral_note(rows, plan) == ("2 puts shown tie up $19,000.00 at one contract each; the book's free "
+                                           "cash: $19,000.00.")  # 9,600 + 9,400; 28,000 − 9,000
+    assert collateral_note(rows.iloc[0:0], BookPlan()) == ("0 puts shown tie up $0.00 at one contract each; no cash "
+                                                           "set in the book the scan ran with.")
