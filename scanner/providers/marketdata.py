@@ -241,6 +241,21 @@ class MarketDataProvider(Registered):
         chain = pd.DataFrame({name: columns[name][kept] for name in CHAIN_COLUMNS}, copy=False)
         return fill_delta(chain, quote_date, self._rate, self._dividend_yield)
 
+    def option_quotes(self, option_symbols: list[str], request: ChainRequest) -> pd.DataFrame:
+        """Contracts by OCC symbol from `/options/quotes/{optionSymbol}/` (one request, one credit, each; the answer
+        is chain-shaped): an open short option a scan's OTM chain no longer holds, in the money."""
+        quote_date = self.quote_date(request)
+        params = {"date": request.as_of.isoformat()} if request.as_of else {}
+        futures = [self._pool.submit(self._ok_payload, symbol, f"options/quotes/{quote(symbol, safe='')}/", params)
+                   for symbol in option_symbols]
+        payloads = [payload for payload in _results(futures) if payload is not None]
+        if not payloads:
+            return empty_chain()
+        columns = chain_columns(merge_chains(payloads))
+        columns["quote_date"][pd.isna(columns["quote_date"])] = quote_date
+        chain = pd.DataFrame({name: columns[name] for name in CHAIN_COLUMNS}, copy=False)
+        return fill_delta(chain, quote_date, self._rate, self._dividend_yield)
+
     def events(self, ticker: str, as_of: date) -> TickerEvents:
         """The next report from `/stocks/earnings/` (a premium endpoint: refused, the scan's earnings are unknown and
         noted once); MarketData has no dividend endpoint, so ex-dividend dates stay unknown. A known next report

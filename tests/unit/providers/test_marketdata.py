@@ -265,3 +265,16 @@ def test_the_key_is_redacted_in_any_case_and_url_encoded(server: ReplayServer, f
     run_scan(config, fake_store, started.scan_id, started.token)
     errors = fake_store.errors(started.scan_id)
     assert errors == {t: f"{t}: MarketData error (HTTP 400): bad token [redacted]!" for t in echoes}
+
+
+def test_an_open_contract_is_quoted_by_its_option_symbol(server: ReplayServer, payload: dict) -> None:
+    """The quotes endpoint answers in the chain's shape: here the real chain's 200 put (deep in the money)."""
+    at = payload["optionSymbol"].index("AAPL230616P00200000")
+    one = {name: [values[at]] if isinstance(values, list) else values for name, values in payload.items()}
+    server.script("/v1/options/quotes/AAPL230616P00200000/", Answer(200, one))
+    quotes = provider(server).option_quotes(["AAPL230616P00200000"], ChainRequest(as_of=AS_OF))
+    assert len(quotes) == 1
+    row = quotes.iloc[0]
+    assert (row.ticker, row.side, row.strike, row.bid, row.ask, row.underlying_price) == (
+        "AAPL", "put", 200.0, 24.25, 25.65, 175.13)
+    assert server.seen[-1].query.get("date") == AS_OF.isoformat()
