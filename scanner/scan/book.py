@@ -185,11 +185,13 @@ def best_calls(book: Book, rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(summary, columns=list(BEST_CALL_COLUMNS))
 
 
-def collateral_note(rows: pd.DataFrame, plan: BookPlan) -> str:
+def collateral_note(rows: pd.DataFrame, plan: BookPlan | None) -> str:
     """The total collateral of the puts among `rows` (what the filters show), beside the free cash of the book the
-    scan ran with: "12 puts shown tie up $1,234,000.00 at one contract each; the book's free cash: $50,000.00"."""
+    scan ran with: "12 puts shown tie up $1,234,000.00 at one contract each; the book's free cash: $50,000.00".
+    `plan` None: the scan ran with someone else's book, whose cash is not shown."""
     puts = rows[(rows["side"] == Side.PUT.value).to_numpy(dtype=bool, na_value=False)] if len(rows) else rows
     total = float(puts["collateral"].sum()) if len(puts) else 0.0
-    free = plan.book.free_cash
-    cash = "no cash set in the book the scan ran with" if free is None else f"the book's free cash: ${free:,.2f}"
+    free = None if plan is None else plan.book.free_cash
+    cash = ("the scan ran with another book than yours" if plan is None
+            else "no cash set in the book the scan ran with" if free is None else f"the book's free cash: ${free:,.2f}")
     return f"{len(puts):,} puts shown tie up ${total:,.2f} at one contract each; {cash}."

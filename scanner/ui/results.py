@@ -21,10 +21,13 @@ from scanner.scan.book import BookPlan, collateral_note
 from scanner.scan.engine import in_words
 from scanner.scan.screening import near_misses
 from scanner.schema import BY_NAME, Display, Kind
+from scanner.store.positions import book_field
 from scanner.store.scans import ScanMeta, ScanStore
+from scanner.ui.auth import current_access
 from scanner.ui.columns import column, percent_fields, schema_column, schema_columns, tooltip
 from scanner.ui.detail import Picker
 from scanner.ui.filters_panel import render_filters, reset_button
+from scanner.ui.positions_page import book_user
 from scanner.ui.screens_panel import render_saved_screens
 
 PAGE_SIZE = 25
@@ -389,7 +392,8 @@ def _rows(meta: ScanMeta, view: View, frame: pd.DataFrame, scan_key: tuple[str, 
     st.caption(f"{in_words(len(view.rows), 'contract')} on {in_words(len(view.groups), 'ticker')}"
                + (f", {sum(view.fresh.values())} new since the previous scan" if compared else "")
                + f". A row per ticker: its best contract, {BEST_RULE}. Pick a row of any table for its detail.")
-    st.caption(collateral_note(view.rows, BookPlan.of_scan(meta.positions)))
+    plan = BookPlan.of_scan(meta.positions)  # another user's cash is theirs: shown only to the scan's own book
+    st.caption(collateral_note(view.rows, plan if plan.owner == book_field(book_user(current_access())) else None))
     picker = Picker(frame, scan_key[:2])  # the scan, whatever its version: a running scan's detail stays open
     picked = picker.table(view.summary, view.summary_rows, key=f"{key}-summary", column_config=SUMMARY_CONFIG)
     focus = view.summary["ticker"].iloc[picked] if picked is not None else None

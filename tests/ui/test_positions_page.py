@@ -103,3 +103,23 @@ def test_after_a_demo_scan_a_tested_put_shows_red_with_its_rolls(real_store: Sca
     candidates = at.dataframe[-1].value
     assert len(candidates) and (candidates.strike <= first.strike).all()
     assert (candidates.expiration.dt.date > expiration).all() and expiration >= date.today() - timedelta(days=1)
+
+
+def test_the_results_show_a_scans_free_cash_only_to_the_book_it_ran_with(real_store: ScanStore) -> None:
+    PositionsRecord(real_store.client, real_store.keys, "ann@example.com").set_cash(12_345)
+    real_store.criteria.save({"min_put_annualized": 0})  # matches to show
+    settings = Settings.from_env()
+    started = begin_scan(settings, real_store, ScanRequest(tickers=["MSFT"], book_user="ann@example.com"))
+    run_scan(settings, real_store, started.scan_id, started.token)
+
+    def captions(user: str) -> str:
+        at = AppTest.from_file(str(ROOT / "pages" / "scan.py"), default_timeout=60)
+        at.secrets = TWO_ADMINS
+        at.user = {"is_logged_in": True, "email": user, "email_verified": True}
+        at.run()
+        assert not at.exception
+        return " ".join(c.value for c in at.caption)
+
+    assert "the book's free cash: $12,345.00" in captions("ann@example.com")
+    bob = captions("bob@example.com")
+    assert "the scan ran with another book than yours" in bob and "12,345" not in bob

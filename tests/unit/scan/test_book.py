@@ -173,3 +173,5 @@ def test_the_collateral_note_totals_the_puts_shown_beside_the_free_cash() -> Non
                                            "cash: $19,000.00.")  # 9,600 + 9,400; 28,000 − 9,000
     assert collateral_note(rows.iloc[0:0], BookPlan()) == ("0 puts shown tie up $0.00 at one contract each; no cash "
                                                            "set in the book the scan ran with.")
+    assert collateral_note(rows, None) == ("2 puts shown tie up $19,000.00 at one contract each; the scan ran with "
+                                           "another book than yours.")
