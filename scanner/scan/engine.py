@@ -40,6 +40,7 @@ from scanner.scan.criteria import Criteria, scan_overrides
 from scanner.scan.events_cache import EventsCache, ticker_events
 from scanner.scan.launcher import spawn_scan
 from scanner.scan.screening import screen, unusable
+from scanner.scan.volatility import VolatilityStep
 from scanner.scan.watchlist import parse_symbols
 from scanner.store.codec import encode_rows
 from scanner.store.connection import redis_failure
@@ -173,13 +174,15 @@ class _TickerResult:
 
 def _fetch_and_screen(provider: Provider, ticker: str, request: ChainRequest,
                       screen_chain: Callable[..., pd.DataFrame],
-                      events_of: Callable[[str], TickerEvents]) -> _TickerResult:
-    """One ticker fetched, its events looked up (scan.events_cache), screened and encoded in a worker thread (so it
-    overlaps other fetches); never raises."""
+                      events_of: Callable[[str], TickerEvents],
+                      with_volatility: Callable[[str, pd.DataFrame], pd.DataFrame]) -> _TickerResult:
+    """One ticker fetched, its events looked up (scan.events_cache), screened, given its volatility figures
+    (scan.volatility: IV30 recorded, rank, HV) and encoded in a worker thread (so it overlaps other fetches); never
+    raises."""
     try:
         chain = provider.fetch(ticker, request)
         events = events_of(ticker)
-        rows = screen_chain(chain, events={ticker: events})
+        rows = with_volatility(ticker, screen_chain(chain, events={ticker: events}))
         usable = ~unusable(rows)
         return _TickerResult(payload=encode_rows(rows, keep=usable), contracts=int(usable.sum()),
                              matches=int(rows["match"].to_numpy()[usable].sum()), invalid=int(len(rows) - usable.sum()),
@@ -299,6 +302,7 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
     screen_chain = functools.partial(screen, criteria=criteria, as_of=as_of, rate=settings.risk_free_rate,
                                      dividend_yield=settings.dividend_yield)
     events_of = functools.partial(ticker_events, provider, EventsCache(store.client, store.keys), as_of=as_of)
+    with_volatility = VolatilityStep(provider, store.client, store.keys, as_of)
     tally.cancel_requested = retrying(lambda: store.cancel_requested(meta.scan_id))
     tickers = iter(meta.tickers)
 
@@ -314,7 +318,8 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
                     return
                 asked = book.request(ticker, request, criteria)  # the book's sides too (calls on shares held, rolls)
                 pending[pool.submit(_fetch_and_screen, provider, ticker, asked,
-                                    book.screener(ticker, criteria, screen_chain, provider, asked), events_of)] = ticker
+                                    book.screener(ticker, criteria, screen_chain, provider, asked), events_of,
+                                    with_volatility)] = ticker
 
         refill()
         while pending:

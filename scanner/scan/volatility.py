@@ -1,0 +1,111 @@
+"""A scan's volatility figures per ticker (DESIGN "Volatility"), added to its screened rows in the fetch worker.
+
+For each ticker: its daily closes (from ``candles:<ticker>``, else asked of the source and cached to midnight) give
+HV20 and HV60; its IV30 (the source's own when it publishes one, as Cboe does, else interpolated from the chain's
+per-expiration ATM IV) is recorded as the session's point of ``iv:<source>:<ticker>`` and the window read back in
+the same round trip gives the IV rank and percentile. Nothing here fails a ticker: a source without history, a
+failing source or Redis trouble leaves the figures empty and the chain is stored all the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import redis
+
+from scanner.errors import REDIS_ERRORS, ProviderError
+from scanner.market.calendar import NY
+from scanner.market.candles import NO_CLOSES, DailyCloses
+from scanner.market.volatility import IvStanding, iv30, iv_standing
+from scanner.providers.base import Provider
+from scanner.scan.day_cache import DayCache
+from scanner.store.iv_history import IvHistory, IvPoint, session_of
+from scanner.store.keys import Keys
+
+log = logging.getLogger(__name__)
+NO_STANDING = IvStanding(math.nan, math.nan, 0)
+
+
+@dataclass(frozen=True)
+class TickerVolatility:
+    """One ticker's figures as its rows carry them (NaN where not known)."""
+
+    iv30: float = math.nan
+    standing: IvStanding = NO_STANDING
+    hv20: float = math.nan
+    hv60: float = math.nan
+
+    def columns(self) -> dict[str, float | int | None]:
+        """The schema's volatility columns (Role.TICKER), one value each for every row of the ticker."""
+        ratio = self.iv30 / self.hv20 if self.hv20 > 0 else math.nan
+        return {"iv30": self.iv30, "iv_rank": self.standing.rank, "iv_percentile": self.standing.percentile,
+                "iv_rank_days": self.standing.days or None, "hv20": self.hv20, "hv60": self.hv60,
+                "iv_hv_ratio": ratio}
+
+
+def chain_iv30(provider: Provider, ticker: str, rows: pd.DataFrame) -> float:
+    """The source's own IV30 when it publishes one (Cboe's, as is), else the chain's interpolated one."""
+    published = getattr(provider, "published_iv30", None)
+    value = published(ticker) if callable(published) else None
+    if value is not None:
+        return float(value)
+    if rows.empty:
+        return math.nan
+    return iv30(rows["dte"].to_numpy(dtype=float, na_value=np.nan), rows["atm_iv"].to_numpy(dtype=float))
+
+
+def candles_cache(client: redis.Redis, keys: Keys,
+                  now: Callable[[], datetime] = lambda: datetime.now(NY)) -> DayCache[DailyCloses]:
+    """``candles:<ticker>``: a source's closes per quote date, to the next New York midnight."""
+    return DayCache(client, keys.candles, DailyCloses.to_json, DailyCloses.from_json, "closes", now)
+
+
+def ticker_closes(provider: Provider, cache: DayCache[DailyCloses], ticker: str, as_of: date) -> DailyCloses:
+    """`ticker`'s closes as of `as_of`: cached, else asked of `provider` and cached; none (uncached) when the
+    source fails for it."""
+    cached = cache.get(provider.name, ticker, as_of)
+    if cached is not None:
+        return cached
+    try:
+        closes = provider.candles(ticker, as_of)
+    except ProviderError as exc:
+        log.warning("closes of %s unknown: %s", ticker, exc)
+        return NO_CLOSES
+    except Exception:  # a source's bug must not cost the ticker its chain
+        log.exception("unexpected error fetching the closes of %s", ticker)
+        return NO_CLOSES
+    cache.put(provider.name, ticker, as_of, closes)
+    return closes
+
+
+class VolatilityStep:
+    """Per scan: each ticker's figures, its IV30 recorded once per source, ticker and session (the last scan of the
+    session wins)."""
+
+    def __init__(self, provider: Provider, client: redis.Redis, keys: Keys, as_of: date,
+                 now: Callable[[], datetime] = lambda: datetime.now(NY)) -> None:
+        self._provider, self._as_of, self._session = provider, as_of, session_of(as_of)
+        self._candles = candles_cache(client, keys, now)
+        self._history = IvHistory(client, keys)
+
+    def figures(self, ticker: str, rows: pd.DataFrame) -> TickerVolatility:
+        closes = ticker_closes(self._provider, self._candles, ticker, self._as_of)
+        today = chain_iv30(self._provider, ticker, rows)
+        standing = NO_STANDING
+        if not math.isnan(today):
+            try:
+                window = self._history.record(self._provider.name, ticker, IvPoint(self._session, today, closes.hv20))
+                standing = iv_standing(np.array([point.iv30 for point in window]))
+            except REDIS_ERRORS as exc:
+                log.warning("IV history of %s not recorded (%s)", ticker, type(exc).__name__)
+        return TickerVolatility(today, standing, closes.hv20, closes.hv60)
+
+    def __call__(self, ticker: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """`rows` with the ticker's volatility columns."""
+        return rows.assign(**self.figures(ticker, rows).columns())
