@@ -114,9 +114,9 @@ def test_oidc_non_admin_may_look_but_not_edit(scanner_env) -> None:
     at = _page(secrets={"auth": OIDC, "admin": {"emails": ["boss@example.com"]}},
                user={"is_logged_in": True, "email": "analyst@example.com"})
     assert not at.exception
-    assert "Add" not in _labels(at) and "Log out" in _labels(at)
+    assert "Add" not in _labels(at) and "Save schedule" not in _labels(at) and "Log out" in _labels(at)
     assert any("analyst@example.com is not on the admin list" in i.value for i in at.info)
-    assert [s.value for s in at.subheader] == ["Watch-list", "Criteria"]
+    assert [s.value for s in at.subheader] == ["Watch-list", "Criteria", "Schedule", "Alerts"]
     assert at.get("download_button")  # looking and exporting are allowed
 
 
