@@ -22,6 +22,7 @@ from scanner.market import blackscholes
 from scanner.market.calendar import is_trading_day, weekly_expirations
 from scanner.market.candles import DailyCloses, window_start
 from scanner.market.events import TickerEvents
+from scanner.market.volatility import iv30
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import empty_chain
 from scanner.providers.demo_events import simulated_events
@@ -70,6 +71,32 @@ def _tick_round(prices: np.ndarray, up: bool) -> np.ndarray:
     return np.round(steps * tick, 2)
 
 
+def _expirations(request: ChainRequest, quote_date: date) -> list[date]:
+    """What a chain request fetches: the next `weeks` weeklies, or every listed expiration in its DTE window."""
+    if request.dte_window is None:
+        return weekly_expirations(quote_date, request.weeks)
+    return request.in_window(listed_expirations(quote_date), quote_date)
+
+
+def _otm_strikes(side: str, spot: float, strike_limit: int) -> np.ndarray:
+    """The `strike_limit` standard strikes nearest the money on one side, ascending: puts strictly below spot,
+    calls strictly above."""
+    step = _strike_step(spot)
+    offsets = np.arange(strike_limit)
+    if side == "put":
+        strikes = (np.ceil(spot / step) - 1 - offsets[::-1]) * step
+        strikes = strikes[strikes > 0]
+    else:
+        strikes = (np.floor(spot / step) + 1 + offsets) * step
+    return np.round(strikes, 2)
+
+
+def _smile(atm_vol: float, dte: int, moneyness: np.ndarray) -> np.ndarray:
+    """The IV at log-moneyness `moneyness`: put skew, a smile and a mild term structure, floored at half the ATM."""
+    term = 1 + _TERM * np.log((dte + 1) / 30)
+    return np.maximum(atm_vol * term * (1 - _SKEW * moneyness + _SMILE * moneyness**2), 0.5 * atm_vol)
+
+
 def listed_expirations(quote_date: date) -> list[date]:
     """The simulated market's listed expirations after `quote_date`: the next weeklies, then each month's
     standard expiration (the week of its third Friday; a holiday Friday moves to the day before) to ~2 years."""
@@ -101,8 +128,7 @@ class DemoProvider(Registered):
         quote_date = self.quote_date(request)
         spot, atm_vol = self._underlying(symbol, quote_date)
         frames = []
-        expirations = (weekly_expirations(quote_date, request.weeks) if request.dte_window is None
-                       else request.in_window(listed_expirations(quote_date), quote_date))
+        expirations = _expirations(request, quote_date)
         for expiration in expirations:
             if self.delay_ms:
                 time.sleep(self.delay_ms / 1000)  # one simulated request per (ticker, expiration)
@@ -119,6 +145,22 @@ class DemoProvider(Registered):
         spot, _ = self._underlying(symbol, as_of)
         draws = _rng("demo-events", symbol).random(4)
         return simulated_events(symbol, as_of, spot, (draws[0], draws[1], draws[2], draws[3]))
+
+    def simulated_iv30(self, ticker: str, request: ChainRequest) -> float:
+        """The IV30 a scan of `request` would find on its quote date, without building the chain: each expiration's
+        ATM IV is the mean of its nearest OTM put's and call's IVs (the one side asked for alone), as screening
+        takes it, through market.volatility.iv30. What a demo backfill records for each past session."""
+        symbol = str(ticker).strip().upper()
+        quote_date = self.quote_date(request)
+        spot, atm_vol = self._underlying(symbol, quote_date)
+        expirations = _expirations(request, quote_date)
+        days = np.array([(expiration - quote_date).days for expiration in expirations], dtype=float)
+        atm = np.full(days.size, np.nan)
+        for index, dte in enumerate(days):
+            ivs = [np.round(_smile(atm_vol, int(dte), np.log(strikes[-1 if side == "put" else 0] / spot)), 4)
+                   for side in request.sides if (strikes := _otm_strikes(side, spot, 1)).size]
+            atm[index] = np.mean(ivs) if ivs else np.nan
+        return iv30(days, atm)
 
     def candles(self, ticker: str, as_of: date) -> DailyCloses:
         """A simulated path of the sessions before `as_of` ending at that day's price: each session's log return
@@ -175,14 +217,8 @@ class DemoProvider(Registered):
     def _chain(cls, symbol: str, side: str, expiration: date, quote_date: date, spot: float, atm_vol: float,
                strike_limit: int) -> pd.DataFrame:
         """`strike_limit` OTM contracts of one side and expiration, strikes ascending."""
-        step = _strike_step(spot)
-        offsets = np.arange(strike_limit)
-        if side == "put":  # strictly below spot, going down
-            strikes = (np.ceil(spot / step) - 1 - offsets[::-1]) * step
-            strikes = strikes[strikes > 0]
-        else:  # strictly above spot, going up
-            strikes = (np.floor(spot / step) + 1 + offsets) * step
-        return cls._contracts(symbol, side, expiration, quote_date, spot, atm_vol, np.round(strikes, 2))
+        strikes = _otm_strikes(side, spot, strike_limit)
+        return cls._contracts(symbol, side, expiration, quote_date, spot, atm_vol, strikes)
 
     @staticmethod
     def _contracts(symbol: str, side: str, expiration: date, quote_date: date, spot: float, atm_vol: float,
@@ -193,8 +229,7 @@ class DemoProvider(Registered):
         rng = _rng("demo-chain", symbol, side, expiration.isoformat(), quote_date.isoformat())
 
         moneyness = np.log(strikes / spot)
-        term = 1 + _TERM * np.log((dte + 1) / 30)
-        iv = np.maximum(atm_vol * term * (1 - _SKEW * moneyness + _SMILE * moneyness**2), 0.5 * atm_vol)
+        iv = _smile(atm_vol, dte, moneyness)
         fair = blackscholes.price(side, spot, strikes, t_years, iv)
         half_spread = 0.5 * (0.01 + 0.06 * fair + 0.03 * np.sqrt(fair)) * rng.uniform(0.8, 1.3, strikes.size)
         bid = np.maximum(_tick_round(fair - half_spread, up=False), 0.0)

@@ -1,6 +1,6 @@
 """Each source's daily closes (issue 17, DESIGN "Volatility"): MarketData's candles and Yahoo's history on local
 HTTP replay servers, the snapshot's candles/<TICKER>.csv, the demo's simulated path, Tradier through its stand-in,
-Cboe's none."""
+Cboe's none; and the demo's simulated IV30, what a scan of its chain finds."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from scanner.providers.demo import DemoProvider
 from scanner.providers.snapshot import SnapshotProvider
 from scanner.providers.tradier import TradierProvider
 from scanner.providers.yahoo import YahooProvider
+from scanner.scan.criteria import Criteria
+from scanner.scan.screening import screen
+from scanner.scan.volatility import chain_iv30
 from tests.support.http_replay import Answer, ReplayServer
 from tests.support.yahoo_replay import YahooReplay, chart_payload, yfinance_sent_to
 from tests.unit.providers.test_events_sources import _epoch, marketdata
@@ -117,3 +120,13 @@ def test_tradier_takes_yahoos_closes_the_registry_names_for_it(yahoo_replay: Yah
     _serve_chart(yahoo_replay, "AAPL", [230.0, 231.0, 229.5])
     tradier = TradierProvider(Settings(data_dir=Path("."), tradier_token="tr-token"))
     assert tradier.candles("AAPL", today_ny()).closes == (230.0, 231.0, 229.5)
+
+
+@pytest.mark.parametrize("side", ["put", "call", "both"])
+@pytest.mark.parametrize("day", [date(2026, 6, 3), QUOTE, date(2026, 12, 5)])
+def test_the_demos_simulated_iv30_is_what_a_scan_of_its_chain_finds(side: str, day: date) -> None:
+    demo = DemoProvider()
+    criteria = Criteria.from_dict({**Criteria().to_dict(), "side": side})
+    request = criteria.chain_request(day)
+    rows = screen(demo.fetch("NVDA", request), criteria, day)
+    assert demo.simulated_iv30("NVDA", request) == pytest.approx(chain_iv30(demo, "NVDA", rows), abs=1e-12)
