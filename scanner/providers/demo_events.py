@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import lru_cache
 
 from scanner.market.calendar import is_trading_day
 from scanner.market.events import ALWAYS, EarningsTime, TickerEvents
@@ -20,7 +21,9 @@ _TIMES = (EarningsTime.AMC, EarningsTime.BMO, EarningsTime.AMC, EarningsTime.BMO
 _PAYER_SHARE = 0.5
 
 
+@lru_cache(maxsize=4096)
 def _session_on_or_after(day: date) -> date:
+    """Cached: every ticker of a scan walks the same few dates, and each calendar lookup costs pandas calls."""
     while not is_trading_day(day):
         day += timedelta(days=1)
     return day
