@@ -65,9 +65,10 @@ def run(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
     for status in statuses:
         print(status_line(status))
         for row in status.candidates.head(SHOWN).itertuples():
+            credit = ("net credit unknown (no ask for the open contract)" if math.isnan(row.net_credit) else
+                      f"net credit {row.net_credit:+.2f}  {row.annualized_net_credit_pct:.2f}%/yr")
             print(f"  → {row.option_symbol:<22} exp {row.expiration:%Y-%m-%d} strike {row.strike:g}  bid {row.bid:.2f}"
-                  f"  net credit {row.net_credit:+.2f}  {row.annualized_net_credit_pct:.2f}%/yr over "
-                  f"{row.days_added} days")
-        if status.candidates.empty and meta is not None:
+                  f"  {credit} over {row.days_added} days")
+        if status.candidates.empty and meta is not None and not status.expired:
             print("  no later expiration on the right side of the strike in the scan")
     return ExitCode.OK

@@ -91,11 +91,15 @@ class BookPlan:
 def with_open_quotes(chain: pd.DataFrame, book: Book, ticker: str, provider: Provider,
                      request: ChainRequest) -> pd.DataFrame:
     """`chain` plus the quotes of the book's open contracts on `ticker` it lacks (an open contract gone in the money
-    is outside an OTM chain), fetched by option symbol from a source that offers ``option_quotes``; without one,
-    or when it fails, the chain as it is (the roll then shows no quote for that contract)."""
+    is outside an OTM chain; an expired one is not asked for), fetched by option symbol from a source that offers
+    ``option_quotes``; without one, or when it fails, the chain as it is (the roll then shows no quote for it)."""
     quotes: Callable[[list[str], ChainRequest], pd.DataFrame] | None = getattr(provider, "option_quotes", None)
-    symbols = [o.option_symbol for o in book.options if o.contract.ticker == ticker]
-    if not symbols or quotes is None:
+    if quotes is None:
+        return chain
+    quote_date = provider.quote_date(request)
+    symbols = [o.option_symbol for o in book.options  # an expired contract has no quote: it asks to be recorded
+               if o.contract.ticker == ticker and o.contract.expiration >= quote_date]
+    if not symbols:
         return chain
     present = set(zip(chain["side"], pd.to_datetime(chain["expiration"]).dt.date,
                       pd.to_numeric(chain["strike"], errors="coerce"), strict=True)) if len(chain) else set()

@@ -89,7 +89,8 @@ def candidates(contract: Contract, open_ask: float | None, rows: pd.DataFrame) -
 
 def open_statuses(book: Book, rows: pd.DataFrame, today: date,
                   alert_pct: float = DEFAULT_ALERT_PCT) -> list[OpenStatus]:
-    """Every open option of `book` against a scan's `rows` (empty: no scan), in the book's order."""
+    """Every open option of `book` against a scan's `rows` (empty: no scan), in the book's order; an expired one
+    (before `today`) has no roll candidates."""
     statuses = []
     if rows.empty:
         rows = pd.DataFrame({name: pd.Series(dtype=float if name != "expiration" else "datetime64[s]")
@@ -103,8 +104,10 @@ def open_statuses(book: Book, rows: pd.DataFrame, today: date,
                      & np.isclose(same["strike"].to_numpy(dtype=float, na_value=np.nan), contract.strike)]
         bid = _value(quote["bid"].iloc[0]) if len(quote) else None
         ask = _value(quote["ask"].iloc[0]) if len(quote) else None
-        statuses.append(OpenStatus(option, contract, bid, ask, underlying, contract.expiration < today,
-                                   is_tested(contract, underlying, alert_pct), candidates(contract, ask, rows)))
+        expired = contract.expiration < today  # nothing to roll: it asks to be recorded instead
+        statuses.append(OpenStatus(option, contract, bid, ask, underlying, expired,
+                                   is_tested(contract, underlying, alert_pct),
+                                   candidates(contract, ask, rows.iloc[0:0] if expired else rows)))
     return statuses
 
 

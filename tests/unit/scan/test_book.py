@@ -175,3 +175,13 @@ def test_the_collateral_note_totals_the_puts_shown_beside_the_free_cash() -> Non
                                                            "set in the book the scan ran with.")
     assert collateral_note(rows, None) == ("2 puts shown tie up $19,000.00 at one contract each; the scan ran with "
                                            "another book than yours.")
+
+
+def test_an_expired_open_option_is_not_quoted(fake_store: ScanStore) -> None:
+    PositionsRecord(fake_store.client, fake_store.keys).add_option("MSFT200117P00400000", 1, 3.5)
+    settings = Settings.from_env({"SCANNER_DATA_DIR": "/tmp", "SCANNER_DEMO_DELAY_MS": "0"})
+    started = begin_scan(settings, fake_store, ScanRequest(tickers=["AAPL"], side="put", weeks=1))
+    meta = run_scan(settings, fake_store, started.scan_id, started.token)
+    rows = fake_store.results(started.scan_id).frame
+    assert meta.tickers == ["AAPL", "MSFT"] and meta.invalid_rows == 0  # no priced row of a 2020 expiration
+    assert (rows.expiration.dt.year > 2020).all()

@@ -53,10 +53,13 @@ def test_an_aapl_put_rolls_into_the_real_marketdata_expiration() -> None:
     assert top.annualized_net_credit_pct.iloc[1] == pytest.approx(0.64 / 170 * 365 / 14 * 100)  # 9.82 %
 
 
-def test_a_call_rolls_up_and_an_unquoted_contract_has_no_net_credit() -> None:
-    [status] = open_statuses(Book(options=(ShortOption("SPY200129C00330000", 1, 0.2),)), _spy(), date(2020, 1, 30))
-    assert status.expired  # 2020-01-29 is before 2020-01-30
-    assert (status.candidates.strike >= 330).all() and len(status.candidates)
+def test_a_call_rolls_up_an_expired_one_not_and_an_unquoted_contract_has_no_net_credit() -> None:
+    call = Book(options=(ShortOption("SPY200129C00330000", 1, 0.2),))
+    [status] = open_statuses(call, _spy(), date(2020, 1, 29))
+    assert not status.expired and (status.candidates.strike >= 330).all() and len(status.candidates)
+    assert status.candidates.days_added.eq(2).all()
+    [expired] = open_statuses(call, _spy(), date(2020, 1, 30))
+    assert expired.expired and expired.candidates.empty  # 2020-01-29 is past: it asks to be recorded, not rolled
     [unquoted] = open_statuses(Book(options=(ShortOption("SPY200129P00100000", 1, 0.2),)), _spy(), date(2020, 1, 29))
     assert unquoted.ask is None and unquoted.candidates.net_credit.isna().all()
 
