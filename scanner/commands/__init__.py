@@ -27,6 +27,7 @@ class CommandGroup(Protocol):
 
 from scanner.commands import (  # noqa: E402 (the protocol above documents them)
     alerts,
+    iv_history,
     positions,
     rolls,
     schedule,
@@ -34,5 +35,5 @@ from scanner.commands import (  # noqa: E402 (the protocol above documents them)
     screens,
 )
 
-GROUPS: tuple[ModuleType, ...] = (positions, rolls, schedule, scheduler, screens, alerts)
+GROUPS: tuple[ModuleType, ...] = (positions, rolls, schedule, scheduler, screens, alerts, iv_history)
 """The group modules, in the order ``--help`` lists them."""

@@ -29,7 +29,7 @@ from scanner.market.calendar import NY
 from scanner.market.candles import DailyCloses
 from scanner.market.events import TickerEvents
 from scanner.providers.base import ChainRequest, Registered
-from scanner.providers.chains import fill_delta, nearest_otm, normalized
+from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
 from scanner.providers.events_file import events_of, read_events
 from scanner.providers.marketdata import chain_frame
 
@@ -108,6 +108,7 @@ def read_chain_file(path: Path) -> pd.DataFrame:
 class _Snapshot:
     by_ticker: dict[str, pd.DataFrame]
     quote_date: date | None
+    dated: dict[tuple[str, date], pd.DataFrame]  # every ticker's rows per quote date, older files too
 
 
 class SnapshotProvider(Registered):
@@ -141,7 +142,21 @@ class SnapshotProvider(Registered):
         rows = self._load().by_ticker.get(symbol)
         if rows is None:
             raise ProviderError(f"{symbol}: not in the snapshot files of {self.folder.name}")
-        quote_date = self.quote_date(request)
+        return self._selected(rows, request, self.quote_date(request))
+
+    def quote_dates(self) -> list[date]:
+        """Every quote date the folder's files hold, oldest first: what an IV history backfill can read."""
+        return sorted({day for _, day in self._load().dated})
+
+    def fetch_dated(self, ticker: str, request: ChainRequest) -> pd.DataFrame:
+        """As fetch, from the files of the quote date `request.as_of` (not the ticker's newest); empty when the
+        folder holds none of that day for it."""
+        symbol = str(ticker).strip().upper()
+        rows = self._load().dated.get((symbol, request.as_of))
+        return empty_chain() if rows is None else self._selected(rows, request, request.as_of)
+
+    def _selected(self, rows: pd.DataFrame, request: ChainRequest, quote_date: date) -> pd.DataFrame:
+        """The request's expirations and OTM strikes of one ticker's rows, deltas filled."""
         rows = rows.assign(quote_date=rows["quote_date"].fillna(quote_date))
         expiration = pd.to_datetime(rows["expiration"])
         upcoming = expiration >= pd.Timestamp(quote_date)
@@ -190,12 +205,14 @@ class SnapshotProvider(Registered):
                 log.warning("snapshot file %s skipped: %s", path.name, exc)
         frames = [frame for frame in frames if len(frame)]
         if not frames:
-            return _Snapshot({}, None)
+            return _Snapshot({}, None, {})
         rows = pd.concat(frames, ignore_index=True)
         rows = rows[rows["ticker"].notna()]
         dates = pd.to_datetime(rows["quote_date"])
+        dated = {(str(ticker), day.date()): group.reset_index(drop=True)
+                 for (ticker, day), group in rows.groupby(["ticker", dates]) if not pd.isna(day)}
         newest = dates.groupby(rows["ticker"]).transform("max")
         rows = rows[newest.isna() | (dates == newest)]  # a ticker's older snapshots give way to its newest
         latest = dates.max()
         return _Snapshot({str(t): group.reset_index(drop=True) for t, group in rows.groupby("ticker")},
-                         None if pd.isna(latest) else latest.date())
+                         None if pd.isna(latest) else latest.date(), dated)
