@@ -24,6 +24,8 @@ DELTA_LIMITS = (-1.0, 1.0)
 DTE_LIMITS = DTE_RANGE  # the page's DTE filter takes what a scan's DTE window may hold
 PERCENT_LIMITS = (-1000.0, 100_000.0)
 COUNT_LIMITS = (0, 10_000_000)
+IV_RANK_LIMITS = (0.0, 100.0)
+IV_HV_LIMITS = (0.0, 100.0)
 
 
 
@@ -58,6 +60,8 @@ class Filters:
     only_matches: bool = True
     fits_book: bool = False  # "fits my cash": contracts_fit ≥ 1 (a put the free cash secures, a call free shares cover)
     earnings: ThroughEarnings = ThroughEarnings.SHOW  # contracts through earnings: shown, hidden or alone
+    min_iv_rank: float | None = None  # the ticker's IV rank (0-100); a ticker without one (< 20 sessions) fails it
+    min_iv_hv: float | None = None  # the ticker's IV30 / HV20
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "side", _OLD_SIDES.get(self.side, self.side))
@@ -88,8 +92,9 @@ class Filters:
 
         def at_least(column: str, bound: float | None) -> None:
             nonlocal mask
-            if bound is not None:
-                mask &= frame[column].to_numpy(dtype="float64", na_value=np.nan) >= bound
+            if bound is not None:  # a column the rows lack (stored before it existed) is empty: nothing passes
+                values = frame[column] if column in frame else pd.Series(np.nan, index=frame.index)
+                mask &= values.to_numpy(dtype="float64", na_value=np.nan) >= bound
 
         def at_most(column: str, bound: float | None) -> None:
             nonlocal mask
@@ -109,9 +114,9 @@ class Filters:
         at_least("volume", self.min_volume)
         at_most("spread_pct", self.max_spread_pct)
         at_least("otm_pct", self.min_below_pct)
-        if self.fits_book:  # rows stored before the book's columns have none: nothing fits
-            fit = frame["contracts_fit"] if "contracts_fit" in frame else pd.Series(np.nan, index=frame.index)
-            mask &= fit.to_numpy(dtype="float64", na_value=np.nan) >= 1
+        at_least("iv_rank", self.min_iv_rank)
+        at_least("iv_hv_ratio", self.min_iv_hv)
+        at_least("contracts_fit", 1 if self.fits_book else None)  # "fits my cash"
         if self.earnings is not ThroughEarnings.SHOW:  # unknown is not "through earnings": hidden only by "only"
             through = frame["earnings_in_window"].to_numpy(dtype=bool, na_value=False)
             mask &= through if self.earnings is ThroughEarnings.ONLY else ~through
@@ -232,7 +237,8 @@ QUERY_NAMES = {
     "side": "side", "min_annualized": "min_ann", "delta_min": "delta_min", "delta_max": "delta_max",
     "dte_min": "dte_min", "dte_max": "dte_max", "min_open_interest": "min_oi", "min_volume": "min_vol",
     "max_spread_pct": "max_spread", "min_below_pct": "min_below", "tickers": "tickers", "search": "q",
-    "only_matches": "rules", "fits_book": "fits", "earnings": "earnings",
+    "only_matches": "rules", "fits_book": "fits", "earnings": "earnings", "min_iv_rank": "min_ivr",
+    "min_iv_hv": "min_ivhv",
 }
 _PARSERS = {
     "side": _side,
@@ -250,4 +256,6 @@ _PARSERS = {
     "only_matches": _flag,
     "fits_book": _flag,
     "earnings": _through_earnings,
+    "min_iv_rank": _number(*IV_RANK_LIMITS),
+    "min_iv_hv": _number(*IV_HV_LIMITS),
 }

@@ -10,6 +10,8 @@ from scanner.results.filters import (
     COUNT_LIMITS,
     DELTA_LIMITS,
     DTE_LIMITS,
+    IV_HV_LIMITS,
+    IV_RANK_LIMITS,
     PERCENT_LIMITS,
     QUERY_NAMES,
     SIDE_OPTIONS,
@@ -98,6 +100,12 @@ def render_filters(defaults: Filters, tickers: list[str], scope: str, scan_id: s
         right.number_input("Min volume", *COUNT_LIMITS, value=None, step=10, key=k + "min_volume")
         left.number_input("Max spread %", 0.0, PERCENT_LIMITS[1], value=None, step=5.0, key=k + "max_spread_pct")
         right.number_input("Min % out of the money", *PERCENT_LIMITS, value=None, step=1.0, key=k + "min_below_pct")
+        left.number_input("Min IV rank", *IV_RANK_LIMITS, value=None, step=10.0, key=k + "min_iv_rank",
+                          help="The ticker's IV rank over its last 252 sessions (0-100); a ticker with under 20 "
+                               "sessions of IV history has none and is hidden")
+        right.number_input("Min IV/HV", *IV_HV_LIMITS, value=None, step=0.1, format="%.2f", key=k + "min_iv_hv",
+                           help="The ticker's IV30 / HV20: above 1 the options price more movement than the stock "
+                                "has shown")
         st.multiselect("Tickers", tickers, key=k + "tickers")
         st.text_input("Search (ticker or contract)", max_chars=40, key=k + "search")
         st.button("Reset filters", on_click=_reset)
