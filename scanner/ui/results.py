@@ -17,6 +17,7 @@ from scanner.results.compare import mark_new
 from scanner.results.events_marks import next_earnings, row_marks, ticker_markers
 from scanner.results.export import export_frame, file_name, to_bytes
 from scanner.results.filters import Filters
+from scanner.results.volatility_marks import ticker_words, volatility_summary
 from scanner.scan.book import BookPlan, collateral_note
 from scanner.scan.engine import in_words
 from scanner.scan.screening import near_misses
@@ -27,6 +28,7 @@ from scanner.ui.auth import current_access
 from scanner.ui.columns import column, percent_fields, schema_column, schema_columns, tooltip
 from scanner.ui.detail import Picker
 from scanner.ui.filters_panel import render_filters, reset_button
+from scanner.ui.iv_chart import render_iv_history
 from scanner.ui.positions_page import book_user
 from scanner.ui.screens_panel import render_saved_screens
 
@@ -43,7 +45,8 @@ SHOWN_COLUMNS = (  # the per-ticker tables: the decision columns first (``DECISI
     "score", "annualized_period_return_pct", "pop_pct", "events", "break_even", "collateral", "premium",
     "if_called_return_pct", "expected_move", "atm_iv", "reason", "new", "contracts_fit", "if_called_basis_return_pct",
     "earnings_date", "earnings_time", "ex_dividend_date", "dividend", "earnings_in_window", "ex_dividend_in_window",
-    "assignment_risk", "otm_pct", "ask", "mid", "prob_otm", "iv", "change_pct", "underlying_price", "period_return_pct",
+    "assignment_risk", "iv30", "iv_rank", "iv_percentile", "iv_rank_days", "hv20", "hv60", "iv_hv_ratio",
+    "otm_pct", "ask", "mid", "prob_otm", "iv", "change_pct", "underlying_price", "period_return_pct",
     "volume", "option_symbol",
 )
 COLUMN_CONFIG = schema_columns(SHOWN_COLUMNS)
@@ -73,6 +76,9 @@ SUMMARY_CONFIG = {  # the best contract's columns under their schema labels; "Be
     "nearest_expiration": column(Display.DATE, "Nearest expiration"),
     "next_earnings": column(Display.DATE, "Next earnings", "The ticker's next earnings report not yet out at the "
                             "quote; empty when the source does not say"),
+    "iv30": schema_column("iv30"),
+    "iv_rank": column(Display.TEXT, "IV rank", f"{BY_NAME['iv_rank'].help}; shown with the sessions it rests on"),
+    "hv20": schema_column("hv20"),
     "last_scan": column(Display.TEXT, "Last scan (ET)"),
 }
 POINT_COLUMNS = ("ticker", "side", "expiration", "dte", "strike", "bid", "annualized_return_pct", "delta",
@@ -196,6 +202,7 @@ def summary(view: pd.DataFrame, stamp: str) -> pd.DataFrame:
         "underlying_price": grouped["underlying_price"].first(),
         "nearest_expiration": grouped["expiration"].min(),
         "next_earnings": next_earnings(view),
+        **volatility_summary(view),
     })
     table["last_scan"] = stamp
     return table.rename_axis("ticker").reset_index()[list(SUMMARY_CONFIG)]
@@ -245,7 +252,8 @@ def _scatter_tickers(view: View, key: str) -> list[str]:
                           max_selections=CHART_COLOURS, key=f"{key}-chart-tickers-{digest}")
 
 
-def _charts(view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int], focus: str | None, key: str) -> None:
+def _charts(view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int], focus: str | None, key: str) -> str:
+    """The scatter, then one ticker's rows by strike; returns that ticker."""
     plotted = _scatter_tickers(view, key)
     if plotted:
         points = view.points if len(plotted) == len(view.groups) else view.points[view.points["ticker"].isin(plotted)]
@@ -260,6 +268,7 @@ def _charts(view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int], foc
                           format_func=lambda m: "Annualized return" if m != "premium" else "Premium")
     sides = tuple(sorted(view.groups[ticker]["side"].unique()))
     st.altair_chart(_by_strike(_strike_rows(frame, scan_key, ticker, sides), measure), width="stretch")
+    return ticker
 
 
 def _expanders(meta: ScanMeta, view: View, picker: Picker, focus: str | None, key: str) -> None:
@@ -273,6 +282,8 @@ def _expanders(meta: ScanMeta, view: View, picker: Picker, focus: str | None, ke
         label = f"{ticker} — {count} option{'s' if count != 1 else ''}"
         if ticker in view.earnings:
             label += f" — :red[{view.earnings[ticker]}]"
+        if volatility := ticker_words(rows):
+            label += f" — {volatility}"
         label += f" — last scan {stamp}"
         near = view.near.get(ticker)
         with st.expander(label + (f" — {fresh} new" if fresh else ""), expanded=ticker == focus):
@@ -380,14 +391,14 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
     if view.rows.empty:
         _nothing_shown(view, empty_text, key)
     else:
-        _rows(meta, view, frame, scan_key, previous is not None, key)
+        _rows(store, meta, view, frame, scan_key, previous is not None, key)
     if exportable:
         _downloads(store, meta, view.rows)
     return frame
 
 
-def _rows(meta: ScanMeta, view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int], compared: bool,
-          key: str) -> None:
+def _rows(store: ScanStore, meta: ScanMeta, view: View, frame: pd.DataFrame, scan_key: tuple[str, str, int],
+          compared: bool, key: str) -> None:
     """The summary table, then the rows by ticker and the charts; a picked summary row focuses both."""
     st.caption(f"{in_words(len(view.rows), 'contract')} on {in_words(len(view.groups), 'ticker')}"
                + (f", {sum(view.fresh.values())} new since the previous scan" if compared else "")
@@ -412,7 +423,8 @@ def _rows(meta: ScanMeta, view: View, frame: pd.DataFrame, scan_key: tuple[str, 
         _near_misses(view.nearest, picker, whose="any ticker", limit=NEAREST_SHOWN, columns=NEAREST_COLUMNS,
                      key=f"{key}-nearest")
     with charts:
-        _charts(view, frame, scan_key, focus, key)
+        ticker = _charts(view, frame, scan_key, focus, key)
+        render_iv_history(store, meta.provider, ticker)
     picker.show()
 
 

@@ -67,7 +67,8 @@ def test_the_summary_headers_are_the_schema_labels_short_enough_for_a_phone_and_
 ) -> None:
     labels = [config["label"] for config in SUMMARY_CONFIG.values()]
     assert labels == ["Ticker", "Strike", "Expiration", "Bid", "Ann. %", "Side", "Delta", "Open int.", "Contracts",
-                      "Underlying", "Nearest expiration", "Last scan (ET)"]
+                      "Underlying", "Nearest expiration", "Next earnings", "IV30", "IV rank", "HV20",
+                      "Last scan (ET)"]
     assert SUMMARY_CONFIG["best_annualized"]["help"] == (
         "Annualized of the ticker's best contract, the highest annualized return of either side")
     assert SUMMARY_CONFIG["best_delta"]["type_config"]["format"] == "%.3f"
@@ -111,8 +112,8 @@ def test_the_rendered_table_carries_the_config(scanner_env, real_store: ScanStor
 
 
 def test_the_new_columns_follow_the_decision_columns_under_the_schemas_labels() -> None:
-    assert SHOWN_COLUMNS[9:19] == ("score", "annualized_period_return_pct", "pop_pct", "break_even", "collateral",
-                                   "premium", "if_called_return_pct", "expected_move", "atm_iv", "reason")
+    assert SHOWN_COLUMNS[9:20] == ("score", "annualized_period_return_pct", "pop_pct", "events", "break_even",
+                                   "collateral", "premium", "if_called_return_pct", "expected_move", "atm_iv", "reason")
     assert [COLUMN_CONFIG[name]["label"] for name in SHOWN_COLUMNS[9:12]] == ["Score", "Annualized on capital", "POP"]
     assert COLUMN_CONFIG["score"]["help"] == BY_NAME["score"].help
 
