@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 import redis
 
-from scanner.errors import REDIS_ERRORS
+from scanner.errors import REDIS_ERRORS, ProviderError
 from scanner.market.calendar import NY
 
 log = logging.getLogger(__name__)
@@ -66,3 +66,20 @@ class DayCache(Generic[T]):
             pipe.execute()
         except REDIS_ERRORS as exc:
             log.warning("%s of %s not cached (%s)", self._what, ticker, type(exc).__name__)
+
+    def get_or_ask(self, source: str, ticker: str, as_of: date, ask: Callable[[], T], unknown: T) -> T:
+        """The cached value, else `ask()`'s, cached. Never raises: a source that fails for this ticker (ProviderError,
+        or a bug) gives `unknown`, uncached, so the next scan asks again."""
+        cached = self.get(source, ticker, as_of)
+        if cached is not None:
+            return cached
+        try:
+            value = ask()
+        except ProviderError as exc:
+            log.warning("%s of %s unknown: %s", self._what, ticker, exc)
+            return unknown
+        except Exception:  # a source's bug must not cost the ticker its chain
+            log.exception("unexpected error fetching the %s of %s", self._what, ticker)
+            return unknown
+        self.put(source, ticker, as_of, value)
+        return value

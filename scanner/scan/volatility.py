@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import redis
 
-from scanner.errors import REDIS_ERRORS, ProviderError
+from scanner.errors import REDIS_ERRORS
 from scanner.market.calendar import NY
 from scanner.market.candles import NO_CLOSES, DailyCloses
 from scanner.market.volatility import IvStanding, iv30, iv_standing
@@ -69,19 +69,7 @@ def candles_cache(client: redis.Redis, keys: Keys,
 def ticker_closes(provider: Provider, cache: DayCache[DailyCloses], ticker: str, as_of: date) -> DailyCloses:
     """`ticker`'s closes as of `as_of`: cached, else asked of `provider` and cached; none (uncached) when the
     source fails for it."""
-    cached = cache.get(provider.name, ticker, as_of)
-    if cached is not None:
-        return cached
-    try:
-        closes = provider.candles(ticker, as_of)
-    except ProviderError as exc:
-        log.warning("closes of %s unknown: %s", ticker, exc)
-        return NO_CLOSES
-    except Exception:  # a source's bug must not cost the ticker its chain
-        log.exception("unexpected error fetching the closes of %s", ticker)
-        return NO_CLOSES
-    cache.put(provider.name, ticker, as_of, closes)
-    return closes
+    return cache.get_or_ask(provider.name, ticker, as_of, lambda: provider.candles(ticker, as_of), NO_CLOSES)
 
 
 class VolatilityStep:
