@@ -22,6 +22,8 @@ from scanner.scan.screening import screen
 from scanner.scan.volatility import VolatilityStep, chain_iv30
 from scanner.store.iv_history import IvHistory, IvPoint
 from scanner.store.scans import ScanStore
+from tests.support.cboe_replay import serve_cboe
+from tests.support.http_replay import ReplayServer
 
 QUOTE = date(2026, 12, 1)
 
@@ -102,3 +104,16 @@ def test_three_demo_scans_in_a_day_keep_one_point_the_last_and_store_the_figures
     assert len(points) == 1 and points[0].session == QUOTE
     assert points[0].iv30 == pytest.approx(frame["iv30"].iloc[0]) and frame["hv20"].notna().all()
     assert frame["iv_rank"].isna().all() and (frame["iv_rank_days"] == 1).all()  # one session: no rank yet
+
+
+def test_a_cboe_scan_records_cboes_own_iv30_as_is_and_has_no_hv(fake_store: ScanStore) -> None:
+    with ReplayServer() as server:
+        serve_cboe(server, ["AAPL"], [date(2026, 12, 4), date(2026, 12, 11)], iv30=24.5)
+        config = Settings(data_dir=Path("."), provider="cboe", cboe_url_base=server.url, enforce_market_hours=False)
+        request = ScanRequest(tickers=["AAPL"], provider="cboe", as_of=date(2026, 11, 30))
+        started = begin_scan(config, fake_store, request)
+        run_scan(config, fake_store, started.scan_id, started.token)
+    frame = fake_store.results(started.scan_id).frame
+    assert (frame["iv30"] == 0.245).all() and frame["hv20"].isna().all() and frame["iv_hv_ratio"].isna().all()
+    points = IvHistory(fake_store.client, fake_store.keys).points("cboe", "AAPL")
+    assert [(point.session, point.iv30) for point in points] == [(date(2026, 11, 30), 0.245)]
