@@ -19,7 +19,7 @@ import pandas as pd
 from scanner.config import Settings
 from scanner.errors import ProviderError
 from scanner.market import blackscholes
-from scanner.market.calendar import is_trading_day, weekly_expirations
+from scanner.market.calendar import next_session, weekly_expirations
 from scanner.market.candles import DailyCloses, window_start
 from scanner.market.events import TickerEvents
 from scanner.market.volatility import iv30
@@ -51,6 +51,7 @@ _SKEW = 0.8  # IV rises by ~8 % of ATM vol per 10 % the strike sits below spot
 _SMILE = 1.5  # and curves up again far from the money on both sides
 _TERM = 0.04  # longer expirations trade at slightly higher vol
 _LISTED_WEEKLIES = 8  # the demo lists the next 8 weeklies, then monthlies (the third Friday's week) ...
+_PATH_START = date(2000, 1, 3).toordinal()  # day 0 of each ticker's stream of simulated daily returns
 _LISTED_DAYS = 730  # ... out to about two years, as exchanges list LEAPS: what a DTE window selects from
 
 
@@ -164,19 +165,18 @@ class DemoProvider(Registered):
 
     def candles(self, ticker: str, as_of: date) -> DailyCloses:
         """A simulated path of the sessions before `as_of` ending at that day's price: each session's log return
-        drawn from N(0, vol² / 252) with the ticker's ATM vol, fixed per (ticker, session), so HV20 lands near the
-        IV the chains quote."""
+        drawn from N(0, vol² / 252) with the ticker's ATM vol, fixed per (ticker, session) (one stream of draws per
+        ticker, indexed by day), so HV20 lands near the IV the chains quote."""
         symbol = str(ticker).strip().upper()
         spot, vol = self._underlying(symbol, as_of)
-        day, sessions = window_start(as_of), []
+        sessions, day = [], next_session(window_start(as_of) - timedelta(days=1))  # next_session is cached
         while day < as_of:
-            if is_trading_day(day):
-                sessions.append(day)
-            day += timedelta(days=1)
+            sessions.append(day)
+            day = next_session(day)
         if not sessions:
             return DailyCloses()
-        shocks = np.array([_rng("demo-close", symbol, session.isoformat()).standard_normal()
-                           for session in sessions[1:]])
+        draws = _rng("demo-close", symbol).standard_normal(sessions[-1].toordinal() - _PATH_START + 1)
+        shocks = draws[[session.toordinal() - _PATH_START for session in sessions[1:]]]
         steps = np.r_[0.0, np.cumsum(shocks * vol / np.sqrt(252))]
         closes = np.round(spot * np.exp(steps - steps[-1]), 2)
         return DailyCloses.of(zip(sessions, closes, strict=True), before=as_of)

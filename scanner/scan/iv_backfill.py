@@ -65,7 +65,8 @@ class Plan:
 
     def cost_words(self) -> str:
         return (f"{self.requests:,} MarketData chain requests ({len(self.tickers)} tickers × {len(self.sessions)} "
-                f"sessions × the expirations of each), about {self.credits:,} credits (one per contract quoted)")
+                f"sessions × the expirations of each), about {self.credits:,} credits (one per contract quoted), and "
+                "one candles request per ticker for the HV20 beside each point")
 
 
 def plan(provider: Provider, criteria: Criteria, tickers: list[str], days: int) -> Plan:
