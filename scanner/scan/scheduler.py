@@ -94,8 +94,13 @@ class Scheduler:
 def next_scheduled(store: ScanStore, now: float | None = None) -> tuple[Schedule | None, str]:
     """The schedule and its next slot in words, for the pages and ``schedule show``."""
     schedule = ScheduleRecord(store.client, store.keys).load()
+    return schedule, next_slot_line(schedule, now)
+
+
+def next_slot_line(schedule: Schedule | None, now: float | None = None) -> str:
+    """When ``schedule`` runs next, in words."""
     if schedule is None:
-        return None, "No scan is scheduled."
+            return "No scan is scheduled."
     upcoming = schedule.next_slot(clock.to_ny(clock.now() if now is None else now))
     when = upcoming.strftime("%a %Y-%m-%d %H:%M ET") if upcoming else "none within two weeks"
-    return schedule, f"Next scheduled scan: {when} ({schedule.describe()})."
+    return f"Next scheduled scan: {when} ({schedule.describe()})."

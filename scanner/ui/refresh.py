@@ -10,6 +10,10 @@ from scanner.config import Settings
 from scanner.store.scans import ScanMeta
 
 MIN_SECONDS = 2.0  # the soonest a running scan's page reruns on its own, however close the end looks
+SHARED_READ_SECONDS = 300
+"""How long a page keeps what other processes rarely change (the schedule, the saved screens) before reading it
+again: the idle check stays at its two round trips. This process's own edits clear it at once; an edit elsewhere
+(another replica, the CLI) shows within this time."""
 
 
 def refresh_seconds(*, running: bool, poll: float, idle_poll: float, eta: float | None = None,

@@ -6,11 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from scanner.scan.schedule import Schedule, ScheduleKind
-from scanner.scan.scheduler import next_scheduled
+from scanner.scan.scheduler import next_scheduled, next_slot_line
 from scanner.store.schedule import ScheduleRecord
 from scanner.ui.context import PageContext
 from scanner.ui.markdown import plain
 from scanner.ui.page import Notice, admin_action
+from scanner.ui.refresh import SHARED_READ_SECONDS
 
 NOTICE = Notice("settings_notice", "schedule")  # the criteria page's notice slot, its own section
 KIND, CRON, EVERY = "sched-kind", "sched-cron", "sched-every"
@@ -22,6 +23,13 @@ def _record(ctx: PageContext) -> ScheduleRecord:
     return ScheduleRecord(ctx.store.client, ctx.store.keys)
 
 
+@st.cache_data(ttl=SHARED_READ_SECONDS, show_spinner=False)
+def _stored_schedule(_ctx: PageContext, prefix: str) -> Schedule | None:
+    """The schedule as the main page and the Monitor read it on their reruns (kept, so an idle check stays at two
+    round trips)."""
+    return _record(_ctx).load()
+
+
 @admin_action(NOTICE, denied="Only admins may change the schedule; nothing was saved.",
               unavailable="Redis unavailable: nothing was saved.", refused="Nothing was saved: {error}")
 def _save(ctx: PageContext) -> str:
@@ -30,18 +38,21 @@ def _save(ctx: PageContext) -> str:
     else:
         schedule = Schedule.parse(every_minutes=int(st.session_state.get(EVERY) or 0))
     _record(ctx).save(schedule)
+    _stored_schedule.clear()
     return f"Schedule saved: {schedule.describe()}. A running `python -m scanner scheduler` picks it up."
 
 
 @admin_action(NOTICE, denied="Only admins may change the schedule; nothing was changed.",
               unavailable="Redis unavailable: nothing was changed.", refused="Nothing was changed: {error}")
 def _clear(ctx: PageContext) -> str:
-    return "Schedule cleared: no scan runs by itself." if _record(ctx).clear() else "No schedule was set."
+    cleared = _record(ctx).clear()
+    _stored_schedule.clear()
+    return "Schedule cleared: no scan runs by itself." if cleared else "No schedule was set."
 
 
 def next_scan_line(ctx: PageContext) -> None:
     """One caption: when the next scheduled scan runs (or that none is scheduled)."""
-    st.caption(plain(next_scheduled(ctx.store)[1]))
+    st.caption(plain(next_slot_line(_stored_schedule(ctx, ctx.store.keys.root))))
 
 
 def render_schedule(ctx: PageContext, can_edit: bool) -> None:

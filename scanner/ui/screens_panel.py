@@ -10,10 +10,11 @@ import streamlit as st
 
 from scanner.results.filters import Filters
 from scanner.store.scans import ScanStore
-from scanner.store.screens import ScreensRecord
+from scanner.store.screens import Screen, ScreensRecord
 from scanner.ui.auth import Access, AccessMode, current_access
 from scanner.ui.filters_panel import show_view
 from scanner.ui.page import Notice, admin_action
+from scanner.ui.refresh import SHARED_READ_SECONDS
 
 NOTICE = Notice("screens_notice")
 NAME, PICK, NEW_NAME = "screen-name", "screen-pick", "screen-rename"
@@ -33,6 +34,12 @@ def records(store: ScanStore) -> ScreensRecord:
     return ScreensRecord(store.client, store.keys, owner(current_access()))
 
 
+@st.cache_data(ttl=SHARED_READ_SECONDS, show_spinner=False)
+def _listed(_store: ScanStore, prefix: str, whose: str) -> list[Screen]:
+    """The sidebar's list, kept between reruns (the idle check stays at two round trips); edits here clear it."""
+    return ScreensRecord(_store.client, _store.keys, whose).list()
+
+
 _action = admin_action(NOTICE, denied="Sign in (or unlock as admin) to change saved screens; nothing was changed.",
                        unavailable="Redis unavailable: nothing was changed.", refused="Nothing was changed: {error}",
                        allowed=may_edit)
@@ -41,6 +48,7 @@ _action = admin_action(NOTICE, denied="Sign in (or unlock as admin) to change sa
 @_action
 def _save(store: ScanStore, filters: Filters) -> str:
     screen = records(store).save(st.session_state.get(NAME, ""), filters.to_query(None))
+    _listed.clear()
     st.session_state.pop(NAME, None)
     return f"Saved this view as '{screen.name}'."
 
@@ -48,6 +56,7 @@ def _save(store: ScanStore, filters: Filters) -> str:
 @_action
 def _rename(store: ScanStore, name: str) -> str:
     screen = records(store).rename(name, st.session_state.get(NEW_NAME, ""))
+    _listed.clear()
     st.session_state.pop(NEW_NAME, None)
     st.session_state[PICK] = screen.name
     return f"Renamed '{name}' to '{screen.name}'."
@@ -56,6 +65,7 @@ def _rename(store: ScanStore, name: str) -> str:
 @_action
 def _delete(store: ScanStore, name: str) -> str:
     records(store).delete(name)
+    _listed.clear()
     st.session_state.pop(PICK, None)
     return f"Deleted '{name}'."
 
@@ -71,7 +81,7 @@ def _open(store: ScanStore, name: str) -> str:
 def render_saved_screens(store: ScanStore, filters: Filters) -> None:
     """The sidebar's section, below the filters."""
     access = current_access()
-    screens = records(store).list()
+    screens = _listed(store, store.keys.root, owner(access))
     with st.sidebar:
         st.header("Saved screens")
         NOTICE.show()
