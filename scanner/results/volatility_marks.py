@@ -32,8 +32,9 @@ def volatility_summary(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def ticker_words(rows: pd.DataFrame) -> str:
-    """What a ticker's expander title adds: "IV rank 64 · 38 days" ("" for a scan stored before the figures)."""
-    if rows.empty or "iv_rank_days" not in rows:
+    """What a ticker's expander title adds: "IV rank 64 · 38 days" once there is a rank ("" before: the summary
+    says how many sessions it waits on; "" for a scan stored before the figures)."""
+    if rows.empty or "iv_rank" not in rows:
         return ""
-    words = rank_words(float(rows["iv_rank"].iloc[0]), rows["iv_rank_days"].iloc[0])
-    return f"IV rank {words}" if words else ""
+    rank = float(rows["iv_rank"].iloc[0])
+    return "" if math.isnan(rank) else f"IV rank {rank_words(rank, rows['iv_rank_days'].iloc[0])}"

@@ -78,3 +78,8 @@ def test_the_charts_tab_draws_the_tickers_iv30_history_with_hv20_beside_it(ranke
     assert sorted(history["series"].unique()) == ["HV20", "IV30"]
     assert (history["series"] == "IV30").sum() == 38
     assert any("AAPL: IV30 history (demo)" in header.value for header in at.subheader)
+
+
+def test_a_ticker_without_a_rank_yet_keeps_its_title_plain(ranked_scan) -> None:
+    titles = {e.label.split(" — ")[0]: e.label for e in _main().expander}
+    assert "IV rank" not in titles["NVDA"] and "IV rank 12 · 252 days" in titles["MSFT"]
