@@ -176,6 +176,21 @@ def _expanders_settle(page, count: int) -> None:  # noqa: ANN001
         pytest.fail(f"expected {count} expanders, the page shows {shown} at {page.url}")
 
 
+def _choose(page, box: str, option: str) -> None:  # noqa: ANN001
+    """Pick ``option`` in the selectbox labelled ``box``. A rerun still drawing the sidebar redraws the box and
+    closes its list under the click: open it again then (three tries)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        page.get_by_role("combobox", name=box).click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    pytest.fail(f"the {box!r} box never listed {option!r} at {page.url}")
+
+
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
@@ -255,8 +270,7 @@ def test_filter_history_page_and_export(server, page, tmp_path: Path) -> None:
     assert 0 < expected < len(best)
     page.get_by_label("Only rows that pass the scan's rules").uncheck(force=True)
     page.wait_for_url(re.compile(r"rules=0"))
-    page.get_by_role("combobox", name="Side").click()
-    page.get_by_role("option", name="both", exact=True).click()
+    _choose(page, "Side", "both")
     annual = page.get_by_label("Min annualized return %")
     annual.fill(str(threshold))
     annual.press("Enter")
@@ -301,8 +315,7 @@ def test_filters_keep_their_values_when_the_number_inputs_load_late(server, page
         route.continue_()
     delta_from = page.get_by_label("Delta from")
     delta_from.wait_for(timeout=30_000)
-    page.get_by_role("combobox", name="Side").click()
-    page.get_by_role("option", name="both", exact=True).click()
+    _choose(page, "Side", "both")
     page.wait_for_url(re.compile(r"side=both"))
     page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
     assert delta_from.input_value() == "-0.20"
@@ -349,6 +362,7 @@ NAVIGATION = {  # the sidebar's label: the page's heading and the browser tab's 
     "History": ("Scan history", "History · Options Scanner"),
     "Monitor": ("Scan monitor", "Scan monitor · Options Scanner"),
     "Watch-list and criteria": ("Watch-list and criteria", "Watch-list and criteria · Options Scanner"),
+    "Positions": ("Positions", "Positions · Options Scanner"),
 }
 
 
@@ -358,12 +372,12 @@ def test_the_sidebar_navigation_reads_the_page_titles(server, page) -> None:
     page.get_by_role("button", name="Scan for options").wait_for(timeout=60_000)
     links = page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink")
     labels = links.get_by_test_id("stMarkdownContainer")  # the label, without the icon's ligature text
-    assert labels.all_inner_texts() == ["Options Scanner", "History", "Monitor", "Watch-list and criteria"]
+    assert labels.all_inner_texts() == list(NAVIGATION)
     for label, (heading, tab) in list(NAVIGATION.items())[::-1]:  # the main page last: away from it and back
         links.filter(has_text=label).click()
         page.get_by_role("heading", level=1, name=heading, exact=True).wait_for(timeout=60_000)
         page.wait_for_function("title => document.title === title", arg=tab, timeout=30_000)
-        assert labels.all_inner_texts() == list(NAVIGATION)  # the same four on every page
+        assert labels.all_inner_texts() == list(NAVIGATION)  # the same five on every page
 
 
 PHONE = {"width": 390, "height": 844}
