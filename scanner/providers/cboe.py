@@ -30,7 +30,7 @@ import pandas as pd
 from scanner.config import Settings
 from scanner.errors import ProviderError
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
-from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized, occ_parts
+from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized, occ_parts, positive_number
 from scanner.providers.httpclient import HttpClient, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def chain_rows(payload: Any, symbol: str, quote_date: date) -> pd.DataFrame:
     data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, dict):
         raise ProviderError(f"{symbol}: malformed Cboe answer (no data object)")
-    spot = _positive(data.get("current_price"))
+    spot = positive_number(data.get("current_price"))
     if spot is None:
         raise ProviderError(f"{symbol}: Cboe gave no current price")
     options = [option for option in data.get("options") or [] if isinstance(option, dict)]
@@ -73,21 +73,13 @@ def chain_rows(payload: Any, symbol: str, quote_date: date) -> pd.DataFrame:
 def published_iv30(payload: Any) -> float | None:
     """`data.iv30` as a fraction (Cboe publishes percent), None when absent or not positive."""
     data = payload.get("data") if isinstance(payload, dict) else None
-    value = _positive(data.get("iv30")) if isinstance(data, dict) else None
+    value = positive_number(data.get("iv30")) if isinstance(data, dict) else None
     return None if value is None else value / 100
 
 
 def request_rate(settings: Settings) -> float:
     """Requests per second to Cboe: SCANNER_REQUESTS_PER_SECOND when set above 0, else the modest default."""
     return settings.requests_per_second or DEFAULT_REQUESTS_PER_SECOND
-
-
-def _positive(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
 
 
 class CboeProvider(Registered):

@@ -54,6 +54,15 @@ def normalized(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def positive_number(value: Any) -> float | None:
+    """``value`` as a positive float, else None: sources send None, 0 or strings for a missing price."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
 def malformed_symbols(ticker: pd.Series | None, option_symbol: pd.Series | None, n: int) -> np.ndarray:
     """Rows whose ticker is not a watch-list symbol or whose option symbol lacks OCC's shape (either may be
     missing or empty). Every source's rows pass here on their way to screening, so a cell a spreadsheet would run

@@ -25,7 +25,7 @@ from scanner.market.calendar import weekly_expirations
 from scanner.market.candles import DailyCloses, window_start
 from scanner.market.events import EarningsTime, TickerEvents
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
-from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
+from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized, positive_number
 from scanner.providers.httpclient import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,9 @@ class YahooProvider(Registered):
     def _expiration(self, symbol: str, handle: Any, expiration: str, sides: tuple[str, ...],
                     quote_date: date) -> pd.DataFrame:
         chain = self._call(symbol, lambda: handle.option_chain(expiration))
-        spot = _positive((chain.underlying or {}).get("regularMarketPrice"))
+        spot = positive_number((chain.underlying or {}).get("regularMarketPrice"))
         if spot is None:  # the chain's quote lacks a price: ask the ticker itself
-            spot = _positive(self._call(symbol, lambda: handle.fast_info["lastPrice"]))
+            spot = positive_number(self._call(symbol, lambda: handle.fast_info["lastPrice"]))
         if spot is None:
             raise ProviderError(f"{symbol}: Yahoo Finance gave no underlying price")
         frames = []
@@ -150,12 +150,3 @@ def _dates(values: Any) -> list[date]:
     if not isinstance(values, (list, tuple)):
         return []
     return [value.date() if isinstance(value, datetime) else value for value in values if isinstance(value, date)]
-
-
-def _positive(value: Any) -> float | None:
-    """`value` as a positive float, else None (Yahoo sends None, 0 or strings for missing prices)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
