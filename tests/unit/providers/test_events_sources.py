@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from yfinance import cache
-from yfinance.data import SingletonMeta, YfData
 
 from scanner.config import Settings
 from scanner.market.events import ALWAYS, UNKNOWN, EarningsTime, TickerEvents
@@ -23,7 +21,7 @@ from scanner.providers.snapshot import SnapshotProvider
 from scanner.providers.tradier import TradierProvider
 from scanner.providers.yahoo import YahooProvider
 from tests.support.http_replay import Answer, ReplayServer
-from tests.support.yahoo_replay import YahooReplay
+from tests.support.yahoo_replay import YahooReplay, yfinance_sent_to
 from tests.unit.providers.test_marketdata import FAST, KEY
 
 QUOTE = date(2026, 12, 1)
@@ -127,13 +125,8 @@ def local_yahoo() -> Iterator[YahooReplay]:
 @pytest.fixture
 def yahoo_replay(local_yahoo: YahooReplay, monkeypatch: pytest.MonkeyPatch) -> Iterator[YahooReplay]:
     """As test_yahoo_http's: a fresh yfinance singleton and session sending to the local Yahoo, caches off."""
-    local_yahoo.reset()
-    monkeypatch.setattr(SingletonMeta, "_instances", {})
-    monkeypatch.setattr(cache._CookieCacheManager, "_Cookie_cache", cache._CookieCacheDummy())
-    monkeypatch.setattr(cache._TzCacheManager, "_tz_cache", cache._TzCacheDummy())
-    with local_yahoo.session() as session:
-        YfData(session=session)
-        yield local_yahoo
+    with yfinance_sent_to(local_yahoo, monkeypatch) as replay:
+        yield replay
 
 
 def calendar_answer(**events: Any) -> dict[str, Any]:

@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yfinance
-from yfinance import cache
-from yfinance.data import SingletonMeta, YfData
 from yfinance.exceptions import YFRateLimitError
 
 from scanner.errors import ProviderError
@@ -36,6 +34,7 @@ from tests.support.yahoo_replay import (
     chart_payload,
     epoch,
     options_payload,
+    yfinance_sent_to,
 )
 from tests.unit.providers.test_yahoo import FAST, SPOT, TAKEN, read_sample, sample_settings, yahoo
 
@@ -62,13 +61,8 @@ def replay(local_yahoo: YahooReplay, monkeypatch: pytest.MonkeyPatch) -> Iterato
     without a session (the provider's default factory, as get_provider builds it) uses that singleton's
     session. A fresh singleton and session per test (no cookie, crumb or cookie strategy left from another),
     and yfinance's on-disk cookie and timezone caches off, so nothing is read from or written to the user's."""
-    local_yahoo.reset()
-    monkeypatch.setattr(SingletonMeta, "_instances", {})
-    monkeypatch.setattr(cache._CookieCacheManager, "_Cookie_cache", cache._CookieCacheDummy())
-    monkeypatch.setattr(cache._TzCacheManager, "_tz_cache", cache._TzCacheDummy())
-    with local_yahoo.session() as session:
-        YfData(session=session)
-        yield local_yahoo
+    with yfinance_sent_to(local_yahoo, monkeypatch) as replay:
+        yield replay
 
 
 def serve_googl(replay: YahooReplay, sample: pd.DataFrame, *first: Answer, price: float | None = SPOT) -> None:
