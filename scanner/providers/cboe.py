@@ -32,6 +32,8 @@ from scanner.errors import ProviderError
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized, occ_parts, positive_number
 from scanner.providers.httpclient import HttpClient, RetryPolicy
+from scanner.scan.book import quotes_by_symbol
+from scanner.scan.positions import Contract
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ class CboeProvider(Registered):
         self._now = now
         self._iv30: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._last_file = threading.local()  # (symbol, payload) of this thread's last fetch: its open contracts' quotes
 
     def quote_date(self, request: ChainRequest) -> date:
         return live_quote_date(request, self._now)
@@ -110,6 +113,7 @@ class CboeProvider(Registered):
             raise ProviderError("empty ticker")
         quote_date = self.quote_date(request)
         payload = self._options_file(symbol)
+        self._last_file.read = (symbol, payload)
         iv30 = published_iv30(payload)
         with self._lock:
             if iv30 is None:
@@ -123,6 +127,20 @@ class CboeProvider(Registered):
             return empty_chain()
         chain = nearest_otm(rows.reset_index(drop=True), request.sides, request.strike_limit)
         return fill_delta(chain, quote_date, self._rate, self._dividend_yield)
+
+    def option_quotes(self, option_symbols: list[str], request: ChainRequest) -> pd.DataFrame:
+        """Contracts by OCC symbol (an open short option in the money, or of an expiration the scan does not take),
+        picked from the ticker's file, which lists every contract: the one this thread's fetch of the ticker just
+        read (a scan asks right after it), else read again."""
+        quote_date = self.quote_date(request)
+
+        def whole_file(ticker: str, _: list[Contract]) -> pd.DataFrame:
+            last = getattr(self._last_file, "read", None)
+            payload = last[1] if last and last[0] == ticker else self._options_file(ticker)
+            return chain_rows(payload, ticker, quote_date)
+
+        quotes = quotes_by_symbol(option_symbols, whole_file, "Cboe")
+        return fill_delta(quotes, quote_date, self._rate, self._dividend_yield) if len(quotes) else quotes
 
     def _options_file(self, symbol: str) -> dict[str, Any]:
         """The symbol's options file, else its index file (`_SPX`); ProviderError when Cboe files neither."""

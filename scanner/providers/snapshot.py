@@ -32,6 +32,8 @@ from scanner.providers.base import ChainRequest, Registered
 from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
 from scanner.providers.events_file import events_of, read_events
 from scanner.providers.marketdata import chain_frame
+from scanner.scan.book import quotes_by_symbol
+from scanner.scan.positions import Contract
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,20 @@ class SnapshotProvider(Registered):
         if rows is None:
             raise ProviderError(f"{symbol}: not in the snapshot files of {self.folder.name}")
         return self._selected(rows, request, self.quote_date(request))
+
+    def option_quotes(self, option_symbols: list[str], request: ChainRequest) -> pd.DataFrame:
+        """Contracts by OCC symbol (an open short option in the money, or of an expiration the scan does not take)
+        from the ticker's rows in the files, whatever their moneyness or expiration."""
+        quote_date = self.quote_date(request)
+
+        def ticker_rows(ticker: str, _: list[Contract]) -> pd.DataFrame:
+            rows = self._load().by_ticker.get(ticker)
+            if rows is None:
+                raise ProviderError(f"{ticker}: not in the snapshot files of {self.folder.name}")
+            return rows.assign(quote_date=rows["quote_date"].fillna(quote_date))
+
+        quotes = quotes_by_symbol(option_symbols, ticker_rows, "snapshot")
+        return fill_delta(quotes, quote_date, self._rate, self._dividend_yield) if len(quotes) else quotes
 
     def quote_dates(self) -> list[date]:
         """Every quote date the folder's files hold, oldest first: what an IV history backfill can read."""

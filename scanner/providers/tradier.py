@@ -37,6 +37,8 @@ from scanner.providers import registry
 from scanner.providers.base import ChainRequest, Provider, Registered, live_quote_date
 from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized
 from scanner.providers.httpclient import TRADIER_LIMITS, HttpClient, RetryPolicy
+from scanner.scan.book import quotes_by_symbol
+from scanner.scan.positions import Contract
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,17 @@ def chain_rows(contracts: list[dict[str, Any]], symbol: str, spot: float, quote_
     rows = normalized(frame)
     rows.loc[~(rows["iv"] > 0), "iv"] = np.nan
     return rows
+
+
+def stock_price(payload: Any, symbol: str) -> float:
+    """The symbol's last trade (else its previous close) in a `/markets/quotes` answer; ProviderError without."""
+    quote = next((quote for quote in _many(_member(payload, "quotes", "quote"))
+                  if isinstance(quote, dict) and str(quote.get("symbol", "")).upper() == symbol), {})
+    for field in ("last", "prevclose"):
+        price = _number(quote.get(field))
+        if price is not None and price > 0:
+            return price
+    raise ProviderError(f"{symbol}: Tradier has no quote for it (unknown symbol?)")
 
 
 def _number(value: Any) -> float | None:
@@ -165,16 +178,25 @@ class TradierProvider(Registered):
         chain = nearest_otm(rows, request.sides, request.strike_limit)
         return fill_delta(chain, quote_date, self._rate, self._dividend_yield)
 
+    def option_quotes(self, option_symbols: list[str], request: ChainRequest) -> pd.DataFrame:
+        """Contracts by OCC symbol (an open short option in the money, or of an expiration the scan does not take):
+        one `/markets/quotes` per ticker naming the stock and its contracts (`greeks=true`), whose option quotes
+        carry a chain's fields."""
+        quote_date = self.quote_date(request)
+
+        def quoted(ticker: str, contracts: list[Contract]) -> pd.DataFrame:
+            symbols = [ticker, *(contract.option_symbol for contract in contracts)]
+            payload = self._payload(ticker, "markets/quotes", {"symbols": ",".join(symbols), "greeks": "true"})
+            options = [quote for quote in _many(_member(payload, "quotes", "quote"))
+                       if isinstance(quote, dict) and quote.get("type") == "option"]
+            return chain_rows(options, ticker, stock_price(payload, ticker), quote_date)
+
+        quotes = quotes_by_symbol(option_symbols, quoted, "Tradier")
+        return fill_delta(quotes, quote_date, self._rate, self._dividend_yield) if len(quotes) else quotes
+
     def _spot(self, symbol: str) -> float:
         """The underlying's last trade (else its previous close) from `/markets/quotes`."""
-        payload = self._payload(symbol, "markets/quotes", {"symbols": symbol})
-        quote = next((quote for quote in _many(_member(payload, "quotes", "quote"))
-                      if isinstance(quote, dict) and str(quote.get("symbol", "")).upper() == symbol), {})
-        for field in ("last", "prevclose"):
-            price = _number(quote.get(field))
-            if price is not None and price > 0:
-                return price
-        raise ProviderError(f"{symbol}: Tradier has no quote for it (unknown symbol?)")
+        return stock_price(self._payload(symbol, "markets/quotes", {"symbols": symbol}), symbol)
 
     def _payload(self, symbol: str, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         """The JSON object `path` answers; ProviderFatal for a refused token, ProviderError for anything else."""

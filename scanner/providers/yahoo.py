@@ -27,6 +27,8 @@ from scanner.market.events import EarningsTime, TickerEvents
 from scanner.providers.base import ChainRequest, Registered, live_quote_date
 from scanner.providers.chains import empty_chain, fill_delta, nearest_otm, normalized, positive_number
 from scanner.providers.httpclient import RetryPolicy
+from scanner.scan.book import quotes_by_symbol
+from scanner.scan.positions import Contract
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +67,21 @@ class YahooProvider(Registered):
             return empty_chain()
         chain = nearest_otm(pd.concat(frames, ignore_index=True), request.sides, request.strike_limit)
         return fill_delta(chain, quote_date, self._rate, self._dividend_yield, iv_from_mid=False)
+
+    def option_quotes(self, option_symbols: list[str], request: ChainRequest) -> pd.DataFrame:
+        """Contracts by OCC symbol (an open short option in the money, or of an expiration the scan does not take):
+        the chain of each contract's expiration, whole, and the contract picked from it."""
+        quote_date = self.quote_date(request)
+
+        def expiration_chains(ticker: str, contracts: list[Contract]) -> pd.DataFrame:
+            handle = self._ticker_factory(ticker)
+            sides = tuple(sorted({contract.side.value for contract in contracts}))
+            return pd.concat([self._expiration(ticker, handle, day.isoformat(), sides, quote_date)
+                              for day in sorted({contract.expiration for contract in contracts})], ignore_index=True)
+
+        quotes = quotes_by_symbol(option_symbols, expiration_chains, "Yahoo Finance")
+        return (fill_delta(quotes, quote_date, self._rate, self._dividend_yield, iv_from_mid=False) if len(quotes)
+                else quotes)
 
     def events(self, ticker: str, as_of: date) -> TickerEvents:
         """From `Ticker.calendar`: the earlier of its earnings dates (Yahoo gives two, a range, until the date is

@@ -24,8 +24,9 @@ import pandas as pd
 
 from scanner.errors import ProviderError
 from scanner.providers.base import ChainRequest, Provider
+from scanner.providers.chains import empty_chain
 from scanner.scan.criteria import Criteria
-from scanner.scan.positions import SHARES_PER_CONTRACT, Book, PositionsError
+from scanner.scan.positions import SHARES_PER_CONTRACT, Book, Contract, PositionsError, parse_option_symbol
 from scanner.schema import Side
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,54 @@ def with_open_quotes(chain: pd.DataFrame, book: Book, ticker: str, provider: Pro
         log.warning("quotes of %s not fetched: %s", ", ".join(missing), exc)
         return chain
     return pd.concat([chain, fetched], ignore_index=True) if len(fetched) else chain
+
+
+ContractRows = Callable[[str, list[Contract]], pd.DataFrame]  # (ticker, its contracts) -> rows holding them
+
+
+def quotes_by_symbol(option_symbols: list[str], rows_of: ContractRows, source: str) -> pd.DataFrame:
+    """The quotes of the contracts `option_symbols` name (an open option ``option_quotes`` is asked for), picked
+    from the normalized rows `rows_of` gives per ticker (a source's whole file, or the expirations asked for) by
+    ticker, side, expiration and strike, as sources pad and spell roots differently. Never raises for a contract:
+    an unreadable symbol, a ticker whose rows fail (ProviderError) and a contract absent or without a bid and an
+    ask are left out, each said in one warning naming `source` and why, so the roll shows "no quote" for it."""
+    contracts: dict[str, list[tuple[str, Contract]]] = {}
+    for text in option_symbols:
+        try:
+            contract = parse_option_symbol(text)
+        except ValueError as exc:
+            log.warning("%s: no quote asked: %s", source, exc)
+            continue
+        contracts.setdefault(contract.ticker, []).append((text, contract))
+    found = []
+    for ticker, named in contracts.items():
+        try:
+            rows = rows_of(ticker, [contract for _, contract in named])
+        except ProviderError as exc:
+            log.warning("%s: open contracts %s not quoted: %s", source, ", ".join(text for text, _ in named), exc)
+            continue
+        for text, contract in named:
+            quote = _quote_row(rows, contract)
+            if quote is None:
+                log.warning("%s: no quote for the open contract %s (not listed, or no bid and ask)", source, text)
+            else:
+                found.append(quote)
+    return pd.concat(found, ignore_index=True) if found else empty_chain()
+
+
+def _quote_row(rows: pd.DataFrame, contract: Contract) -> pd.DataFrame | None:
+    """The first row of `rows` that is `contract` with a bid ≥ 0 and an ask > 0, as a one-row frame; None."""
+    if rows.empty:
+        return None
+    expiration = pd.to_datetime(rows["expiration"], errors="coerce").dt.date
+    with np.errstate(invalid="ignore"):
+        same = ((rows["ticker"] == contract.ticker).to_numpy(dtype=bool, na_value=False)
+                & (rows["side"] == contract.side.value).to_numpy(dtype=bool, na_value=False)
+                & (expiration == contract.expiration).to_numpy(dtype=bool)
+                & np.isclose(_floats(rows, "strike"), contract.strike)
+                & (_floats(rows, "bid") >= 0) & (_floats(rows, "ask") > 0))
+    at = np.flatnonzero(same)
+    return rows.iloc[at[:1]] if len(at) else None
 
 
 def _floats(rows: pd.DataFrame, name: str) -> np.ndarray:

@@ -49,6 +49,11 @@ class Contract:
     expiration: date
     strike: float
 
+    @property
+    def option_symbol(self) -> str:
+        """OCC's symbol, unpadded (``AAPL261218P00150000``), as sources that quote by symbol take it."""
+        return f"{self.ticker}{self.expiration:%y%m%d}{self.side.value[0].upper()}{round(self.strike * 1000):08d}"
+
 
 def parse_option_symbol(text: str) -> Contract:
     """The contract an OCC symbol names; ValueError saying what is wrong."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 from datetime import date
@@ -18,6 +19,8 @@ from scanner.providers.cboe import DEFAULT_REQUESTS_PER_SECOND, USER_AGENT, Cboe
 from scanner.providers.httpclient import RetryPolicy
 from scanner.providers.registry import get_provider
 from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+from scanner.scan.rolls import open_statuses
+from scanner.store.positions import PositionsRecord
 from scanner.store.scans import ScanStore
 from tests.support.cboe_replay import NOT_FILED, contract, options_file, options_path, serve_cboe
 from tests.support.http_replay import Answer, ReplayServer
@@ -153,3 +156,57 @@ def test_a_whole_scan_through_cboe(server: ReplayServer, fake_store: ScanStore) 
     assert len(frame) == 2 * 4 * 15 and set(frame.expiration.dt.date) == set(WEEKLIES) and frame["match"].any()
     assert len(server.seen) == 2  # one file per ticker for four expirations
 
+
+
+def test_an_open_contract_outside_the_scan_is_quoted_from_the_file_its_fetch_read(server: ReplayServer) -> None:
+    """An in-the-money put of an expiration the scan does not take: picked from the file just fetched (no second
+    request), its delta filled."""
+    serve_cboe(server, ["AAPL"], LISTED)
+    cboe = provider(server)
+    cboe.fetch("AAPL", ChainRequest(as_of=AS_OF))
+    quotes = cboe.option_quotes(["AAPL270115P00104000"], ChainRequest(as_of=AS_OF))
+    assert len(server.seen) == 1
+    row = quotes.iloc[0]
+    assert (len(quotes), row.ticker, row.side, row.expiration, row.strike, row.bid, row.ask, row.underlying_price) == (
+        1, "AAPL", "put", date(2027, 1, 15), 104.0, 4.0, 4.2, 100.0)
+    assert row.delta == -0.8
+
+
+def test_an_open_contract_is_quoted_from_a_file_read_again_when_no_fetch_read_it(server: ReplayServer) -> None:
+    serve_cboe(server, ["AAPL", "MSFT"], LISTED)
+    cboe = provider(server)
+    cboe.fetch("MSFT", ChainRequest(as_of=AS_OF))
+    quotes = cboe.option_quotes(["AAPL261231C00090000"], ChainRequest(as_of=AS_OF))
+    assert [s.path for s in server.seen] == [options_path("MSFT"), options_path("AAPL")]
+    assert (quotes.iloc[0].strike, quotes.iloc[0].bid) == (90.0, 10.0)
+
+
+@pytest.mark.parametrize(("answer", "symbol", "reason"), [
+    (None, "AAPL270115P00555000", "no quote for the open contract AAPL270115P00555000 (not listed"),
+    (Answer(500, {"error": "boom"}), "AAPL270115P00104000", "not quoted: Cboe unavailable: HTTP 500"),
+    (Answer(200, {"data": {"current_price": None}}), "AAPL270115P00104000", "Cboe gave no current price"),
+])
+def test_an_open_contract_cboe_cannot_quote_is_left_out_with_the_reason(
+        server: ReplayServer, caplog: pytest.LogCaptureFixture, answer: Answer | None, symbol: str,
+        reason: str) -> None:
+    if answer is None:
+        serve_cboe(server, ["AAPL"], LISTED)
+    else:
+        server.script(options_path("AAPL"), answer)
+    with caplog.at_level(logging.WARNING):
+        quotes = provider(server).option_quotes([symbol], ChainRequest(as_of=AS_OF))
+    assert quotes.empty and reason in caplog.text and "Cboe" in caplog.text
+
+
+def test_a_scan_quotes_the_books_open_contract_outside_its_window_from_the_same_file(
+        server: ReplayServer, fake_store: ScanStore) -> None:
+    """Before Cboe had option_quotes, the roll said "no quote in the scan" for it."""
+    serve_cboe(server, ["AAPL"], LISTED)
+    PositionsRecord(fake_store.client, fake_store.keys).add_option("AAPL270115P00104000", 1, 3.0)
+    config = settings(server, concurrency=1)
+    started = begin_scan(config, fake_store, ScanRequest(tickers=["AAPL"], provider="cboe", as_of=AS_OF))
+    run_scan(config, fake_store, started.scan_id, started.token)
+    rows = fake_store.results(started.scan_id).frame
+    [status] = open_statuses(PositionsRecord(fake_store.client, fake_store.keys).load(), rows, AS_OF)
+    assert (status.bid, status.ask, status.underlying, status.tested) == (4.0, 4.2, 100.0, True)
+    assert len(server.seen) == 1  # the ticker's one file served its chain and the open contract's quote

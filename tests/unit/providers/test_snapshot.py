@@ -196,3 +196,22 @@ def test_a_malformed_chain_file_is_skipped_and_named_and_the_scan_goes_on(
     assert meta.status == "completed" and meta.contracts == 30 and not fake_store.errors(started.scan_id)
     assert "snapshot file bad.json skipped: malformed Schwab/TD Ameritrade chain" in caplog.text
     assert "Traceback" not in caplog.text
+
+
+def test_an_open_contract_in_the_money_is_quoted_from_the_files(tmp_path: Path) -> None:
+    """Matched by its contract, not its text: the file spells it TD's older way (SPY_013120P330)."""
+    quotes = snapshot(folder(tmp_path, SPY)).option_quotes(["SPY200131P00330000"], ChainRequest())
+    row = quotes.iloc[0]
+    assert (len(quotes), row.option_symbol, row.expiration, row.strike, row.bid, row.ask, row.underlying_price,
+            row.quote_date) == (1, "SPY_013120P330", date(2020, 1, 31), 330.0, 3.65, 3.71, 326.22, date(2020, 1, 29))
+
+
+@pytest.mark.parametrize(("symbol", "reason"), [
+    ("SPY200131P00999000", "no quote for the open contract SPY200131P00999000 (not listed"),
+    ("QQQ200131P00200000", "open contracts QQQ200131P00200000 not quoted: QQQ: not in the snapshot files"),
+])
+def test_an_open_contract_the_files_lack_is_left_out_with_the_reason(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, symbol: str, reason: str) -> None:
+    with caplog.at_level(logging.WARNING):
+        quotes = snapshot(folder(tmp_path, SPY)).option_quotes([symbol], ChainRequest())
+    assert quotes.empty and "snapshot: " in caplog.text and reason in caplog.text

@@ -226,3 +226,41 @@ def test_the_token_never_reaches_errors_logs_or_the_store(server: ReplayServer, 
     for text in (caplog.text, scan_hash, json.dumps(errors), repr(settings(server))):
         assert TOKEN not in text and TOKEN.lower() not in text
 
+
+
+OPEN_PUT = "AAPL270115P00104000"  # in the money at 100, of an expiration the scan does not take
+
+
+def quotes_answer(*quotes: dict[str, Any]) -> Answer:
+    """`/markets/quotes` naming the stock and option symbols: every quote found, in one list (or the one object)."""
+    return Answer(200, {"quotes": {"quote": quotes[0] if len(quotes) == 1 else list(quotes)}})
+
+
+def test_an_open_contract_is_quoted_by_its_option_symbol_with_the_stock(server: ReplayServer) -> None:
+    stock = quotes_payload("AAPL", 100.0)["quotes"]["quote"]
+    server.script(QUOTES, quotes_answer(stock, option("AAPL", date(2027, 1, 15), "put", 104, 4.5, 4.7, delta=-0.7)),
+                  when={"symbols": f"AAPL,{OPEN_PUT}", "greeks": "true"})
+    quotes = provider(server).option_quotes([OPEN_PUT], ChainRequest(as_of=AS_OF))
+    row = quotes.iloc[0]
+    assert (len(quotes), row.option_symbol, row.side, row.expiration, row.strike, row.bid, row.ask, row.delta,
+            row.iv, row.underlying_price) == (1, OPEN_PUT, "put", date(2027, 1, 15), 104.0, 4.5, 4.7, -0.7, 0.3, 100.0)
+    assert len(server.seen) == 1
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    (quotes_answer(quotes_payload("AAPL", 100.0)["quotes"]["quote"],
+                   option("AAPL", date(2027, 1, 15), "put", 104, None, None)),  # Tradier's nulls
+     f"no quote for the open contract {OPEN_PUT} (not listed, or no bid and ask)"),
+    (Answer(200, {"quotes": {"quote": quotes_payload("AAPL", 100.0)["quotes"]["quote"],
+                             "unmatched_symbols": {"symbol": OPEN_PUT}}}),
+     f"no quote for the open contract {OPEN_PUT}"),
+    (Answer(200, quotes_payload("AAPL", None)), "not quoted: AAPL: Tradier has no quote for it"),
+    (Answer(400, {"fault": {"faultstring": "bad symbols"}}), "not quoted: AAPL: Tradier error (HTTP 400): bad symbols"),
+    (Answer(401, "Invalid Access Token"), "Tradier refused the token (HTTP 401)"),
+])
+def test_an_open_contract_tradier_cannot_quote_is_left_out_with_the_reason(
+        server: ReplayServer, caplog: pytest.LogCaptureFixture, answer: Answer, reason: str) -> None:
+    server.script(QUOTES, answer)
+    with caplog.at_level(logging.WARNING):
+        quotes = provider(server).option_quotes([OPEN_PUT], ChainRequest(as_of=AS_OF))
+    assert quotes.empty and "Tradier: " in caplog.text and reason in caplog.text and TOKEN not in caplog.text

@@ -163,3 +163,27 @@ def test_unknown_symbol_is_an_error_for_that_ticker_alone(replay: YahooReplay, s
         yahoo_source.fetch("nope", BOTH)
     assert {status for status, _ in options_requests(replay, "NOPE")} == {answer.status}
     assert len(yahoo_source.fetch("GOOGL", BOTH)) == 30
+
+
+def test_an_open_contract_is_quoted_from_its_expirations_chain(replay: YahooReplay, sample: pd.DataFrame) -> None:
+    """An in-the-money put (never in the OTM chain) picked by its contract from the whole chain of its expiration."""
+    serve_googl(replay, sample)
+    quotes = provider().option_quotes(["GOOGL260109P00325000"], BOTH)
+    row = quotes.iloc[0]
+    assert (len(quotes), row.option_symbol, row.side, row.strike, row.bid, row.ask, row.underlying_price) == (
+        1, "GOOGL260109P00325000", "put", 325.0, 12.10, 12.85, SPOT)
+    assert row.delta < -0.5  # from its IV: deep in the money
+
+
+@pytest.mark.parametrize(("symbol", "reason"), [
+    ("GOOGL260109P00999000", "no quote for the open contract GOOGL260109P00999000 (not listed"),
+    ("GOOGL260320P00325000", "open contracts GOOGL260320P00325000 not quoted: GOOGL: Yahoo Finance failed"),
+])
+def test_an_open_contract_yahoo_cannot_quote_is_left_out_with_the_reason(
+        replay: YahooReplay, sample: pd.DataFrame, caplog: pytest.LogCaptureFixture, symbol: str,
+        reason: str) -> None:
+    replay.options("GOOGL", Answer(200, NO_CHAIN), expiration=LATER)  # scripted first: the catch-all's after
+    serve_googl(replay, sample)
+    with caplog.at_level(logging.WARNING):
+        quotes = provider().option_quotes([symbol], BOTH)
+    assert quotes.empty and "Yahoo Finance: " in caplog.text and reason in caplog.text
