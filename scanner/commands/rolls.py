@@ -7,15 +7,20 @@ import json
 import math
 from typing import Any
 
+import pandas as pd
+
 from scanner.commands.positions import add_user_argument
 from scanner.config import Settings
 from scanner.errors import ExitCode
+from scanner.scan.positions import table_column
 from scanner.scan.rolls import OpenStatus, latest_rows, open_statuses, today
 from scanner.store.positions import PositionsRecord
 from scanner.store.scans import ScanStore
 
 NAME = "rolls"
 SHOWN = 5  # candidates per open option in the text form (--json gives them all)
+TABLE = ("option_symbol", "expiration", "strike", "bid", "net_credit", "annualized_net_credit_pct", "days_added")
+MISSING = "—"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -41,13 +46,28 @@ def status_dict(status: OpenStatus) -> dict[str, Any]:
 
 def status_line(status: OpenStatus) -> str:
     """One open option in words: its quote, the stock, and whether it is tested or expired."""
-    contract = status.contract
-    quote = f"bid {status.bid:.2f} ask {status.ask:.2f}" if status.quoted else "no quote in the scan"
-    stock = f"stock {status.underlying:.2f}" if status.underlying is not None else "stock not scanned"
     flag = ("EXPIRED: record it as expired worthless (positions remove) or assigned (positions assigned)"
             if status.expired else "TESTED" if status.tested else "")
-    return (f"{status.option.option_symbol} ×{status.option.contracts} ({contract.side} {contract.strike:g} exp "
-            f"{contract.expiration}): {quote}, {stock}{'  ' + flag if flag else ''}")
+    return f"{status.headline}{'  ' + flag if flag else ''}"
+
+
+def _cell(name: str, value: Any) -> str:
+    """A candidate's value as the table shows it ("—" when missing)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return MISSING
+    formats = {"expiration": "{:%Y-%m-%d}", "strike": "{:.2f}", "bid": "{:.2f}", "net_credit": "{:+.2f}",
+               "annualized_net_credit_pct": "{:.2f}%", "days_added": "{:d}"}
+    return formats.get(name, "{}").format(value)
+
+
+def candidate_lines(candidates: pd.DataFrame) -> list[str]:
+    """Roll candidates as an aligned table under the page's labels (``table_column``), numbers right-aligned."""
+    texts = [[table_column(name).label for name in TABLE]]
+    texts += [[_cell(name, row[name]) for name in TABLE] for row in candidates[list(TABLE)].to_dict("records")]
+    widths = [max(len(line[i]) for line in texts) for i in range(len(TABLE))]
+    return ["  " + "  ".join(text.ljust(width) if i < 2 else text.rjust(width)
+                             for i, (text, width) in enumerate(zip(line, widths, strict=True))).rstrip()
+            for line in texts]
 
 
 def run(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
@@ -64,11 +84,10 @@ def run(settings: Settings, store: ScanStore, args: argparse.Namespace) -> int:
         print("no completed scan yet: run one to quote the open options")
     for status in statuses:
         print(status_line(status))
-        for row in status.candidates.head(SHOWN).itertuples():
-            credit = ("net credit unknown (no ask for the open contract)" if math.isnan(row.net_credit) else
-                      f"net credit {row.net_credit:+.2f}  {row.annualized_net_credit_pct:.2f}%/yr")
-            print(f"  → {row.option_symbol:<22} exp {row.expiration:%Y-%m-%d} strike {row.strike:g}  bid {row.bid:.2f}"
-                  f"  {credit} over {row.days_added} days")
-        if status.candidates.empty and meta is not None and not status.expired:
+        if len(status.candidates):
+            print("\n".join(candidate_lines(status.candidates.head(SHOWN))))
+            if not status.quoted:
+                print("  net credit unknown: no ask for the open contract")
+        elif meta is not None and not status.expired:
             print("  no later expiration on the right side of the strike in the scan")
     return ExitCode.OK

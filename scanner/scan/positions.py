@@ -20,7 +20,7 @@ from typing import Any
 from scanner.errors import SettingsError, first_ten
 from scanner.results.formulas import neutral_text
 from scanner.scan.watchlist import SYMBOL
-from scanner.schema import Side
+from scanner.schema import BY_NAME, Column, Display, Kind, Role, Side
 
 SHARES_PER_CONTRACT = 100
 MAX_SHARES = 10**9
@@ -30,6 +30,37 @@ MAX_CASH = 10**12
 
 OCC_SYMBOL = re.compile(r"(?P<root>[A-Z0-9][A-Z0-9.\-]{0,5}) *(?P<expiry>\d{6})(?P<side>[CP])(?P<strike>\d{8})")
 """OCC's option symbol: root (1-6, Schwab pads it with spaces), expiration YYMMDD, C or P, strike × 1000 (8 digits)."""
+
+
+TABLE_COLUMNS: dict[str, Column] = {column.name: column for column in (
+    # the book's and the rolls' own table columns (a page's, never stored), beside the schema's (BY_NAME)
+    Column("shares", Kind.INT, Role.VIEW, "Shares", Display.COUNT),
+    Column("cost_basis", Kind.FLOAT, Role.VIEW, "Cost basis", Display.MONEY, "Paid per share"),
+    Column("calls_written", Kind.INT, Role.VIEW, "Calls written", Display.COUNT,
+           "Open short calls on the ticker, in contracts"),
+    Column("calls_free", Kind.INT, Role.VIEW, "Calls free", Display.COUNT,
+           "floor(shares / 100) − calls written: contracts the shares can still cover"),
+    Column("best_call", Kind.TEXT, Role.VIEW, "Best call", Display.TEXT,
+           "The last scan's matching call on the holding with the highest score"),
+    Column("contracts", Kind.INT, Role.VIEW, "Contracts", Display.COUNT),
+    Column("premium", Kind.FLOAT, Role.VIEW, "Premium", Display.MONEY, "Received per share when sold"),
+    Column("opened_on", Kind.DATE, Role.VIEW, "Opened on", Display.DATE),
+    Column("stock", Kind.FLOAT, Role.VIEW, "Stock", Display.MONEY, "The underlying's price in the last scan"),
+    Column("expired", Kind.BOOL, Role.VIEW, "Expired", Display.FLAG, "Past its expiration: record how it ended"),
+    Column("tested", Kind.BOOL, Role.VIEW, "Tested", Display.FLAG,
+           "The stock within the alert % of the strike (SCANNER_ROLL_ALERT_PCT), or past it"),
+    Column("days_added", Kind.INT, Role.VIEW, "Days added", Display.COUNT,
+           "The new expiration − the open contract's, in days"),
+    Column("net_credit", Kind.FLOAT, Role.VIEW, "Net credit", Display.MONEY,
+           "New bid − current ask of the open contract, per share; negative: a debit"),
+    Column("annualized_net_credit_pct", Kind.FLOAT, Role.VIEW, "Net credit / yr", Display.PERCENT,
+           "net credit / new strike × 365 / days added × 100"),
+)}
+
+
+def table_column(name: str) -> Column:
+    """How a book or roll table shows column `name`: the schema's entry, else the tables' own."""
+    return BY_NAME.get(name) or TABLE_COLUMNS[name]
 
 
 class PositionsError(SettingsError):

@@ -15,10 +15,11 @@ import streamlit as st
 
 from scanner.errors import SettingsError
 from scanner.scan.book import best_calls
-from scanner.scan.positions import CSV_HELP, Book, describe, to_csv
+from scanner.scan.positions import CSV_HELP, Book, describe, table_column, to_csv
 from scanner.scan.rolls import OpenStatus, latest_rows, open_statuses, today
 from scanner.store.positions import PositionsRecord
 from scanner.ui.auth import Access, AccessMode, admin_gate
+from scanner.ui.columns import column
 from scanner.ui.page import Notice, admin_action, page_frame
 from scanner.ui.uploads import upload_bytes
 
@@ -65,20 +66,26 @@ def _import(record: PositionsRecord) -> str:
     return f"Imported {upload.name}: {len(book.holdings)} holdings, {len(book.options)} open options."
 
 
+def _table(frame: pd.DataFrame) -> None:
+    """A book or roll table under the labels, formats and help the results tables use (``table_column``)."""
+    config = {name: column(entry.display, entry.label, entry.help)
+              for name, entry in ((name, table_column(name)) for name in frame.columns)}
+    st.dataframe(frame, column_config=config, hide_index=True, width="content")
+
+
 def _book_tables(book: Book, statuses: list[OpenStatus]) -> None:
     st.subheader("Stock")
     if book.holdings:
-        st.dataframe(pd.DataFrame([{**h.to_dict(), "calls_written": book.calls_written(h.ticker),
-                                    "calls_free": book.calls_free(h.ticker)} for h in book.holdings]),
-                     hide_index=True, width="content")
+        _table(pd.DataFrame([{**h.to_dict(), "calls_written": book.calls_written(h.ticker),
+                              "calls_free": book.calls_free(h.ticker)} for h in book.holdings]))
     else:
         st.caption("No stock held.")
     st.subheader("Open short options")
     if statuses:
-        st.dataframe(pd.DataFrame([{**s.option.to_dict(), "side": str(s.contract.side), "strike": s.contract.strike,
-                                    "expiration": s.contract.expiration, "bid": s.bid, "ask": s.ask,
-                                    "stock": s.underlying, "expired": s.expired, "tested": s.tested}
-                                   for s in statuses]), hide_index=True, width="content")
+        _table(pd.DataFrame([{**s.option.to_dict(), "opened_on": s.option.opened_on, "side": str(s.contract.side),
+                              "strike": s.contract.strike, "expiration": s.contract.expiration, "bid": s.bid,
+                              "ask": s.ask, "stock": s.underlying, "expired": s.expired, "tested": s.tested}
+                             for s in statuses]))
     else:
         st.caption("No open short options.")
     if book.cash is None:
@@ -141,14 +148,10 @@ def _rolls(statuses: list[OpenStatus], scanned: bool) -> None:
     if not scanned:
         st.info("No completed scan yet: run one to quote the open options and find their rolls.")
     for status in statuses:
-        contract = status.contract
-        quote = f"bid {status.bid:.2f} / ask {status.ask:.2f}" if status.quoted else "no quote in the scan"
-        stock = f"stock {status.underlying:.2f}" if status.underlying is not None else "stock not scanned"
-        line = (f"{status.option.option_symbol} ×{status.option.contracts} ({contract.side} {contract.strike:g}, "
-                f"exp {contract.expiration}): {quote}, {stock}")
+        line = status.headline
         st.markdown(f":red[**{line} — tested**]" if status.tested else line)
         if len(status.candidates):
-            st.dataframe(status.candidates, hide_index=True, width="content")
+            _table(status.candidates)
         elif scanned:
             st.caption("No later expiration on the right side of the strike in the scan.")
 
@@ -173,5 +176,5 @@ def render() -> None:
             st.caption("No completed scan yet.")
         else:
             st.caption(f"Scan {meta.scan_id}: per holding of 100 shares or more, the best matching call (by score).")
-            st.dataframe(best_calls(book, rows), hide_index=True, width="content")
+            _table(best_calls(book, rows))
         _rolls(statuses, meta is not None)

@@ -4,6 +4,7 @@ option recorded as assigned, and a tested open put shown red with its rolls afte
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from streamlit.testing.v1 import AppTest
@@ -103,6 +104,35 @@ def test_after_a_demo_scan_a_tested_put_shows_red_with_its_rolls(real_store: Sca
     candidates = at.dataframe[-1].value
     assert len(candidates) and (candidates.strike <= first.strike).all()
     assert (candidates.expiration.dt.date > expiration).all() and expiration >= date.today() - timedelta(days=1)
+
+
+def _headers(table: object) -> dict[str, str]:
+    """A table's column labels as the browser gets them (its column config), by column name."""
+    return {name: config["label"] for name, config in json.loads(table.proto.columns).items() if "label" in config}
+
+
+def test_the_book_and_roll_tables_show_labels_and_formats_not_column_names(real_store: ScanStore) -> None:
+    settings = Settings.from_env()
+    started = begin_scan(settings, real_store, ScanRequest(tickers=["MSFT"], weeks=3))
+    run_scan(settings, real_store, started.scan_id, started.token)
+    puts = real_store.results(started.scan_id).frame.query("side == 'put'")
+    first = puts[puts.expiration == puts.expiration.min()].sort_values("strike").iloc[-1]
+    record = PositionsRecord(real_store.client, real_store.keys)
+    record.add_option(f"MSFT{first.expiration:%y%m%d}P{round(first.strike * 1000):08d}", 1, 1.0, "2026-11-02")
+    record.add_stock("MSFT", 200, 300)
+    at = _page()
+    stock, options, best, rolls = at.dataframe
+    assert _headers(stock) == {"ticker": "Ticker", "shares": "Shares", "cost_basis": "Cost basis",
+                               "calls_written": "Calls written", "calls_free": "Calls free"}
+    assert _headers(options)["premium"] == "Premium" and _headers(options)["opened_on"] == "Opened on"
+    assert _headers(best)["if_called_basis_return_pct"] == "If called (basis)"
+    assert _headers(rolls) == {"option_symbol": "Contract", "expiration": "Expiration", "strike": "Strike",
+                               "bid": "Bid", "ask": "Ask", "delta": "Delta", "days_added": "Days added",
+                               "net_credit": "Net credit", "annualized_net_credit_pct": "Net credit / yr"}
+    sent = json.loads(rolls.proto.columns)
+    assert sent["net_credit"]["type_config"]["format"] == "$%.2f"
+    assert sent["annualized_net_credit_pct"]["type_config"]["format"] == "%.2f%%"
+    assert "New bid − current ask" in sent["net_credit"]["help"]
 
 
 def test_the_results_show_a_scans_free_cash_only_to_the_book_it_ran_with(real_store: ScanStore) -> None:

@@ -4,6 +4,7 @@ refused with its reason (exit 2) and nothing saved, ``--user`` books kept apart,
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -116,3 +117,22 @@ def test_a_cli_scan_with_user_runs_against_that_book_and_rolls_read_it(real_stor
     rows = real_store.results(meta.scan_id).frame
     nvda = rows[rows.ticker == "NVDA"]
     assert set(nvda.side) == {"call"} and (nvda[nvda["match"]].contracts_fit == 2).all()
+
+
+def test_rolls_print_each_open_option_then_its_candidates_under_the_pages_labels(
+        real_store: ScanStore, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scan", "--tickers", "MSFT", "--side", "put", "--weeks", "3"]) == ExitCode.OK
+    rows = real_store.results(real_store.latest_id()).frame
+    first = rows[rows.expiration == rows.expiration.min()].sort_values("strike").iloc[-1]
+    symbol = f"MSFT{first.expiration:%y%m%d}P{round(first.strike * 1000):08d}"
+    PositionsRecord(real_store.client, real_store.keys).add_option(symbol, 1, 1.0)
+    capsys.readouterr()
+    assert main(["rolls"]) == ExitCode.OK
+    head, header, *candidates = capsys.readouterr().out.splitlines()
+    assert head.startswith(f"{symbol} ×1 (put {first.strike:g}, exp {first.expiration:%Y-%m-%d}): bid ")
+    assert re.split(r"\s{2,}", header.strip()) == ["Contract", "Expiration", "Strike", "Bid", "Net credit",
+                                                    "Net credit / yr", "Days added"]
+    assert 1 <= len(candidates) <= 5
+    expiration, strike, bid, credit, annualized, days = candidates[0].split()[-6:]  # the demo pads its roots
+    assert expiration > f"{first.expiration:%Y-%m-%d}" and float(strike) <= first.strike
+    assert float(bid) >= 0 and credit[0] in "+-" and annualized.endswith("%") and int(days) > 0
