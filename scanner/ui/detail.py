@@ -24,6 +24,7 @@ from scanner.results.payoff import payoff, price_grid
 from scanner.schema import BY_NAME, Display, Side
 from scanner.ui.columns import column, schema_columns, shown_value
 from scanner.ui.markdown import plain
+from scanner.ui.shared import arrow_table
 
 OPEN = "contract-detail"  # session key: (the scan, the contract's IDENTITY values) of the detail open
 PICKS = "contract-detail-picks"  # session key: table key → the rows picked in it at the last run
@@ -54,7 +55,7 @@ class Picker:
               column_config: dict[str, ColumnConfig]) -> int | None:
         """``shown`` as a table whose rows can be picked one at a time (``labels``: each row's label in
         ``frame``, NaN for none); a row newly picked opens its detail. Returns the picked row's position, if any."""
-        event = st.dataframe(shown, hide_index=True, column_config=column_config, width="stretch",
+        event = st.dataframe(arrow_table(shown), hide_index=True, column_config=column_config, width="stretch",
                              on_select="rerun", selection_mode="single-row", key=key)
         rows = tuple(event.selection.rows) if event is not None else ()
         picks = st.session_state.setdefault(PICKS, {})

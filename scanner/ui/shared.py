@@ -1,0 +1,103 @@
+"""What every session of one dashboard process shares: a scan's rows and views built once per scan version, and its
+tables converted to Arrow once, however many viewers rerun on them.
+
+Fifty viewers of a running scan rerun on their own timers; the scan's version moves with every ticker, so nearly
+each rerun finds a version no session has read yet. ``NewestVersion`` keeps one value per key (a scan; a scan and
+its filters) for the version last asked, and drops the older one as soon as a newer one is built: keyed on the
+version in ``st.cache_resource``, the older versions' frames stayed until the entry limit pushed them out (16 rows
+and 32 views of a running 500-ticker scan took the server past 700 MB). Sessions asking for a key being built
+wait for that build instead of repeating it.
+
+``arrow_table`` is the one conversion of a table to Arrow: ``st.dataframe`` converts a DataFrame on every call, 56
+tables a rerun on the main page, which was most of a rerun's time; given the Arrow table it only copies the bytes.
+It converts each frame object once while that object lives (the views keep theirs, so every session reuses them);
+``select`` gives the same object for the same columns (and first rows) of a frame, for tables that show part of
+a view's frame.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+import pandas as pd
+import pyarrow as pa
+
+T = TypeVar("T")
+
+
+class NewestVersion(Generic[T]):
+    """One value per key, for the version last built; at most ``max_keys`` keys, the least recently used dropped."""
+
+    def __init__(self, max_keys: int) -> None:
+        self.max_keys = max_keys
+        self._entries: OrderedDict[Hashable, tuple[Hashable, T]] = OrderedDict()
+        self._building: dict[Hashable, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, version: Hashable, build: Callable[[], T]) -> T:
+        """The value of ``key`` at ``version``: the stored one, else ``build()`` (once, whoever else asks
+        meanwhile), which then replaces whatever version ``key`` held."""
+        with self._lock:
+            if (found := self._current(key, version)) is not None:
+                return found[1]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                if (found := self._current(key, version)) is not None:
+                    return found[1]
+            value = build()
+            with self._lock:
+                self._entries[key] = (version, value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_keys:
+                    dropped, _ = self._entries.popitem(last=False)
+                    self._building.pop(dropped, None)
+        return value
+
+    def _current(self, key: Hashable, version: Hashable) -> tuple[Hashable, T] | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != version:
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class _PerFrame(Generic[T]):
+    """Values derived from a frame object, kept while that object lives (frames are unhashable: keyed by id, with
+    a weak reference telling a live frame from a new one at a reused id)."""
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[int, Hashable], tuple[weakref.ref, T]] = {}
+
+    def get(self, frame: pd.DataFrame, what: Hashable, make: Callable[[], T]) -> T:
+        key = (id(frame), what)
+        found = self._values.get(key)
+        if found is not None and found[0]() is frame:
+            return found[1]
+        value = make()
+        self._values[key] = (weakref.ref(frame, lambda _ref: self._values.pop(key, None)), value)
+        return value
+
+
+_TABLES: _PerFrame[pa.Table] = _PerFrame()
+_SELECTIONS: _PerFrame[pd.DataFrame] = _PerFrame()
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as Arrow, without its index (the tables hide it; a pick is a row position), converted once."""
+    return _TABLES.get(frame, None, lambda: pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def select(frame: pd.DataFrame, columns: tuple[str, ...], head: int | None = None) -> pd.DataFrame:
+    """``frame``'s ``columns`` (its first ``head`` rows when given): the same object each time while ``frame``
+    lives, so its Arrow conversion is shared too."""
+    return _SELECTIONS.get(frame, (columns, head),
+                           lambda: (frame if head is None else frame.head(head))[list(columns)])

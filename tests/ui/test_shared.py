@@ -1,0 +1,76 @@
+"""What one dashboard process shares between its sessions: values per scan version, tables converted once."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from scanner.ui.shared import NewestVersion, arrow_table, select
+
+
+class Builds:
+    """A build that counts its calls and hands out a fresh object each time."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> list[int]:
+        self.calls += 1
+        return [self.calls]
+
+
+def test_a_version_is_built_once_for_every_caller() -> None:
+    cache, build = NewestVersion[list[int]](max_keys=4), Builds()
+    first = cache.get("scan", 7, build)
+    assert cache.get("scan", 7, build) is first
+    assert build.calls == 1
+
+
+def test_a_newer_version_replaces_the_older_one_of_its_key() -> None:
+    cache, build = NewestVersion[list[int]](max_keys=4), Builds()
+    cache.get("scan", 7, build)
+    newer = cache.get("scan", 8, build)
+    assert cache.get("scan", 8, build) is newer
+    cache.get("scan", 7, build)  # dropped when 8 was built: asked again, built again
+    assert build.calls == 3
+
+
+def test_keys_hold_their_own_versions_and_the_least_recently_used_goes_past_the_limit() -> None:
+    cache, build = NewestVersion[list[int]](max_keys=2), Builds()
+    a, b = cache.get("a", 1, build), cache.get("b", 1, build)
+    assert cache.get("a", 1, build) is a  # a used last: b is the oldest
+    cache.get("c", 1, build)
+    assert cache.get("a", 1, build) is a
+    assert cache.get("b", 1, build) is not b
+    assert build.calls == 4
+
+
+def test_a_failed_build_stores_nothing() -> None:
+    cache, build = NewestVersion[list[int]](max_keys=2), Builds()
+    kept = cache.get("scan", 1, build)
+
+    def failing() -> list[int]:
+        raise ConnectionError("Redis went away")
+
+    with pytest.raises(ConnectionError):
+        cache.get("scan", 2, failing)
+    assert cache.get("scan", 1, build) is kept
+    assert cache.get("scan", 2, build) == [2]
+
+
+def test_a_frame_is_converted_to_arrow_once_while_it_lives_without_its_index() -> None:
+    frame = pd.DataFrame({"ticker": ["AAPL", "MSFT"], "strike": [150.0, 300.0]}, index=[10, 42])
+    table = arrow_table(frame)
+    assert arrow_table(frame) is table
+    assert table.column_names == ["ticker", "strike"]
+    assert table.to_pandas().equals(frame.reset_index(drop=True))
+    assert arrow_table(frame.copy()) is not table
+
+
+def test_select_gives_the_same_frame_for_the_same_columns_and_rows() -> None:
+    frame = pd.DataFrame({"ticker": ["AAPL", "MSFT", "NVDA"], "strike": [150.0, 300.0, 120.0], "bid": [1.0, 2.0, 3.0]})
+    shown = select(frame, ("strike", "ticker"), 2)
+    assert select(frame, ("strike", "ticker"), 2) is shown
+    assert list(shown.columns) == ["strike", "ticker"] and list(shown["ticker"]) == ["AAPL", "MSFT"]
+    assert select(frame, ("strike", "ticker")) is not shown
+    assert len(select(frame, ("strike", "ticker"))) == 3
