@@ -27,7 +27,7 @@ from scanner.providers.base import ChainRequest, Provider
 from scanner.providers.chains import empty_chain
 from scanner.scan.criteria import Criteria
 from scanner.scan.positions import SHARES_PER_CONTRACT, Book, Contract, PositionsError, parse_option_symbol
-from scanner.schema import Side
+from scanner.schema import BOOK_COLUMNS, Side
 
 log = logging.getLogger(__name__)
 Screen = Callable[..., pd.DataFrame]  # screen() with the scan's own arguments bound: (chain, criteria=, ...)
@@ -150,17 +150,21 @@ def quotes_by_symbol(option_symbols: list[str], rows_of: ContractRows, source: s
     return pd.concat(found, ignore_index=True) if found else empty_chain()
 
 
+def _quote_mask(rows: pd.DataFrame, contract: Contract) -> np.ndarray:
+    """Which of `rows` are `contract` (ticker, side, expiration and strike)."""
+    expiration = pd.to_datetime(rows["expiration"], errors="coerce").dt.date
+    return ((rows["ticker"] == contract.ticker).to_numpy(dtype=bool, na_value=False)
+            & (rows["side"] == contract.side.value).to_numpy(dtype=bool, na_value=False)
+            & (expiration == contract.expiration).to_numpy(dtype=bool)
+            & np.isclose(_floats(rows, "strike"), contract.strike))
+
+
 def _quote_row(rows: pd.DataFrame, contract: Contract) -> pd.DataFrame | None:
     """The first row of `rows` that is `contract` with a bid ≥ 0 and an ask > 0, as a one-row frame; None."""
     if rows.empty:
         return None
-    expiration = pd.to_datetime(rows["expiration"], errors="coerce").dt.date
     with np.errstate(invalid="ignore"):
-        same = ((rows["ticker"] == contract.ticker).to_numpy(dtype=bool, na_value=False)
-                & (rows["side"] == contract.side.value).to_numpy(dtype=bool, na_value=False)
-                & (expiration == contract.expiration).to_numpy(dtype=bool)
-                & np.isclose(_floats(rows, "strike"), contract.strike)
-                & (_floats(rows, "bid") >= 0) & (_floats(rows, "ask") > 0))
+        same = _quote_mask(rows, contract) & (_floats(rows, "bid") >= 0) & (_floats(rows, "ask") > 0)
     at = np.flatnonzero(same)
     return rows.iloc[at[:1]] if len(at) else None
 
@@ -214,6 +218,36 @@ def apply_book(rows: pd.DataFrame, book: Book, criteria: Criteria) -> pd.DataFra
     rows["if_called_basis_return_pct"] = if_called
     rows["contracts_fit"] = pd.array(np.where(np.isnan(fit), None, fit), dtype="Int64")
     return rows
+
+
+def others_view(rows: pd.DataFrame, positions: Mapping[str, Any], criteria: Mapping[str, Any]) -> pd.DataFrame:
+    """A scan's `rows` as a viewer other than its starter sees them: none of the starter's book (`positions`, what
+    the scan recorded). Left out: the rows that exist only for the book (tickers only it asked for, sides fetched
+    for its rolls, its open contracts quoted by symbol) and the calls it screened (on tickers with 100+ shares
+    held: their verdicts and reasons are the book's); blanked on the rest: the book's columns (puts sized by its
+    cash). Rows of a scan run with an empty book are returned as they are."""
+    plan = BookPlan.of_scan(positions)
+    book = plan.book
+    if rows.empty or not (book.holdings or book.options or book.cash is not None or plan.added_tickers):
+        return rows
+    sides = Criteria.of_scan(criteria).sides
+    tickers, side = rows["ticker"].to_numpy(dtype=object), rows["side"].to_numpy(dtype=object)
+    held = [h.ticker for h in book.holdings if h.lots]
+    drop = (np.isin(tickers, list(plan.added_tickers)) | ~np.isin(side, sides)
+            | ((side == Side.CALL.value) & np.isin(tickers, held)))
+    for option in book.options:
+        drop |= _quote_mask(rows, option.contract)
+    kept = rows[~drop].copy()
+    for name in BOOK_COLUMNS:
+        if name in kept:
+            kept[name] = rows[name].iloc[0:0].reindex(kept.index)  # missing, in the column's own dtype
+    return kept
+
+
+def tickers_for_others(tickers: list[str], positions: Mapping[str, Any]) -> list[str]:
+    """A scan's tickers as a viewer other than its starter sees them: without those only the book asked for."""
+    added = set(BookPlan.of_scan(positions).added_tickers)
+    return [ticker for ticker in tickers if ticker not in added]
 
 
 BEST_CALL_COLUMNS = ("ticker", "shares", "cost_basis", "calls_written", "calls_free", "best_call", "strike", "bid",

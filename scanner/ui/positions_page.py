@@ -14,11 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from scanner.errors import SettingsError
-from scanner.scan.book import best_calls
+from scanner.scan.book import BookPlan, apply_book, best_calls, others_view
+from scanner.scan.criteria import Criteria
 from scanner.scan.positions import CSV_HELP, Book, describe, table_column, to_csv
 from scanner.scan.rolls import OpenStatus, latest_rows, open_statuses, today
-from scanner.store.positions import PositionsRecord
-from scanner.ui.auth import Access, AccessMode, admin_gate
+from scanner.store.positions import PositionsRecord, book_field
+from scanner.store.scans import ScanMeta
+from scanner.ui.auth import Access, AccessMode, admin_gate, current_access
 from scanner.ui.columns import column
 from scanner.ui.page import Notice, admin_action, page_frame
 from scanner.ui.uploads import upload_bytes
@@ -33,6 +35,27 @@ def book_user(access: Access) -> str | None:
     """Whose book a page shows and a scan started there runs with: the signed-in user's with login, else None (the
     shared one)."""
     return access.email if access.mode is AccessMode.OIDC else None
+
+
+BOOK_HIDDEN = ("This scan ran with the book of the user who started it, which is theirs alone: its columns (Fits, "
+               "If called (basis)), the calls it screened against their shares and the rows fetched only for it "
+               "are hidden here and in the exports.")
+
+
+def started_by_viewer(meta: ScanMeta) -> bool:
+    """Whether the signed-in viewer's book is the one `meta` ran with (always, without login: one shared book)."""
+    return BookPlan.of_scan(meta.positions).owner == book_field(book_user(current_access()))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _others_rows(_rows: pd.DataFrame, prefix: str, scan_id: str, version: int, _meta: ScanMeta) -> pd.DataFrame:
+    """The scan's rows without its starter's book (scan.book.others_view): one copy for every other viewer."""
+    return others_view(_rows, _meta.positions, _meta.criteria)
+
+
+def viewer_rows(rows: pd.DataFrame, meta: ScanMeta, prefix: str) -> pd.DataFrame:
+    """A scan's `rows` as the signed-in viewer may see them: its starter's book only to its starter."""
+    return rows if started_by_viewer(meta) else _others_rows(rows, prefix, meta.scan_id, meta.version, meta)
 
 
 @admin_action(NOTICE, denied="Only admins may change positions; nothing was saved.",
@@ -162,6 +185,8 @@ def render() -> None:
         record = PositionsRecord(page.store.client, page.store.keys, user)
         book = record.load()
         meta, rows = latest_rows(page.store)
+        if meta is not None and len(rows) and not started_by_viewer(meta):  # another's scan: against this book here
+            rows = apply_book(viewer_rows(rows, meta, page.store.keys.root), book, Criteria.of_scan(meta.criteria))
         statuses = open_statuses(book, rows, today(page.settings), page.settings.roll_alert_pct)
         st.caption(f"Your book ({user})." if user else "The shared book (no login configured).")
         can_edit = admin_gate("edit positions")

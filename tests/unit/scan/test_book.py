@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from scanner.config import Settings
-from scanner.scan.book import BookPlan, apply_book, best_calls, collateral_note
+from scanner.scan.book import BookPlan, apply_book, best_calls, collateral_note, others_view, tickers_for_others
 from scanner.scan.criteria import Criteria
 from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.scan.positions import Book, Holding, ShortOption
@@ -185,3 +185,36 @@ def test_an_expired_open_option_is_not_quoted(fake_store: ScanStore) -> None:
     rows = fake_store.results(started.scan_id).frame
     assert meta.tickers == ["AAPL", "MSFT"] and meta.invalid_rows == 0  # no priced row of a 2020 expiration
     assert (rows.expiration.dt.year > 2020).all()
+
+
+def test_another_viewer_sees_a_scans_rows_without_anything_of_its_starters_book(fake_store: ScanStore) -> None:
+    """The rows only the book asked for, the calls it screened and its open contracts are left out, the book's
+    columns blanked; every other row is the starter's as it is."""
+    settings = Settings.from_env({"SCANNER_DATA_DIR": "/tmp", "SCANNER_DEMO_DELAY_MS": "0"})
+    plain = begin_scan(settings, fake_store, ScanRequest(tickers=["MSFT", "AAPL"], side="put", weeks=2))
+    run_scan(settings, fake_store, plain.scan_id, plain.token)
+    before = fake_store.results(plain.scan_id).frame
+    aapl = before[before.ticker == "AAPL"].iloc[0]
+    itm = round(float(aapl.underlying_price) * 1.1 / 5) * 5
+    record = PositionsRecord(fake_store.client, fake_store.keys, "ann@example.com")
+    record.add_stock("MSFT", 300, 1.0)  # MSFT's calls are fetched and screened against this basis
+    record.add_stock("NVDA", 100, 1.0)  # off the scan's tickers: added for its calls
+    record.add_option(f"AAPL{aapl.expiration:%y%m%d}P{itm * 1000:08d}", 1, 2.0)  # quoted by symbol
+    record.set_cash(50_000)
+    started = begin_scan(settings, fake_store, ScanRequest(tickers=["MSFT", "AAPL"], side="put", weeks=2,
+                                                           book_user="ann@example.com"))
+    run_scan(settings, fake_store, started.scan_id, started.token)
+    meta = fake_store.get(started.scan_id)
+    rows = fake_store.results(started.scan_id).frame
+    assert {"NVDA"} < set(rows.ticker) and "call" in set(rows.side) and rows.contracts_fit.notna().any()
+    seen = others_view(rows, meta.positions, meta.criteria)
+    assert set(seen.ticker) == {"MSFT", "AAPL"} and set(seen.side) == {"put"} and not (seen.strike == itm).any()
+    assert seen.contracts_fit.isna().all() and seen.if_called_basis_return_pct.isna().all()
+    key = ["ticker", "expiration", "strike"]
+    assert seen[key].reset_index(drop=True).equals(before[key].reset_index(drop=True))  # the puts of a plain scan
+    kept = rows.loc[seen.index]
+    same = [name for name in rows.columns if name not in ("contracts_fit", "if_called_basis_return_pct")]
+    assert seen[same].equals(kept[same])
+    assert tickers_for_others(meta.tickers, meta.positions) == ["MSFT", "AAPL"] and "NVDA" in meta.tickers
+    plain_meta = fake_store.get(plain.scan_id)
+    assert others_view(before, plain_meta.positions, plain_meta.criteria) is before  # an empty book: nothing hidden
