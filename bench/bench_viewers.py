@@ -281,9 +281,8 @@ def report(rss_idle: float, rss_one: float, rss_all: float, alone: float, loaded
     print("phases (server CPU from /proc, Redis from INFO stats total_commands_processed):")
     for phase in phases:
         print(_phase_line(phase))
-    print(f"  viewers' own Redis commands/s while the scan ran: "
-          f"{running.commands_per_second - phases[0].commands_per_second:.0f} (the scan alone: "
-          f"{phases[0].commands_per_second:.0f})")
+    print(f"  the viewers' share while the scan ran: {(running.commands - phases[0].commands) / running.wall:.0f} "
+          f"commands/s (all of them less the {phases[0].commands} the same scan sent alone)")
     print("shared work while the scan ran with viewers and idle after it:")
     for line in _count_lines(before, after):
         print(line)
