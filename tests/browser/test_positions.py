@@ -1,0 +1,81 @@
+"""The Positions page in a real ``streamlit run`` and headless Chromium (the fixtures of test_pages.py): a stock
+holding, an open short put and the cash entered through the forms, then the book's tables, the holding's summary
+against the last scan and the put's roll section (red, as the stock is within 5 % of its strike)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from scanner.config import Settings
+from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+from tests.browser.test_pages import CHROMIUM, browser, dashboards, page  # noqa: F401
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+WAIT = 60_000  # ms: a rerun on a loaded machine
+
+
+def _enter(tab, label: str, value: str) -> None:  # noqa: ANN001
+    """Type ``value`` into the text input labelled ``label`` and commit it (Enter), as a user does."""
+    box = tab.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    tab.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=WAIT)
+
+
+def _click_and_see(tab, button: str, outcome: str) -> None:  # noqa: ANN001
+    tab.get_by_role("button", name=button, exact=True).click()
+    tab.get_by_text(outcome, exact=True).wait_for(timeout=WAIT)
+
+
+def _headers(grid) -> list[str]:  # noqa: ANN001
+    grid.locator("[role=columnheader]").first.wait_for(state="attached", timeout=WAIT)
+    return [text.strip() for text in grid.locator("[role=columnheader]").all_inner_texts()]
+
+
+def test_a_holding_an_open_put_and_cash_entered_on_the_page_show_the_summary_and_the_rolls(
+        dashboards, page) -> None:  # noqa: F811
+    start, store = dashboards
+    settings = replace(Settings.from_env(), demo_delay_ms=0)
+    started = begin_scan(settings, store, ScanRequest(tickers=["MSFT"], side="both", weeks=3))
+    run_scan(settings, store, started.scan_id, started.token)
+    rows = store.results(started.scan_id).frame
+    puts = rows[rows.side == "put"]
+    tested = puts[puts.expiration == puts.expiration.min()].sort_values("strike").iloc[-1]  # nearest the money
+    symbol = f"MSFT{tested.expiration:%y%m%d}P{round(tested.strike * 1000):08d}"
+
+    page.goto(start() + "/positions")
+    page.get_by_role("heading", level=1, name="Positions", exact=True).wait_for(timeout=WAIT)
+    page.get_by_text("No stock held.").wait_for(timeout=WAIT)
+    _enter(page, "Ticker", "MSFT")
+    _enter(page, "Shares", "200")
+    _enter(page, "Cost basis per share ($)", "300")
+    _click_and_see(page, "Add stock", "Holding: MSFT 200 sh @ 300.00.")
+    _enter(page, "Option symbol (OCC, e.g. AAPL261218P00150000)", symbol)
+    _enter(page, "Contracts", "1")
+    _enter(page, "Premium received per share ($)", "1.25")
+    _click_and_see(page, "Add option", f"Open option: {symbol} ×1.")
+    _enter(page, "Cash available for puts ($)", "60000")
+    _click_and_see(page, "Set cash", "Cash for puts: $60,000.00.")
+
+    collateral = tested.strike * 100
+    page.get_by_text(f"Cash for puts: $60,000.00; free after the open puts' collateral (${collateral:,.2f}): "
+                     f"${60_000 - collateral:,.2f}.").wait_for(timeout=WAIT)
+    stock, options, summary, rolls = page.get_by_test_id("stMain").get_by_test_id("stDataFrame").all()
+    assert _headers(stock) == ["Ticker", "Shares", "Cost basis", "Calls written", "Calls free"]
+    assert _headers(options)[:4] == ["Contract", "Contracts", "Premium", "Opened on"]  # the grid draws what fits
+    assert _headers(summary)[:6] == ["Ticker", "Shares", "Cost basis", "Calls written", "Calls free", "Best call"]
+    assert {"Net credit / yr", "Days added"} <= set(_headers(rolls))
+    assert page.get_by_text(f"Scan {started.scan_id}: per holding of 100 shares or more").count() == 1
+
+    line = page.get_by_text(re.compile(rf"^{symbol} ×1 \(put {tested.strike:g}, exp .* — tested$"))
+    line.wait_for(timeout=WAIT)
+    assert f"ask {tested.ask:.2f}" in line.inner_text()
+    colour = line.evaluate("element => getComputedStyle(element).color")
+    red, green, blue = (int(part) for part in re.findall(r"\d+", colour)[:3])
+    assert red > 150 and green < 100 and blue < 100, colour  # Streamlit's red: within 5 % of the strike
+
+    book = store.client.hgetall(store.keys.positions)
+    assert len(book) == 1  # the shared book (no login), saved through the forms
