@@ -63,6 +63,7 @@ BEST = {  # the summary's columns of a ticker's best contract (highest annualize
 }
 BEST_RULE = "the highest annualized return of either side"
 BEST_TAB = "Best per ticker"
+VIEW_TABS = ("By ticker", BEST_TAB, "All shown", "All near misses", "Charts")
 SCORE_RULE = ("Score = annualized return on net capital × POP / 100 × (1 − spread / 100): what the premium earns "
               "on the capital, weighted by the odds of keeping it, less what the spread costs to trade.")
 SUMMARY_LABELS = {"annualized_return_pct": "Ann. %"}  # shorter than the schema's: ticker to it fit a phone's 390 px
@@ -276,6 +277,7 @@ def _expanders(meta: ScanMeta, view: View, picker: Picker, focus: str | None, ke
     order = sorted(view.groups, key=lambda t: t != focus)
     limit_key = f"{key}-shown"
     limit = st.session_state.get(limit_key, PAGE_SIZE)
+    opened = st.session_state.setdefault(f"{key}-opened", set())
     for ticker in order[:limit]:
         rows = view.groups[ticker]
         count, fresh = len(rows), view.fresh.get(ticker, 0)
@@ -284,9 +286,14 @@ def _expanders(meta: ScanMeta, view: View, picker: Picker, focus: str | None, ke
             label += f" — :red[{view.earnings[ticker]}]"
         if volatility := ticker_words(rows):
             label += f" — {volatility}"
-        label += f" — last scan {stamp}"
+        label += f" — last scan {stamp}" + (f" — {fresh} new" if fresh else "")
         near = view.near.get(ticker)
-        with st.expander(label + (f" — {fresh} new" if fresh else ""), expanded=ticker == focus):
+        widget = f"{key}-expander-{ticker}"
+        expander = st.expander(label, expanded=ticker == focus or ticker in opened, key=widget,
+                               on_change=_remember_opened, args=(widget, opened, ticker))
+        if not expander.open:  # its tables are drawn once opened: a closed one's would be sent and laid out anyway
+            continue
+        with expander:
             contracts, misses = st.tabs([f"Contracts ({count})", f"Near misses ({0 if near is None else len(near)})"])
             with contracts:
                 picker.table(rows, rows.index, key=f"{key}-rows-{ticker}", column_config=COLUMN_CONFIG)
@@ -298,6 +305,15 @@ def _expanders(meta: ScanMeta, view: View, picker: Picker, focus: str | None, ke
         st.button("Show more", key=f"{key}-more",
                   on_click=lambda: st.session_state.update({limit_key: limit + PAGE_SIZE}))
     _hidden_tickers(view.hidden_tickers)
+
+
+def _remember_opened(widget: str, opened: set[str], ticker: str) -> None:
+    """Keep which expanders the user opened: an expander whose title changes (its counts, a running scan's time)
+    is a new widget, which starts from ``expanded``, so it stays as the user left it."""
+    if st.session_state[widget]:
+        opened.add(ticker)
+    else:
+        opened.discard(ticker)
 
 
 def _near_misses(near: pd.DataFrame | None, picker: Picker, *, whose: str, limit: int, columns: tuple[str, ...],
@@ -408,23 +424,29 @@ def _rows(store: ScanStore, meta: ScanMeta, view: View, frame: pd.DataFrame, sca
     picker = Picker(frame, scan_key[:2])  # the scan, whatever its version: a running scan's detail stays open
     picked = picker.table(view.summary, view.summary_rows, key=f"{key}-summary", column_config=SUMMARY_CONFIG)
     focus = view.summary["ticker"].iloc[picked] if picked is not None else None
-    flat = "All matches" if view.only_matches else "All shown"
-    by_ticker, best, every, nearest, charts = st.tabs(["By ticker", BEST_TAB, f"{flat} ({len(view.rows)})",
-                                                       f"All near misses ({len(view.nearest)})", "Charts"])
-    with by_ticker:
-        _expanders(meta, view, picker, focus, key)
-    with best:
-        _best_per_ticker(view, picker, key)
-    with every:
-        st.caption(f"Every {'match' if view.only_matches else 'contract'} the filters show, one table: sort by any "
-                   "column.")
-        picker.table(view.rows[list(TABLE_COLUMNS)], view.rows.index, key=f"{key}-all", column_config=TABLE_CONFIG)
-    with nearest:
-        _near_misses(view.nearest, picker, whose="any ticker", limit=NEAREST_SHOWN, columns=NEAREST_COLUMNS,
-                     key=f"{key}-nearest")
-    with charts:
-        ticker = _charts(view, frame, scan_key, focus, key)
-        render_iv_history(store, meta.provider, ticker)
+    # only the picked tab is drawn (a closed tab's tables and charts would be sent and laid out by the browser
+    # before the page settles); its labels are fixed, since a label that changes switches back to the first tab
+    by_ticker, best, every, nearest, charts = st.tabs(list(VIEW_TABS), key=f"{key}-tab", on_change="rerun")
+    if by_ticker.open:
+        with by_ticker:
+            _expanders(meta, view, picker, focus, key)
+    if best.open:
+        with best:
+            _best_per_ticker(view, picker, key)
+    if every.open:
+        with every:
+            st.caption(f"{in_words(len(view.rows), 'match' if view.only_matches else 'contract')} the filters show, "
+                       "one table: sort by any column.")
+            picker.table(view.rows[list(TABLE_COLUMNS)], view.rows.index, key=f"{key}-all",
+                         column_config=TABLE_CONFIG)
+    if nearest.open:
+        with nearest:
+            _near_misses(view.nearest, picker, whose="any ticker", limit=NEAREST_SHOWN, columns=NEAREST_COLUMNS,
+                         key=f"{key}-nearest")
+    if charts.open:
+        with charts:
+            ticker = _charts(view, frame, scan_key, focus, key)
+            render_iv_history(store, meta.provider, ticker)
     picker.show()
 
 

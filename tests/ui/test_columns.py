@@ -96,6 +96,7 @@ def test_the_rendered_table_carries_the_config(scanner_env, real_store: ScanStor
     from scanner.config import Settings
     from scanner.scan.engine import ScanRequest, begin_scan, run_scan
     from tests.support.paths import ROOT
+    from tests.support.results_view import opened
 
     settings = Settings.from_env()
     started = begin_scan(settings, real_store, ScanRequest(tickers=["AAPL", "MSFT"]))
@@ -105,6 +106,7 @@ def test_the_rendered_table_carries_the_config(scanner_env, real_store: ScanStor
         at.query_params[name] = value  # every screened row, matching or not
     at.run()
     assert not at.exception and at.expander
+    opened(at)
     sent = json.loads(at.expander[0].dataframe[0].proto.columns)
     assert sent["strike"]["label"] == "Strike" and sent["strike"]["type_config"]["format"] == "$%.2f"
     assert sent["prob_otm"]["type_config"]["format"] == "percent"

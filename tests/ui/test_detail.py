@@ -14,6 +14,7 @@ from scanner.store.lock import ScanLock
 from scanner.store.scans import ScanStore
 from scanner.ui.detail import OPEN, neighbours, payoff_chart
 from tests.support.paths import ROOT
+from tests.support.results_view import opened
 from tests.support.stored import PRICE, ranked_rows, store_scan
 
 
@@ -68,7 +69,7 @@ def test_a_pick_in_the_flat_table_opens_that_contract_and_a_non_match_says_why(r
     at = _main()
     at.checkbox(key="filter_only_matches").uncheck().run()
     at.number_input(key="filter_min_annualized").set_value(None).run()
-    every = next(t for t in at.tabs if t.label.startswith("All shown")).dataframe[0].value
+    every = next(t for t in opened(at, tab="All shown").tabs if t.label.startswith("All shown")).dataframe[0].value
     place = every["option_symbol"].tolist().index("AAPL  261204P00205000")
     _pick(at, "main-all", place)
     assert [w.value for w in at.warning] == ["Not a match: delta -0.25 < -0.20."]
@@ -76,7 +77,7 @@ def test_a_pick_in_the_flat_table_opens_that_contract_and_a_non_match_says_why(r
 
 
 def test_a_pick_in_a_tickers_near_misses_opens_it_and_the_detail_stays_open_until_closed(ranked) -> None:
-    at = _pick(_main(), "main-near-AAPL", 0)  # the nearest miss: the 195 put of 12-11
+    at = _pick(opened(_main()), "main-near-AAPL", 0)  # the nearest miss: the 195 put of 12-11
     assert [w.value for w in at.warning] == ["Not a match: annualized 23.40% < 30%."]
     assert _figures(at)["Premium"] == "$150.00"
     at.run()  # the page's own rerun (its idle check): still open
@@ -89,12 +90,14 @@ def test_a_pick_in_a_tickers_near_misses_opens_it_and_the_detail_stays_open_unti
 
 
 def test_a_covered_calls_detail_shows_its_return_if_called_and_the_history_page_opens_details_too(ranked) -> None:
-    at = _pick(_main(), "main-near-MSFT", 0)  # the 450 call, bid 1.20, on shares bought at 210
+    at = _pick(opened(_main()), "main-near-MSFT", 0)  # the 450 call, bid 1.20, on shares bought at 210
     figures = _figures(at)
     assert figures["If called"] == "115.52%"  # (1.20 + 450 − 210) / (210 − 1.20)
     assert figures["Collateral"] == "$21,000.00" and figures["Break-even"] == "$208.80"
     assert any("on 100 shares bought at the price now" in c.value for c in at.caption)
-    history = _pick(AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60).run(), "history-all", 2)
+    history = opened(AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60).run(), scope="history",
+                     tab="All shown")
+    history = _pick(history, "history-all", 2)
     assert not history.exception
     assert _figures(history)["Collateral"] == "$40,000.00"  # the MSFT 400 put
 

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from scanner.store.scans import ScanStore
 from scanner.ui.markdown import plain
 from tests.support.paths import ROOT
+from tests.support.results_view import opened
 from tests.support.rows import known_rows
 from tests.support.stored import store_scan
 
@@ -51,7 +52,7 @@ def _labels(at: AppTest) -> dict[str, str]:
 
 
 def test_the_ticker_reporting_inside_its_contracts_lives_carries_the_red_marker(with_events) -> None:
-    at = _main(EVERYTHING)
+    at = opened(_main(EVERYTHING))
     assert not at.exception
     labels = _labels(at)
     assert labels["AAPL"].startswith("AAPL — 2 options — :red[earnings Thu 12-03 after close] — last scan ")

@@ -14,6 +14,7 @@ from scanner.store.lock import ScanLock
 from scanner.store.scans import ScanStore
 from scanner.ui.markdown import plain
 from tests.support.paths import ROOT
+from tests.support.results_view import opened
 from tests.support.rows import known_rows
 from tests.support.stored import ranked_rows, store_scan
 
@@ -278,6 +279,7 @@ def test_every_results_table_starts_with_the_decision_columns(two_scans) -> None
     decision = ["strike", "expiration", "bid", "annualized_return_pct", "side", "dte", "delta", "open_interest",
                 "spread_pct"]
     summary = at.dataframe[0].value.columns.tolist()
+    opened(at)
     assert summary[:8] == ["ticker", "best_strike", "best_expiration", "best_bid", "best_annualized", "best_side",
                            "best_delta", "best_open_interest"]
     for expander in at.expander:  # the expander names the ticker: no ticker column, the same order for the rest
@@ -292,7 +294,7 @@ def test_every_results_table_starts_with_the_decision_columns(two_scans) -> None
 
 
 def test_the_scatter_has_a_legend_and_tooltips_with_labels_and_formats(two_scans) -> None:
-    at = _main({"rules": "0", "side": "both", "min_ann": "", "delta_min": "", "delta_max": ""})
+    at = opened(_main({"rules": "0", "side": "both", "min_ann": "", "delta_min": "", "delta_max": ""}), tab="Charts")
     spec, data = _charts(at)[0]
     color = spec["encoding"]["color"]
     assert color["field"] == "ticker" and color.get("legend") is not None and color["title"] == "Ticker"
@@ -314,7 +316,7 @@ def test_more_tickers_than_colours_plot_the_tickers_picked(two_scans) -> None:
     rows = pd.concat([base.assign(ticker=f"T{i:02d}", option_symbol=f"T{i:02d}  261204P00200000",
                                   annualized_return_pct=30.0 + i) for i in range(12)], ignore_index=True)
     store_scan(two_scans, "wide", rows, 1_700_200_000.0)
-    at = _main()
+    at = opened(_main(), tab="Charts")
     picker = next(m for m in at.multiselect if m.label.startswith("Tickers on the chart"))
     assert picker.value == [f"T{i:02d}" for i in range(11, 1, -1)]  # the 10 best returns
     assert picker.proto.max_selections == 10
@@ -381,7 +383,7 @@ def _expander(at: AppTest, ticker: str):
 
 
 def test_a_tickers_near_misses_fail_one_rule_nearest_first_with_their_reason(ranked) -> None:
-    at = _main()
+    at = opened(_main())
     assert not at.exception
     aapl = _expander(at, "AAPL")
     assert [t.label for t in aapl.tabs] == ["Contracts (2)", "Near misses (2)"]
@@ -397,8 +399,8 @@ def test_a_tickers_near_misses_fail_one_rule_nearest_first_with_their_reason(ran
 def test_every_tickers_near_misses_are_in_one_table_those_of_a_ticker_without_a_match_too(ranked) -> None:
     at = _main()
     assert "NVDA" not in _tickers_shown(at)  # no match: no expander
-    nearest = _tab(at, "All near misses")
-    assert nearest.label == "All near misses (4)"
+    nearest = _tab(opened(at, tab="All near misses"), "All near misses")
+    assert nearest.caption[0].value.startswith("4 contracts failing exactly one of the scan's rules, nearest first")
     table = nearest.dataframe[0].value
     assert table[["ticker", "miss_pct"]].values.tolist() == [["MSFT", 2.5], ["AAPL", 22.0], ["AAPL", 35.97],
                                                              ["NVDA", 57.33]]
@@ -409,7 +411,7 @@ def test_a_ticker_without_near_misses_says_so(scanner_env, real_store: ScanStore
     rows = ranked_rows()
     rows.loc[rows["ticker"] == "MSFT", "rules_failed"] = pd.array([0, 2], dtype="Int64")
     store_scan(real_store, "plain", rows, 1_700_000_000.0, criteria={"side": "both"})
-    at = _main()
+    at = opened(_main())
     misses = next(t for t in _expander(at, "MSFT").tabs if t.label.startswith("Near misses"))
     assert misses.label == "Near misses (0)" and not misses.dataframe
     assert [c.value for c in misses.caption] == [
@@ -417,7 +419,7 @@ def test_a_ticker_without_near_misses_says_so(scanner_env, real_store: ScanStore
 
 
 def test_best_per_ticker_is_each_tickers_highest_scoring_match_not_its_highest_annualized(ranked) -> None:
-    at = _main()
+    at = opened(_main(), tab="Best per ticker")
     best = _tab(at, "Best per ticker").dataframe[0].value
     assert best["ticker"].tolist() == ["MSFT", "AAPL"]  # by score: 33.0, 31.5
     assert best["option_symbol"].tolist() == ["MSFT  261204P00400000", "AAPL  261204P00190000"]
@@ -431,9 +433,9 @@ def test_best_per_ticker_is_each_tickers_highest_scoring_match_not_its_highest_a
 
 
 def test_all_matches_is_one_table_in_decision_column_order_under_the_filters(ranked) -> None:
-    at = _main()
-    every = _tab(at, "All matches")
-    assert every.label == "All matches (3)"
+    at = opened(_main(), tab="All shown")
+    every = _tab(at, "All shown")
+    assert every.caption[0].value == "3 matches the filters show, one table: sort by any column."
     table = every.dataframe[0]
     assert table.value["option_symbol"].tolist() == ["AAPL  261204P00190000", "AAPL  261204P00200000",
                                                      "MSFT  261204P00400000"]
@@ -444,9 +446,9 @@ def test_all_matches_is_one_table_in_decision_column_order_under_the_filters(ran
     headers = {name: c.get("label") for name, c in json.loads(table.proto.columns).items()}
     assert headers["pop_pct"] == "POP" and headers["annualized_period_return_pct"] == "Annualized on capital"
     at.multiselect(key="filter_tickers").set_value(["MSFT"]).run()
-    assert _tab(at, "All matches").dataframe[0].value["option_symbol"].tolist() == ["MSFT  261204P00400000"]
+    assert _tab(at, "All shown").dataframe[0].value["option_symbol"].tolist() == ["MSFT  261204P00400000"]
     at.checkbox(key="filter_only_matches").uncheck().run()
     at.number_input(key="filter_min_annualized").set_value(10.0).run()
     loose = _tab(at, "All shown")
-    assert loose.label == "All shown (2)"
+    assert loose.caption[0].value == "2 contracts the filters show, one table: sort by any column."
     assert loose.dataframe[0].value["reason"].tolist() == ["", "annualized 19.50% < 20%"]

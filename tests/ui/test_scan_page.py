@@ -13,6 +13,7 @@ from scanner.scan.engine import ScanRequest, begin_scan, counters, run_scan
 from scanner.store.lock import ScanLock
 from scanner.store.scans import ScanStore
 from tests.support.paths import ROOT
+from tests.support.results_view import opened
 
 
 def _page() -> AppTest:
@@ -69,7 +70,7 @@ def test_completed_scan_shows_one_expander_per_ticker_with_matches(scanner_env, 
     assert len(labels) == len(expected) > 0
     for label, (ticker, count) in zip(labels, expected.items(), strict=True):
         assert re.fullmatch(rf"{ticker} — {count} options? — last scan \d\d:\d\d", label)
-    shown = at.expander[0].dataframe[0].value
+    shown = opened(at).expander[0].dataframe[0].value
     assert list(shown["expiration"]) == sorted(shown["expiration"])
     assert len(shown) == expected.iloc[0]
 

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from scanner.store.iv_history import IvHistory, IvPoint
 from scanner.store.scans import ScanStore
 from tests.support.paths import ROOT
+from tests.support.results_view import opened
 from tests.support.rows import known_rows
 from tests.support.stored import store_scan
 
@@ -71,7 +72,7 @@ def test_minimum_iv_rank_and_iv_hv_filter_the_tickers_and_live_in_the_url(ranked
 
 
 def test_the_charts_tab_draws_the_tickers_iv30_history_with_hv20_beside_it(ranked_scan) -> None:
-    at = _main()
+    at = opened(_main(), tab="Charts")
     charts = [e for e in at.main if getattr(e, "type", None) == "vega_lite_chart"]
     data = [pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_pandas() for chart in charts]
     history = next(frame for frame in data if "series" in frame)
