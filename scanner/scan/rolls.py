@@ -56,7 +56,9 @@ class OpenStatus:
         """The open option in words, as the page and the CLI show it: 'AAPL261218P00150000 ×1 (put 150, exp
         2026-12-18): bid 2.00 / ask 2.10, stock 152.00'."""
         quote = (f"bid {self.bid:.2f} / ask {self.ask:.2f}" if self.quoted and self.bid is not None
-                 else "no quote in the scan (its source had none: the scan's log says why)")
+                 else "expired, not quoted" if self.expired
+                 else "no quote in the scan" + (" (its source had none: the scan's log says why)"
+                                                 if self.underlying is not None else ""))
         stock = f"stock {self.underlying:.2f}" if self.underlying is not None else "stock not scanned"
         return (f"{self.option.option_symbol} ×{self.option.contracts} ({self.contract.side} {self.contract.strike:g}, "
                 f"exp {self.contract.expiration}): {quote}, {stock}")

@@ -69,3 +69,16 @@ def test_tested_means_within_the_alert_percent_of_the_strike_or_beyond() -> None
     assert is_tested(put, 105.0, 5.0) and not is_tested(put, 105.01, 5.0) and is_tested(put, 90.0, 5.0)
     assert is_tested(call, 95.0, 5.0) and not is_tested(call, 94.99, 5.0) and not is_tested(call, None, 5.0)
     assert not is_tested(put, 108.0, 5.0) and is_tested(put, 108.0, 10.0)
+
+
+def test_the_headline_says_why_an_open_contract_has_no_quote() -> None:
+    call = Book(options=(ShortOption("SPY200129C00330000", 1, 0.2),))
+    [quoted] = open_statuses(call, _spy(), date(2020, 1, 29))
+    assert quoted.headline == (f"SPY200129C00330000 ×1 (call 330, exp 2020-01-29): bid {quoted.bid:.2f} / ask "
+                               f"{quoted.ask:.2f}, stock {quoted.underlying:.2f}")
+    [expired] = open_statuses(call, _spy(), date(2020, 1, 30))
+    assert "expired, not quoted" in expired.headline
+    [unquoted] = open_statuses(Book(options=(ShortOption("SPY200129P00100000", 1, 0.2),)), _spy(), date(2020, 1, 29))
+    assert "no quote in the scan (its source had none: the scan's log says why)" in unquoted.headline
+    [unscanned] = open_statuses(call, pd.DataFrame(), date(2020, 1, 29))
+    assert unscanned.headline.endswith(": no quote in the scan, stock not scanned")
