@@ -76,8 +76,8 @@ def test_the_headline_says_why_an_open_contract_has_no_quote() -> None:
     [quoted] = open_statuses(call, _spy(), date(2020, 1, 29))
     assert quoted.headline == (f"SPY200129C00330000 ×1 (call 330, exp 2020-01-29): bid {quoted.bid:.2f} / ask "
                                f"{quoted.ask:.2f}, stock {quoted.underlying:.2f}")
-    [expired] = open_statuses(call, _spy(), date(2020, 1, 30))
-    assert "expired, not quoted" in expired.headline
+    [expired] = open_statuses(call, pd.DataFrame(), date(2020, 1, 30))  # a scan asks no quote of an expired one
+    assert expired.headline.endswith(": expired, not quoted, stock not scanned")
     [unquoted] = open_statuses(Book(options=(ShortOption("SPY200129P00100000", 1, 0.2),)), _spy(), date(2020, 1, 29))
     assert "no quote in the scan (its source had none: the scan's log says why)" in unquoted.headline
     [unscanned] = open_statuses(call, pd.DataFrame(), date(2020, 1, 29))
