@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -125,15 +125,19 @@ class EventColumns:
     earnings_known_through: np.ndarray
     dividends_known_through: np.ndarray
 
+    def take(self, rows: np.ndarray) -> EventColumns:
+        """These columns at `rows`: events worked out once per group of rows, given to each of its rows."""
+        return EventColumns(*(getattr(self, field.name)[rows] for field in fields(self)))
 
-def event_columns(tickers: pd.Series | None, n: int, events: Mapping[str, TickerEvents],
+
+def event_columns(tickers: pd.Series | np.ndarray | None, n: int, events: Mapping[str, TickerEvents],
                   quote_date: date) -> EventColumns:
     """Each row's ticker's events as `quote_date` sees them, broadcast once per distinct ticker (a ticker the
     mapping lacks knows nothing)."""
     if tickers is None:
         codes, uniques = np.full(n, -1), []
     else:
-        codes, uniques = tickers.array.factorize()
+        codes, uniques = pd.factorize(np.asarray(tickers, dtype=object))
     known = [events.get(str(ticker), UNKNOWN).as_of(quote_date) for ticker in uniques] + [UNKNOWN]
     return EventColumns(
         earnings_date=_days(e.earnings_date for e in known)[codes],
@@ -166,9 +170,9 @@ def earnings_in_window(quote_date: date, expiration: np.ndarray, columns: EventC
 
 def first_sessions_after(expiration: np.ndarray) -> np.ndarray:
     """Per row, the first NYSE session after its expiration (NaT for none), once per distinct expiration."""
-    codes, uniques = pd.factorize(expiration)
-    following = [next_session(pd.Timestamp(day).date()) for day in uniques]
-    return _days([*following, None])[codes]
+    days = expiration.astype("datetime64[D]").astype(object).tolist()  # dates, None for NaT
+    following = {day: next_session(day) for day in set(days) if day is not None}
+    return _days(following.get(day) for day in days)
 
 
 def ex_dividend_in_window(quote_date: date, expiration: np.ndarray, columns: EventColumns) -> pd.arrays.BooleanArray:
@@ -192,7 +196,7 @@ def assignment_risk(is_call: np.ndarray, strike: np.ndarray, spot: np.ndarray, b
     dividend, so a holder gains by exercising the day before the ex-date. False where any of these is known not to
     hold; empty for puts and where it cannot be told (an unknown ex-date, or an unknown dividend on an ITM call)."""
     in_window = ex_dividend.to_numpy(dtype=bool, na_value=False)
-    outside = ~ex_dividend.to_numpy(dtype=bool, na_value=True)
+    outside = ~(in_window | ex_dividend.isna())
     with np.errstate(all="ignore"):  # quotes out of scale overflow: those rows are unusable anyway
         itm = strike < spot
         otm = strike >= spot

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.api.extensions import ExtensionArray
+from pandas.api.internals import create_dataframe_from_blocks
 from scipy.special import ndtr
 
 from scanner.market import blackscholes
@@ -35,6 +37,37 @@ _TEXT_INPUTS = tuple(name for name in names(roles=(Role.CHAIN,), kinds=(Kind.TEX
 _SIDE_ORDER = tuple(sorted(SIDES))  # output sort order of sides: call, put
 _CALL, _PUT, _NO_SIDE = _SIDE_ORDER.index("call"), _SIDE_ORDER.index("put"), len(_SIDE_ORDER)
 _NAT = np.datetime64("NaT", "D")
+_TEXT = pd.StringDtype(na_value=np.nan)  # pandas' "str"
+_RESULT_INDEX = pd.Index(RESULT_COLUMNS)
+
+
+def _texts(values: np.ndarray) -> ExtensionArray:
+    """Python strings (None where missing) as a "str" column, handed to Arrow directly: pandas' own conversion
+    inspects every value first and costs three times as much on a chain."""
+    return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()), dtype=_TEXT)
+
+
+def _text_copy(column: pd.Series) -> ExtensionArray:
+    """A text input column copied as the output keeps it: "str" as it is; another dtype (object) as pandas infers it,
+    "str" for a column of strings."""
+    values = column.array.copy()
+    return values if values.dtype == _TEXT else pd.Series(values).array
+
+
+def _frame(columns: Mapping[str, Any], n: int) -> pd.DataFrame:
+    """The RESULT_COLUMNS frame, built once: the numpy columns of each dtype stacked into one block (a copy), the
+    extension arrays (text, nullable counts and flags) one block each. pandas' dict constructor spends ~10 µs on
+    every column, which made it the largest part of screening a chain of a hundred rows."""
+    arrays = [columns[name] for name in RESULT_COLUMNS]
+    same_dtype: dict[np.dtype, list[int]] = {}
+    blocks: list[tuple[Any, np.ndarray]] = []
+    for position, values in enumerate(arrays):
+        if isinstance(values, np.ndarray):
+            same_dtype.setdefault(values.dtype, []).append(position)
+        else:
+            blocks.append((values, np.array([position])))
+    blocks += [(np.vstack([arrays[p] for p in positions]), np.array(positions)) for positions in same_dtype.values()]
+    return create_dataframe_from_blocks(blocks, pd.RangeIndex(n), _RESULT_INDEX)
 
 
 def call_delta_limit(dte: Any, criteria: Criteria) -> np.ndarray:
@@ -115,7 +148,7 @@ def _sides(column: pd.Series | None, n: int) -> tuple[np.ndarray, ExtensionArray
     lookup = np.array([_SIDE_ORDER.index(side) if side in _SIDE_ORDER else _NO_SIDE for side in cleaned] + [_NO_SIDE])
     side_index = lookup[codes]
     if (codes >= 0).all() and all(value in SIDES for value in uniques):
-        return side_index, column.array.copy()
+        return side_index, _text_copy(column)
     return side_index, pd.array([*_SIDE_ORDER, None], dtype="str")[side_index]
 
 
@@ -127,6 +160,15 @@ def _ticker_rank(column: pd.Series | None, n: int) -> np.ndarray:
     texts = [str(value) for value in uniques]
     place = {text: rank for rank, text in enumerate(sorted(set(texts)))}
     return np.array([place[text] for text in texts] + [len(uniques)])[codes]
+
+
+def _select(conditions: list[np.ndarray], choices: list[Any], default: float = np.nan) -> np.ndarray:
+    """np.select as nested np.where (the first condition that holds picks its choice): np.select's own checks cost
+    more than the arithmetic on a chain of a hundred rows."""
+    selected: Any = default
+    for condition, choice in zip(reversed(conditions), reversed(choices), strict=True):
+        selected = np.where(condition, choice, selected)
+    return selected
 
 
 def _metrics(side_index: np.ndarray, strike: np.ndarray, bid: np.ndarray, ask: np.ndarray, delta: np.ndarray,
@@ -144,19 +186,19 @@ def _metrics(side_index: np.ndarray, strike: np.ndarray, bid: np.ndarray, ask: n
         sides = [is_put, is_call]
         mid = (bid + ask) / 2
         days = np.maximum(dte, 1)  # annualizing: a 0-DTE contract counts one day
-        net_capital = np.select(sides, [k - bid, s - bid], np.nan)
+        net_capital = _select(sides, [k - bid, s - bid])
         capital = np.where(net_capital > 0, net_capital, np.nan)
         period_return = bid / capital * 100
         return {
             "mid": mid,
             "spread_pct": np.where(mid > 0, (ask - bid) / mid * 100, np.nan),
             "premium": bid * 100,
-            "collateral": np.select(sides, [k * 100, s * 100], np.nan),
+            "collateral": _select(sides, [k * 100, s * 100]),
             "break_even": net_capital,  # puts K − bid, calls S − bid: the same figure as the capital at risk
             "prob_otm": 1 - np.abs(delta),
             "annualized_return_pct": np.maximum(bid, 0.0) / k / days * 365 * 100,
             "change_pct": (spot - k) / k * 100,
-            "otm_pct": np.select(sides, [(s - k) / s * 100, (k - s) / s * 100], np.nan),
+            "otm_pct": _select(sides, [(s - k) / s * 100, (k - s) / s * 100]),
             "period_return_pct": period_return,
             "annualized_period_return_pct": period_return * 365 / days,
             "if_called_return_pct": np.where(is_call, (bid + k - s) / capital * 100, np.nan),
@@ -204,17 +246,17 @@ def _atm_iv(group: np.ndarray, side_index: np.ndarray, strike: np.ndarray, spot:
     return both[group]
 
 
-def _expiration_groups(ticker_rank: np.ndarray, expiration: np.ndarray) -> np.ndarray:
-    """Per row, a code shared by the rows of its ticker and expiration (0, 1, ...)."""
-    expiration_code = np.unique(expiration.view(np.int64), return_inverse=True)[1].reshape(-1)
-    return np.unique(ticker_rank * (int(expiration_code.max(initial=0)) + 1) + expiration_code,
-                     return_inverse=True)[1].reshape(-1)
+def _expiration_groups(ticker_rank: np.ndarray, expiration: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, a code shared by the rows of its ticker and expiration (0, 1, ...), and the first row of each."""
+    expiration_code = pd.factorize(expiration.view(np.int64))[0]
+    group = pd.factorize(ticker_rank * (int(expiration_code.max(initial=0)) + 1) + expiration_code)[0]
+    return group, np.flatnonzero(np.diff(np.maximum.accumulate(group), prepend=-1))  # codes count up as they appear
 
 
 def _delta_text(value: float) -> str:
     """A delta as traders write it: two decimals, up to four when they matter (-0.25, -0.2034)."""
-    text = f"{value:.4f}".rstrip("0")
-    return text + "0" * max(0, 2 - len(text.partition(".")[2]))
+    text = f"{value:.4f}"  # finite: a missing delta has its own words
+    return text[:-2] if text.endswith("00") else text[:-1] if text.endswith("0") else text
 
 
 @dataclass(frozen=True)
@@ -263,7 +305,7 @@ def _rules(criteria: Criteria, malformed: np.ndarray, side_index: np.ndarray, st
     annualized, spread = metrics["annualized_return_pct"], metrics["spread_pct"]
     with np.errstate(invalid="ignore"):
         no_side = side_index == _NO_SIDE
-        other_side = ~no_side & ~np.isin(np.array(_SIDE_ORDER + ("",))[side_index], criteria.sides)
+        other_side = ~np.array([side in criteria.sides for side in _SIDE_ORDER] + [True])[side_index]
         no_expiration = np.isnan(dte)
         expired = dte < 0
         no_strike = ~(strike > 0)
@@ -293,26 +335,28 @@ def _rules(criteria: Criteria, malformed: np.ndarray, side_index: np.ndarray, st
         above_ceiling = is_put & (delta > ceiling) if ceiling is not None else np.zeros(n, dtype=bool)
         above_table = is_call & (delta > call_limit)
         delta_cases = [missing, below_floor, above_ceiling, above_table]
-        delta_miss = np.select(delta_cases[1:], [_relative(floor - delta, floor),
-                                                 _relative(delta - (ceiling or 0.0), ceiling or 0.0),
-                                                 _relative(delta - call_limit, call_limit)], np.nan)
+        delta_miss = _select(delta_cases[1:], [_relative(floor - delta, floor),
+                                               _relative(delta - (ceiling or 0.0), ceiling or 0.0),
+                                               _relative(delta - call_limit, call_limit)])
         # each threshold's words once, not once per row: a chain's rows mostly fail
         floor_text, ceiling_text = _delta_text(floor), "" if ceiling is None else _delta_text(ceiling)
         table_texts = [f"{_delta_text(limit)} (DTE ≤ {bound})" for bound, limit in criteria.call_delta_table]
         table_texts.append(f"{_delta_text(criteria.call_delta_beyond)} (DTE > {criteria.call_delta_table[-1][0]})")
-        table_row = np.searchsorted([bound for bound, _ in criteria.call_delta_table], dte)  # as call_delta_limit
+        table_row = np.searchsorted([bound for bound, _ in criteria.call_delta_table], dte).tolist()  # as the limit
+        deltas = delta.tolist()  # words read single values: Python floats are read and formatted faster
         delta_rule = _Rule(np.logical_or.reduce(delta_cases), delta_miss, _cases(delta_cases, [
             lambda _: "delta missing",
-            lambda p: f"delta {_delta_text(delta[p])} < {floor_text}",
-            lambda p: f"delta {_delta_text(delta[p])} > {ceiling_text} (ceiling)",
-            lambda p: f"delta {_delta_text(delta[p])} > {table_texts[table_row[p]]}",
+            lambda p: f"delta {_delta_text(deltas[p])} < {floor_text}",
+            lambda p: f"delta {_delta_text(deltas[p])} > {ceiling_text} (ceiling)",
+            lambda p: f"delta {_delta_text(deltas[p])} > {table_texts[table_row[p]]}",
         ]))
 
-        minimum = np.select([is_put, is_call], [criteria.min_put_annualized, criteria.min_call_annualized], np.nan)
+        minimum = _select([is_put, is_call], [criteria.min_put_annualized, criteria.min_call_annualized])
         minimum_texts = (f"{criteria.min_call_annualized:g}", f"{criteria.min_put_annualized:g}")  # by is_put
+        annualized_values, puts = annualized.tolist(), is_put.tolist()
         annualized_rule = _Rule(~(annualized >= minimum), _relative(minimum - annualized, minimum), _cases(
             [np.ones(n, dtype=bool)],
-            [lambda p: f"annualized {annualized[p]:.2f}% < {minimum_texts[int(is_put[p])]}%"]))
+            [lambda p: f"annualized {annualized_values[p]:.2f}% < {minimum_texts[puts[p]]}%"]))
 
         spread_rule = None
         if criteria.max_spread_pct is not None:
@@ -342,16 +386,22 @@ def _earnings_rule(criteria: Criteria, in_window: pd.arrays.BooleanArray,
         lambda p: f"earnings {day[p]} {EarningsTime(time[p]).words}, inside the contract's life"]))
 
 
-def _event_metrics(chain_tickers: pd.Series | None, n: int, events: Mapping[str, TickerEvents], as_of: date,
-                   expiration: np.ndarray, side_index: np.ndarray, strike: np.ndarray, spot: np.ndarray,
-                   bid: np.ndarray) -> tuple[dict[str, Any], market_events.EventColumns]:
-    """The event columns of every row (DESIGN "Screening": Events), and the per-row events they rest on."""
-    columns = market_events.event_columns(chain_tickers, n, events, as_of)
-    ex_dividend = market_events.ex_dividend_in_window(as_of, expiration, columns)
+def _event_metrics(chain_tickers: pd.Series | None, groups: tuple[np.ndarray, np.ndarray],
+                   events: Mapping[str, TickerEvents], as_of: date, expiration: np.ndarray, side_index: np.ndarray,
+                   strike: np.ndarray, spot: np.ndarray, bid: np.ndarray) -> tuple[dict[str, Any],
+                                                                                   market_events.EventColumns]:
+    """The event columns of every row (DESIGN "Screening": Events), and the per-row events they rest on. All but
+    the assignment risk depend on the row's ticker and expiration alone: they are worked out on one row of each
+    (`groups`: _expiration_groups; a chain has a handful) and broadcast."""
+    group, first = groups
+    tickers = None if chain_tickers is None else chain_tickers.to_numpy(dtype=object)[first]
+    per_group = market_events.event_columns(tickers, len(first), events, as_of)
+    columns = per_group.take(group)
+    ex_dividend = market_events.ex_dividend_in_window(as_of, expiration[first], per_group)[group]
     return {
         "earnings_date": columns.earnings_date.astype("datetime64[s]"),
-        "earnings_time": pd.array(np.where(columns.earnings_time == "", None, columns.earnings_time), dtype="str"),
-        "earnings_in_window": market_events.earnings_in_window(as_of, expiration, columns),
+        "earnings_time": _texts(np.where(columns.earnings_time == "", None, columns.earnings_time)),
+        "earnings_in_window": market_events.earnings_in_window(as_of, expiration[first], per_group)[group],
         "ex_dividend_date": columns.ex_dividend_date.astype("datetime64[s]"),
         "dividend": columns.dividend,
         "ex_dividend_in_window": ex_dividend,
@@ -371,7 +421,7 @@ def _verdicts(rules: list[_Rule]) -> dict[str, Any]:
         if positions.size:
             reason[positions] = rule.words(positions)
     miss = np.array([rule.miss for rule in rules])[first, np.arange(fails.shape[1])] * 100
-    return {"match": ~failing, "reason": pd.array(reason, dtype="str"),
+    return {"match": ~failing, "reason": _texts(reason),
             "rules_failed": pd.arrays.IntegerArray(fails.sum(axis=0).astype(np.int64), np.zeros(len(first), bool)),
             "miss_pct": np.where(failing, miss, np.nan)}
 
@@ -418,18 +468,19 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date, *, rate: float 
     metrics = _metrics(side_index, strike, bid, numbers["ask"], delta, spot, dte)
     t_years = blackscholes.year_fraction(np.where(dte >= 0, dte, np.nan))
     metrics["pop_pct"] = _pop_pct(spot, metrics["break_even"], iv, t_years, rate, dividend_yield)
-    metrics["atm_iv"] = _atm_iv(_expiration_groups(ticker_rank, expiration), side_index, strike, spot, iv)
+    groups = _expiration_groups(ticker_rank, expiration)
+    metrics["atm_iv"] = _atm_iv(groups[0], side_index, strike, spot, iv)
     with np.errstate(all="ignore"):
         metrics["expected_move"] = np.where(spot > 0, spot, np.nan) * metrics["atm_iv"] * np.sqrt(t_years)
     as_floats = {name: counts[name].to_numpy(dtype=float, na_value=np.nan) for name in _COUNT_INPUTS}
     malformed = malformed_symbols(source.get("ticker"), source.get("option_symbol"), n)
-    event_metrics, event_columns = _event_metrics(source.get("ticker"), n, events or {}, as_of, expiration,
+    event_metrics, event_columns = _event_metrics(source.get("ticker"), groups, events or {}, as_of, expiration,
                                                   side_index, strike, spot, bid)
     earnings = _earnings_rule(criteria, event_metrics["earnings_in_window"], event_columns)
     verdicts = _verdicts(_rules(criteria, malformed, side_index, strike, bid, delta, dte, spot, metrics,
                                 as_floats["open_interest"], as_floats["volume"], earnings))
     columns: dict[str, Any] = {
-        **{name: source[name].array.copy() if name in source else pd.array([None] * n, dtype="str")
+        **{name: _text_copy(source[name]) if name in source else pd.array([None] * n, dtype="str")
            for name in _TEXT_INPUTS},
         **numbers,
         **{name: values.astype("datetime64[s]") for name, values in dates.items()},
@@ -445,7 +496,7 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date, *, rate: float 
     order = np.lexsort((strike, expiration.view(np.int64), side_index, ticker_rank))
     if not np.array_equal(order, np.arange(n)):  # providers send chains in this order: nothing to gather then
         columns = {name: values[order] for name, values in columns.items()}
-    return pd.DataFrame({name: columns[name] for name in RESULT_COLUMNS}, index=pd.RangeIndex(n), copy=False)
+    return _frame(columns, n)
 
 
 def near_misses(rows: pd.DataFrame) -> pd.DataFrame:
