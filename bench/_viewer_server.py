@@ -7,10 +7,11 @@ the real one; only counting wrappers are added, around:
 - ``load_results``: a viewer asking for a scan version's rows (``keys`` counts the distinct versions asked);
 - ``summary``: a scan view being built (``_view``'s body: the filtered rows, groups, summary, near misses);
 - ``_view``: a viewer asking for a view (distinct scan versions and filters in ``keys``);
-- Streamlit's DataFrame-to-Arrow serialization, which every rerun of every session does for each table it draws.
+- Streamlit's conversion of a DataFrame to Arrow, which ``st.dataframe`` does on every call it is given one,
+  and its copy of an Arrow table's bytes, when given one.
 
-The wrappers go in as the page first imports ``scanner.ui.results`` (an import hook), so the server with no
-session yet holds what a plain one does. The counts go to ``<counts.json>`` twice a second.
+The wrappers go in as the page first imports the module (an import hook), so the server with no session yet holds
+what a plain one does. The counts go to ``<counts.json>`` twice a second.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from types import ModuleType
 from typing import Any
 
 from streamlit.web import cli
-
-COUNTED_MODULE = "scanner.ui.results"
 
 CALLS: Counter[str] = Counter()
 SECONDS: Counter[str] = Counter()
@@ -75,28 +74,38 @@ def _count_shared_work(results: ModuleType) -> None:
     _counted(results, "summary", "build_view")
     _counted(results, "_view", "view",
              key=lambda _frame, _previous, scan_key, _previous_key, filters, stamp: repr((scan_key, filters, stamp)))
-    _counted(dataframe_util, "convert_pandas_df_to_arrow_bytes", "arrow_serialize")
-    _counted(dataframe_util, "convert_arrow_table_to_arrow_bytes", "arrow_serialize")
+    _counted(dataframe_util, "convert_pandas_df_to_arrow_bytes", "arrow_convert")
+    _counted(dataframe_util, "convert_arrow_table_to_arrow_bytes", "arrow_copy")
+
+
+AFTER_IMPORT: dict[str, Callable[[ModuleType], None]] = {"scanner.ui.results": _count_shared_work}
 
 
 class _AfterImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds COUNTED_MODULE as usual, then adds the counters once its body has run."""
+    """Finds the modules of AFTER_IMPORT as usual, then runs what it says once each module's body has run."""
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:  # noqa: ANN401
-        if name != COUNTED_MODULE:
+        if name not in AFTER_IMPORT:
             return None
         sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        self.original = spec.loader
-        spec.loader = self
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        spec.loader = _Then(spec.loader, AFTER_IMPORT[name])
         return spec
 
+
+class _Then(importlib.abc.Loader):
+    def __init__(self, loader: importlib.abc.Loader, then: Callable[[ModuleType], None]) -> None:
+        self.loader, self.then = loader, then
+
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self.original.create_module(spec)
+        return self.loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
-        self.original.exec_module(module)
-        _count_shared_work(module)
+        self.loader.exec_module(module)
+        self.then(module)
 
 
 def main() -> None:

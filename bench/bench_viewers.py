@@ -13,7 +13,7 @@ Printed: rerun latency p50/p95 per phase, server CPU and RSS, Redis commands per
 counts showing whether a scan version's decode and its view are built once for all sessions or per session.
 
 Run: .venv/bin/python bench/bench_viewers.py   (BENCH_VIEWERS, BENCH_REFRESH_SECONDS for a quicker look; the
-README's figures are at the defaults, 50 viewers and 15 s)
+README's figures are at the defaults, 50 viewers and 15 s; BENCH_STREAMLIT_OPTIONS adds `streamlit run` options)
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
+import shlex
 import socket
 import statistics
 import subprocess
@@ -35,6 +37,7 @@ from _common import embedded_server, symbols
 from _streamlit_client import RerunFailed, ViewerSession
 
 from scanner.config import Settings
+from scanner.store.connection import client_name
 from scanner.store.scans import ScanStore, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +47,7 @@ TICKERS = 500
 DEMO_DELAY_MS, CONCURRENCY = 100, 6  # 500 tickers x 4 weeklies x 100 ms / 6 = 33 s of simulated requests
 IDLE_PERIODS = 2  # timer periods every session stays on the finished scan
 P95_TARGET, RSS_TARGET_MB, SLOWDOWN_TARGET = 1.0, 300, 10.0
+STREAMLIT_OPTIONS = shlex.split(os.environ.get("BENCH_STREAMLIT_OPTIONS", ""))  # e.g. "--runner.postScriptGC true"
 
 
 @dataclass
@@ -53,7 +57,8 @@ class Phase:
     name: str
     wall: float = 0.0
     cpu_seconds: float = 0.0
-    commands: int = 0
+    commands: int = 0  # every command Redis processed
+    dashboard_commands: int = 0  # the dashboard's own (its connections' tot-cmds)
     peak_rss_mb: float = 0.0
     latencies: list[float] = field(default_factory=list)
 
@@ -64,6 +69,10 @@ class Phase:
     @property
     def commands_per_second(self) -> float:
         return self.commands / self.wall if self.wall else 0.0
+
+    @property
+    def dashboard_commands_per_second(self) -> float:
+        return self.dashboard_commands / self.wall if self.wall else 0.0
 
 
 class Meter:
@@ -79,8 +88,11 @@ class Meter:
         times = self.server.cpu_times()
         return times.user + times.system
 
-    def _commands(self) -> int:
-        return int(self.store.client.info("stats")["total_commands_processed"])
+    def _commands(self) -> tuple[int, int]:
+        """(every command Redis processed, the dashboard's): the tot-cmds of the connections it named after itself."""
+        clients = self.store.client.client_list()
+        total = int(self.store.client.info("stats")["total_commands_processed"])
+        return total, sum(int(c["tot-cmds"]) for c in clients if c.get("name") == client_name(self.server.pid))
 
     async def measure(self, phase: Phase, work: asyncio.Future | asyncio.Task) -> None:
         """Run until ``work`` is done, sampling the server's RSS every half second."""
@@ -91,7 +103,9 @@ class Meter:
         phase.peak_rss_mb = max(phase.peak_rss_mb, self.rss_mb())
         phase.wall = time.perf_counter() - started
         phase.cpu_seconds = self._cpu() - cpu
-        phase.commands = self._commands() - commands - 2  # less this meter's own INFO calls
+        total, dashboard = self._commands()
+        phase.commands = total - commands[0] - 4  # less this meter's own calls
+        phase.dashboard_commands = dashboard - commands[1]
 
 
 def _free_port() -> int:
@@ -101,13 +115,17 @@ def _free_port() -> int:
 
 
 def start_server(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen, str, Path]:
-    """The dashboard on a free port, once it answers its health check; (process, URL, counts file)."""
-    port, counts = _free_port(), data_dir / "counts.json"
+    """The dashboard on a free port, once it answers its health check; (process, URL, counts file). It runs as a
+    desk would run it, in password mode ("Access control"): the viewers look, none is an admin."""
+    port, counts, secrets_file = _free_port(), data_dir / "counts.json", data_dir / "secrets.toml"
+    secrets_file.write_text(f'[admin]\npassword = "{secrets.token_urlsafe(16)}"\n')
+    secrets_file.chmod(0o600)
     log = open(data_dir / "streamlit.log", "w")  # noqa: SIM115 (the child keeps it)
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "_viewer_server.py"), str(counts), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+         "--browser.gatherUsageStats", "false", "--secrets.files", str(secrets_file), *STREAMLIT_OPTIONS],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -188,9 +206,14 @@ def _latency_line(name: str, values: list[float]) -> str:
             f"p95 {_quantile(values, 0.95) * 1000:6.0f} ms  max {max(values) * 1000:6.0f} ms")
 
 
+def _per_rerun(phase: Phase) -> str:
+    return f"{1000 * phase.cpu_seconds / len(phase.latencies):.0f} ms" if phase.latencies else "-"
+
+
 def _phase_line(phase: Phase) -> str:
     return (f"  {phase.name:<34} {phase.wall:6.1f} s  server CPU {phase.cpu_pct:5.1f}% of a core  "
-            f"peak RSS {phase.peak_rss_mb:5.0f} MB  Redis {phase.commands_per_second:6.0f} commands/s")
+            f"peak RSS {phase.peak_rss_mb:5.0f} MB  Redis {phase.commands_per_second:5.0f} commands/s, "
+            f"{phase.dashboard_commands_per_second:4.0f} from the dashboard")
 
 
 async def run(env: dict[str, str], data_dir: Path, store: ScanStore) -> None:
@@ -246,7 +269,6 @@ def _count_lines(before: dict, after: dict) -> list[str]:
     def delta(section: str, label: str) -> int:
         return after[section].get(label, 0) - before[section].get(label, 0)
 
-    arrow_calls, arrow_cpu = delta("calls", "arrow_serialize"), delta("cpu_seconds", "arrow_serialize")
     return [
         f"  decodes of a scan's rows (ScanStore.results): {delta('calls', 'decode')} for "
         f"{delta('distinct', 'load_results')} distinct versions asked by {delta('calls', 'load_results')} lookups "
@@ -254,8 +276,9 @@ def _count_lines(before: dict, after: dict) -> list[str]:
         f"  views built (filters, groups, summary, near misses): {delta('calls', 'build_view')} for "
         f"{delta('distinct', 'view')} distinct (version, filters) asked by {delta('calls', 'view')} lookups "
         f"({delta('cpu_seconds', 'build_view'):.1f} s CPU)",
-        f"  per session by design: {arrow_calls} DataFrame-to-Arrow serializations ({arrow_cpu:.1f} s CPU) for "
-        f"the tables each rerun draws",
+        f"  per rerun of each session, in st.dataframe: {delta('calls', 'arrow_convert')} DataFrame-to-Arrow "
+        f"conversions ({delta('cpu_seconds', 'arrow_convert'):.1f} s CPU), {delta('calls', 'arrow_copy')} copies of "
+        f"an Arrow table's bytes ({delta('cpu_seconds', 'arrow_copy'):.1f} s CPU)",
     ]
 
 
@@ -267,6 +290,8 @@ def report(rss_idle: float, rss_one: float, rss_all: float, alone: float, loaded
     slowdown = 100 * (loaded / alone - 1)
     print(f"{VIEWERS} viewers on one streamlit run server, a {TICKERS}-ticker demo scan ({DEMO_DELAY_MS} ms a "
           f"request, concurrency {CONCURRENCY}), autorefresh every {REFRESH_SECONDS} s running and idle")
+    if STREAMLIT_OPTIONS:
+        print(f"streamlit options besides .streamlit/config.toml: {' '.join(STREAMLIT_OPTIONS)}")
     print(f"load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"server RSS: {rss_idle:.0f} MB idle (no session), {rss_one:.0f} MB with one session on the finished scan, "
           f"{rss_all:.0f} MB with {VIEWERS} ({per_session:.2f} MB per extra session); peak "
@@ -277,12 +302,12 @@ def report(rss_idle: float, rss_one: float, rss_all: float, alone: float, loaded
     print(_latency_line("first load of the page", phases[1].latencies))
     print(_latency_line("timer reruns while the scan runs", running.latencies))
     print(_latency_line("timer reruns idle on the finished scan", idle.latencies))
-    print(f"  p95 over all timer reruns {_quantile(every, 0.95) * 1000:.0f} ms   target <= {P95_TARGET * 1000:.0f} ms")
-    print("phases (server CPU from /proc, Redis from INFO stats total_commands_processed):")
+    print(f"  p95 over all timer reruns {_quantile(every, 0.95) * 1000:.0f} ms   target <= {P95_TARGET * 1000:.0f} ms; "
+          f"server CPU per rerun {_per_rerun(running)} running, {_per_rerun(idle)} idle")
+    print("phases (server CPU from /proc; Redis: INFO stats total_commands_processed, and CLIENT LIST tot-cmds of "
+          "the dashboard's connections):")
     for phase in phases:
         print(_phase_line(phase))
-    print(f"  the viewers' share while the scan ran: {(running.commands - phases[0].commands) / running.wall:.0f} "
-          f"commands/s (all of them less the {phases[0].commands} the same scan sent alone)")
     print("shared work while the scan ran with viewers and idle after it:")
     for line in _count_lines(before, after):
         print(line)
