@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from scanner.store.scans import ScanStore
 from scanner.ui.shared import NewestVersion, arrow_table, select
+from tests.support.paths import ROOT
+from tests.support.rows import known_rows
+from tests.support.stored import store_scan
 
 
 class Builds:
@@ -74,3 +79,22 @@ def test_select_gives_the_same_frame_for_the_same_columns_and_rows() -> None:
     assert list(shown.columns) == ["strike", "ticker"] and list(shown["ticker"]) == ["AAPL", "MSFT"]
     assert select(frame, ("strike", "ticker")) is not shown
     assert len(select(frame, ("strike", "ticker"))) == 3
+
+
+def test_two_viewers_of_one_scan_version_read_and_decode_its_rows_once(real_store: ScanStore,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    store_scan(real_store, "known", known_rows(), 1_700_100_000.0)
+    decoded: list[str] = []
+    results = ScanStore.results
+
+    def counted(store: ScanStore, scan_id: str):  # noqa: ANN202 (the real read, counted)
+        decoded.append(scan_id)
+        return results(store, scan_id)
+
+    monkeypatch.setattr(ScanStore, "results", counted)
+    viewers = [AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run() for _ in range(2)]
+    viewers[0].run()
+    assert not any(viewer.exception for viewer in viewers)
+    assert viewers[0].dataframe[0].value.equals(viewers[1].dataframe[0].value)
+    assert viewers[0].dataframe[0].value["ticker"].tolist() == ["AAPL", "MSFT"]
+    assert decoded == ["known"]
