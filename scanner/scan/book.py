@@ -42,6 +42,12 @@ class BookPlan:
     owner: str = ""
     added_tickers: tuple[str, ...] = ()
 
+    @property
+    def empty(self) -> bool:
+        """No holding, option, cash or added ticker: the scan ran as if without a book."""
+        book = self.book
+        return not (book.holdings or book.options or book.cash is not None or self.added_tickers)
+
     def record(self) -> dict[str, Any]:
         """What the scan's hash keeps (``ScanMeta.positions``)."""
         return {"owner": self.owner, **self.book.to_dict(), "added_tickers": list(self.added_tickers)}
@@ -228,7 +234,7 @@ def others_view(rows: pd.DataFrame, positions: Mapping[str, Any], criteria: Mapp
     cash). Rows of a scan run with an empty book are returned as they are."""
     plan = BookPlan.of_scan(positions)
     book = plan.book
-    if rows.empty or not (book.holdings or book.options or book.cash is not None or plan.added_tickers):
+    if rows.empty or plan.empty:
         return rows
     sides = Criteria.of_scan(criteria).sides
     tickers, side = rows["ticker"].to_numpy(dtype=object), rows["side"].to_numpy(dtype=object)

@@ -14,6 +14,7 @@ from scanner.ui.columns import column, decision_first, schema_columns
 from scanner.ui.context import PageContext
 from scanner.ui.markdown import plain
 from scanner.ui.page import page_frame
+from scanner.ui.positions_page import hides_book, viewer_rows, viewer_tickers
 from scanner.ui.results import load_results, previous_completed, render_scan_view
 
 HISTORY_CONFIG = {
@@ -66,8 +67,8 @@ def _selected(table: pd.DataFrame) -> str | None:
 
 
 def _run_with(meta: ScanMeta) -> None:
-    st.caption(f"Ran with {len(meta.tickers)} tickers: {', '.join(meta.tickers[:40])}"
-               f"{' …' if len(meta.tickers) > 40 else ''}")
+    tickers = viewer_tickers(meta)  # another's scan: without the tickers only their book added
+    st.caption(f"Ran with {len(tickers)} tickers: {', '.join(tickers[:40])}{' …' if len(tickers) > 40 else ''}")
     st.caption("Criteria: " + ", ".join(f"{k}={v}" for k, v in meta.criteria.items()))
     if meta.message:
         (st.info if meta.status == ScanStatus.COMPLETED else st.warning)(plain(meta.message))
@@ -75,11 +76,12 @@ def _run_with(meta: ScanMeta) -> None:
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _compared(_store: ScanStore, prefix: str, scan: tuple[str, int], previous: tuple[str, int],
-              matches_only: bool) -> Comparison | None:
-    """Two finished scans compared (None when either has no rows): computed once per pair, version and scope,
-    not on every rerun, since it costs hundreds of milliseconds for a large scan."""
-    now, _ = load_results(_store, prefix, *scan)
-    before, _ = load_results(_store, prefix, *previous)
+              matches_only: bool, _metas: tuple[ScanMeta, ScanMeta], hidden: tuple[bool, bool]) -> Comparison | None:
+    """Two finished scans compared (None when either has no rows): computed once per pair, version, scope and
+    whether each is seen without its book (another's scan), not on every rerun, since it costs hundreds
+    of milliseconds for a large scan."""
+    now = viewer_rows(load_results(_store, prefix, *scan)[0], _metas[0], prefix)
+    before = viewer_rows(load_results(_store, prefix, *previous)[0], _metas[1], prefix)
     return None if now.empty or before.empty else compare(now, before, matches_only=matches_only)
 
 
@@ -99,7 +101,8 @@ def _comparison(ctx: PageContext, meta: ScanMeta, previous: ScanMeta | None) -> 
     everything = st.toggle("All contracts, not only the matches", key=COMPARE_ALL,
                            help="Off: each scan's matches (rows passing its rules). On: every screened contract.")
     result = _compared(ctx.store, ctx.store.keys.root, (meta.scan_id, meta.version),
-                       (previous.scan_id, previous.version), not everything)
+                       (previous.scan_id, previous.version), not everything, (meta, previous),
+                       (hides_book(meta), hides_book(previous)))
     if result is None:
         st.caption("One of the two scans has no stored contracts.")
         return

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from scanner.errors import SettingsError
-from scanner.scan.book import BookPlan, apply_book, best_calls, others_view
+from scanner.scan.book import BookPlan, apply_book, best_calls, others_view, tickers_for_others
 from scanner.scan.criteria import Criteria
 from scanner.scan.positions import CSV_HELP, Book, describe, table_column, to_csv
 from scanner.scan.rolls import OpenStatus, latest_rows, open_statuses, today
@@ -53,9 +53,19 @@ def _others_rows(_rows: pd.DataFrame, prefix: str, scan_id: str, version: int, _
     return others_view(_rows, _meta.positions, _meta.criteria)
 
 
+def hides_book(meta: ScanMeta) -> bool:
+    """Whether the signed-in viewer sees `meta`'s rows without its book: another's scan, run with a book."""
+    return not started_by_viewer(meta) and not BookPlan.of_scan(meta.positions).empty
+
+
 def viewer_rows(rows: pd.DataFrame, meta: ScanMeta, prefix: str) -> pd.DataFrame:
     """A scan's `rows` as the signed-in viewer may see them: its starter's book only to its starter."""
-    return rows if started_by_viewer(meta) else _others_rows(rows, prefix, meta.scan_id, meta.version, meta)
+    return _others_rows(rows, prefix, meta.scan_id, meta.version, meta) if hides_book(meta) else rows
+
+
+def viewer_tickers(meta: ScanMeta) -> list[str]:
+    """A scan's tickers as the signed-in viewer may see them: those only its starter's book added, to its starter."""
+    return meta.tickers if started_by_viewer(meta) else tickers_for_others(meta.tickers, meta.positions)
 
 
 @admin_action(NOTICE, denied="Only admins may change positions; nothing was saved.",

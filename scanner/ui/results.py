@@ -4,6 +4,7 @@ same scan version and filters reuse cached DataFrames."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,14 +23,12 @@ from scanner.scan.book import BookPlan, collateral_note
 from scanner.scan.engine import in_words
 from scanner.scan.screening import near_misses
 from scanner.schema import BY_NAME, Display, Kind
-from scanner.store.positions import book_field
 from scanner.store.scans import ScanMeta, ScanStore
-from scanner.ui.auth import current_access
 from scanner.ui.columns import column, percent_fields, schema_column, schema_columns, tooltip
 from scanner.ui.detail import Picker
 from scanner.ui.filters_panel import render_filters, reset_button
 from scanner.ui.iv_chart import render_iv_history
-from scanner.ui.positions_page import book_user
+from scanner.ui.positions_page import BOOK_HIDDEN, hides_book, started_by_viewer, viewer_rows
 from scanner.ui.screens_panel import render_saved_screens
 
 PAGE_SIZE = 25
@@ -366,13 +365,18 @@ def render_expanders_offline(meta: ScanMeta, frame: pd.DataFrame) -> None:
         picker.show()
 
 
+def export_bytes(store: ScanStore, meta: ScanMeta, view: pd.DataFrame, everything: bool, fmt: str) -> bytes:
+    """An export: the rows shown (`view`), or every contract of the scan as the viewer may see them (another's
+    scan without its starter's book)."""
+    rows = (viewer_rows(load_results(store, store.keys.root, meta.scan_id, meta.version)[0], meta, store.keys.root)
+            if everything else view)
+    return to_bytes(export_frame(rows, matches_only=False), fmt)
+
+
 def _downloads(store: ScanStore, meta: ScanMeta, view: pd.DataFrame) -> None:
     """Built only when clicked (deferred callables), so a rerun costs nothing."""
     def build(everything: bool, fmt: str) -> Callable[[], bytes]:
-        def payload() -> bytes:
-            rows = load_results(store, store.keys.root, meta.scan_id, meta.version)[0] if everything else view
-            return to_bytes(export_frame(rows, matches_only=False), fmt)
-        return payload
+        return functools.partial(export_bytes, store, meta, view, everything, fmt)
 
     cols = st.columns(3)
     cols[0].download_button("Download CSV", build(False, "csv"), file_name=file_name(meta, "view", "csv"),
@@ -396,14 +400,20 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
     scan, the exports. Returns the scan's rows (for callers that keep the last view)."""
     root = store.keys.root
     frame, corrupt = load_results(store, root, meta.scan_id, meta.version)
+    frame = viewer_rows(frame, meta, root)  # another's scan: none of its starter's book (positions_page)
+    others = hides_book(meta)
+    if others:
+        st.caption(BOOK_HIDDEN)
     warn_corrupt(corrupt)
-    prev_frame = load_results(store, root, previous.scan_id, previous.version)[0] if previous else None
-    scan_key = (root, meta.scan_id, meta.version)
+    prev_frame = (viewer_rows(load_results(store, root, previous.scan_id, previous.version)[0], previous, root)
+                  if previous else None)
+    scan_key = (f"{root}|others" if others else root, meta.scan_id, meta.version)  # cached per whose rows
     filters = render_filters(Filters.for_criteria(meta.criteria), _tickers(frame, scan_key), scope=key,
                              scan_id=meta.scan_id)
     render_saved_screens(store, filters)
     stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%Y-%m-%d %H:%M")
-    view = _view(frame, prev_frame, scan_key, (previous.scan_id, previous.version) if previous else (), filters, stamp)
+    previous_key = (previous.scan_id, previous.version, hides_book(previous)) if previous else ()
+    view = _view(frame, prev_frame, scan_key, previous_key, filters, stamp)
     if view.rows.empty:
         _nothing_shown(view, empty_text, key)
     else:
@@ -419,8 +429,8 @@ def _rows(store: ScanStore, meta: ScanMeta, view: View, frame: pd.DataFrame, sca
     st.caption(f"{in_words(len(view.rows), 'contract')} on {in_words(len(view.groups), 'ticker')}"
                + (f", {sum(view.fresh.values())} new since the previous scan" if compared else "")
                + f". A row per ticker: its best contract, {BEST_RULE}. Pick a row of any table for its detail.")
-    plan = BookPlan.of_scan(meta.positions)  # another user's cash is theirs: shown only to the scan's own book
-    st.caption(collateral_note(view.rows, plan if plan.owner == book_field(book_user(current_access())) else None))
+    # another user's cash is theirs: shown only to the scan's own book
+    st.caption(collateral_note(view.rows, BookPlan.of_scan(meta.positions) if started_by_viewer(meta) else None))
     picker = Picker(frame, scan_key[:2])  # the scan, whatever its version: a running scan's detail stays open
     picked = picker.table(view.summary, view.summary_rows, key=f"{key}-summary", column_config=SUMMARY_CONFIG)
     focus = view.summary["ticker"].iloc[picked] if picked is not None else None

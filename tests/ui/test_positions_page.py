@@ -4,15 +4,18 @@ option recorded as assigned, and a tested open put shown red with its rolls afte
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date, timedelta
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from scanner.config import Settings
 from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.store.positions import PositionsRecord
 from scanner.store.scans import ScanStore
+from scanner.ui.positions_page import BOOK_HIDDEN
 from tests.support.paths import ROOT
 
 OIDC = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "cookie-secret-value",
@@ -153,3 +156,71 @@ def test_the_results_show_a_scans_free_cash_only_to_the_book_it_ran_with(real_st
     assert "the book's free cash: $12,345.00" in captions("ann@example.com")
     bob = captions("bob@example.com")
     assert "the scan ran with another book than yours" in bob and "12,345" not in bob
+
+
+def _export_as_signed_in(scan_id: str, fmt: str) -> None:
+    """An AppTest script: the scan's every-contract export as the signed-in viewer gets it, kept in the session."""
+    import streamlit as st
+
+    from scanner.config import Settings
+    from scanner.store.scans import open_store
+    from scanner.ui.results import export_bytes
+
+    store = open_store(Settings.from_env())
+    meta = store.get(scan_id)
+    st.session_state["export"] = export_bytes(store, meta, store.results(scan_id).frame.iloc[0:0], True, fmt)
+
+
+def _signed_in(at: AppTest, user: str) -> AppTest:
+    at.secrets = TWO_ADMINS
+    at.user = {"is_logged_in": True, "email": user, "email_verified": True}
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_a_scans_book_is_its_starters_alone_on_the_pages_and_in_the_exports(real_store: ScanStore) -> None:
+    """Ann's scan ran with her book (MSFT's calls screened against her 300 shares, NVDA added for its calls, an ITM
+    AAPL put quoted, her cash sizing the puts): Bob sees its rows without any of it, and a note says why."""
+    settings = Settings.from_env()
+    real_store.criteria.save({"min_put_annualized": 0})  # matches to show
+    probe = begin_scan(settings, real_store, ScanRequest(tickers=["AAPL"], side="put", weeks=1))
+    run_scan(settings, real_store, probe.scan_id, probe.token)
+    aapl = real_store.results(probe.scan_id).frame.iloc[0]
+    itm = f"AAPL{aapl.expiration:%y%m%d}P{round(float(aapl.underlying_price) * 1.1) * 1000:08d}"
+    record = PositionsRecord(real_store.client, real_store.keys, "ann@example.com")
+    record.add_stock("MSFT", 300, 1.0)
+    record.add_stock("NVDA", 100, 1.0)
+    record.add_option(itm, 1, 2.0)
+    record.set_cash(12_345)
+    started = begin_scan(settings, real_store, ScanRequest(tickers=["MSFT", "AAPL"], side="put", weeks=1,
+                                                           book_user="ann@example.com"))
+    run_scan(settings, real_store, started.scan_id, started.token)
+    stored = real_store.results(started.scan_id).frame
+    assert {"NVDA"} < set(stored.ticker) and stored.contracts_fit.notna().any() and "call" in set(stored.side)
+
+    def scan_page(user: str) -> tuple[AppTest, str, list[pd.DataFrame]]:
+        at = _signed_in(AppTest.from_file(str(ROOT / "pages" / "scan.py"), default_timeout=60), user)
+        words = " ".join([*(c.value for c in at.caption), *(e.label for e in at.expander),
+                          *(m.value for m in at.markdown)])
+        return at, words, [table.value for table in at.dataframe]
+
+    _, ann_words, _ = scan_page("ann@example.com")
+    assert BOOK_HIDDEN not in ann_words and "the book's free cash: $-10,255.00" in ann_words  # 12,345 − the ITM put
+    bob, bob_words, (summary, *_) = scan_page("bob@example.com")  # the tables of closed tabs are not drawn
+    assert BOOK_HIDDEN in bob_words and "another book than yours" in bob_words and "10,255" not in bob_words
+    assert "NVDA" not in bob_words and set(summary.ticker) <= {"MSFT", "AAPL"} and set(summary.best_side) == {"put"}
+
+    def exported(user: str) -> pd.DataFrame:
+        at = _signed_in(AppTest.from_function(_export_as_signed_in, args=(started.scan_id, "csv"), default_timeout=60),
+                        user)
+        return pd.read_csv(io.BytesIO(at.session_state["export"]))
+
+    mine, theirs = exported("ann@example.com"), exported("bob@example.com")
+    assert "NVDA" in set(mine.ticker) and mine.contracts_fit.notna().any()
+    assert set(theirs.ticker) == {"MSFT", "AAPL"} and set(theirs.side) == {"put"}
+    assert theirs.contracts_fit.isna().all() and theirs.if_called_basis_return_pct.isna().all()
+    assert len(theirs) == len(mine) - int((mine.side == "call").sum()) - 1  # NVDA's rows are calls; the ITM put
+
+    history = _signed_in(AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60), "bob@example.com")
+    assert "Ran with 2 tickers: MSFT, AAPL" in [c.value for c in history.caption]
