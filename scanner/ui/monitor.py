@@ -15,6 +15,7 @@ from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.auth import admin_gate
 from scanner.ui.markdown import plain
 from scanner.ui.page import Notice, NoticeKind, Page, admin_action, page_frame
+from scanner.ui.positions_page import viewer_tickers
 from scanner.ui.refresh import autorefresh
 from scanner.ui.schedule_panel import next_scan_line
 
@@ -84,7 +85,7 @@ def _scan_section(meta: ScanMeta) -> None:
         forced = " (forced while it was still beating)" if meta.lock_release_forced else ""
         st.caption(f"Lock released by {meta.lock_released_by} at {clock.fmt_ny(meta.lock_released_at)}{forced}.")
     with st.expander("Watch-list and criteria this scan ran with"):
-        st.markdown(", ".join(meta.tickers) or "no tickers")
+        st.markdown(", ".join(viewer_tickers(meta)) or "no tickers")  # another's: without those its book added
         st.json(meta.criteria, expanded=True)
 
 

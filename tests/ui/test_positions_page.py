@@ -224,3 +224,7 @@ def test_a_scans_book_is_its_starters_alone_on_the_pages_and_in_the_exports(real
 
     history = _signed_in(AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60), "bob@example.com")
     assert "Ran with 2 tickers: MSFT, AAPL" in [c.value for c in history.caption]
+    monitor = _signed_in(AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60), "bob@example.com")
+    assert "MSFT, AAPL" in [m.value for m in monitor.markdown]
+    monitor = _signed_in(AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60), "ann@example.com")
+    assert "MSFT, AAPL, NVDA" in [m.value for m in monitor.markdown]
