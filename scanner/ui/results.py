@@ -30,6 +30,7 @@ from scanner.ui.filters_panel import render_filters, reset_button
 from scanner.ui.iv_chart import render_iv_history
 from scanner.ui.positions_page import BOOK_HIDDEN, hides_book, started_by_viewer, viewer_rows
 from scanner.ui.screens_panel import render_saved_screens
+from scanner.ui.shared import NewestVersion, select
 
 PAGE_SIZE = 25
 CHART_POINTS = 2_000
@@ -86,15 +87,18 @@ POINT_COLUMNS = ("ticker", "side", "expiration", "dte", "strike", "bid", "annual
 _VEGA_TYPES = {Kind.FLOAT: "Q", Kind.INT: "Q", Kind.DATE: "T", Kind.TEXT: "N", Kind.BOOL: "N"}
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def load_results(_store: ScanStore, prefix: str, scan_id: str, version: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Every screened row of a scan; re-read only when the scan's ``version`` moves.
+def load_results(store: ScanStore, prefix: str, scan_id: str, version: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Every screened row of a scan, one frame for all sessions (``ROWS``); re-read only when the scan's
+    ``version`` moves, and the older version's frame dropped then.
 
-    A resource cache, not cache_data: the frames are never mutated, and cache_data would unpickle a copy
-    of a 30,000-row frame on every rerun of every viewer.
+    Shared, not cache_data: the frames are never mutated, and cache_data would unpickle a copy of a 30,000-row
+    frame on every rerun of every viewer.
     """
-    results = _store.results(scan_id)
-    return results.frame, results.corrupt_tickers
+    def read() -> tuple[pd.DataFrame, tuple[str, ...]]:
+        results = store.results(scan_id)
+        return results.frame, results.corrupt_tickers
+
+    return ROWS.get((prefix, scan_id), version, read)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -126,9 +130,19 @@ class View:
         return {ticker: count for ticker, count in self.hidden.items() if ticker not in self.groups}
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, scan_key: tuple[str, str, int], previous_key: tuple,
+ROWS: NewestVersion[tuple[pd.DataFrame, tuple[str, ...]]] = NewestVersion(max_keys=16)  # (prefix, scan id) → rows
+VIEWS: NewestVersion[View] = NewestVersion(max_keys=32)  # (prefix, scan id, filters) → its view
+
+
+def _view(frame: pd.DataFrame, previous: pd.DataFrame | None, scan_key: tuple[str, str, int], previous_key: tuple,
           filters: Filters, stamp: str) -> View:
+    """The view of a scan version under ``filters``, built once for every session showing it; a newer version
+    of the scan (or of the one it is compared with, or a new stamp) replaces it."""
+    return VIEWS.get((*scan_key[:2], filters), (scan_key[2], previous_key, stamp),
+                     lambda: _build_view(frame, previous, filters, stamp))
+
+
+def _build_view(_frame: pd.DataFrame, _previous: pd.DataFrame | None, filters: Filters, stamp: str) -> View:
     rows = filters.apply(_frame)
     rows = rows.assign(new=mark_new(rows, _previous).to_numpy(), events=row_marks(rows)).sort_values(
         ["ticker", "expiration", "strike"], kind="stable")
@@ -328,7 +342,7 @@ def _near_misses(near: pd.DataFrame | None, picker: Picker, *, whose: str, limit
                "each misses it, relative to its threshold)"
                + (f": the nearest {len(shown)}." if len(shown) < len(near) else ".")
                + " Over every contract the scan screened, whatever the filters.")
-    picker.table(shown[list(columns)], shown.index, key=key, column_config=schema_columns(columns))
+    picker.table(select(near, columns, limit), shown.index, key=key, column_config=schema_columns(columns))
 
 
 def _hidden_tickers(hidden: dict[str, int], named: int = 20) -> None:
@@ -447,7 +461,7 @@ def _rows(store: ScanStore, meta: ScanMeta, view: View, frame: pd.DataFrame, sca
         with every:
             st.caption(f"{in_words(len(view.rows), 'match' if view.only_matches else 'contract')} the filters show, "
                        "one table: sort by any column.")
-            picker.table(view.rows[list(TABLE_COLUMNS)], view.rows.index, key=f"{key}-all",
+            picker.table(select(view.rows, TABLE_COLUMNS), view.rows.index, key=f"{key}-all",
                          column_config=TABLE_CONFIG)
     if nearest.open:
         with nearest:
@@ -468,4 +482,4 @@ def _best_per_ticker(view: View, picker: Picker, key: str) -> None:
     if view.best.empty:
         st.info("No match shown has a score.")
         return
-    picker.table(view.best[list(TABLE_COLUMNS)], view.best.index, key=f"{key}-best", column_config=TABLE_CONFIG)
+    picker.table(select(view.best, TABLE_COLUMNS), view.best.index, key=f"{key}-best", column_config=TABLE_CONFIG)
