@@ -66,7 +66,7 @@ def _frame(columns: Mapping[str, Any], n: int) -> pd.DataFrame:
             same_dtype.setdefault(values.dtype, []).append(position)
         else:
             blocks.append((values, np.array([position])))
-    blocks += [(np.vstack([arrays[p] for p in positions]), np.array(positions)) for positions in same_dtype.values()]
+    blocks += [(np.array([arrays[p] for p in positions]), np.array(positions)) for positions in same_dtype.values()]
     return create_dataframe_from_blocks(blocks, pd.RangeIndex(n), _RESULT_INDEX)
 
 
@@ -85,9 +85,12 @@ def _floats(column: pd.Series | None, n: int) -> np.ndarray:
     """The column as float64, NaN for anything missing, non-numeric or infinite."""
     if column is None:
         return np.full(n, np.nan)
-    if not pd.api.types.is_numeric_dtype(column.dtype):
-        column = pd.to_numeric(column.astype(object), errors="coerce")
-    values = column.to_numpy(dtype=float, na_value=np.nan)
+    if column.dtype == np.float64:  # NaN already marks the missing: no mask to apply (a view, copied below)
+        values = column.to_numpy()
+    else:
+        if not pd.api.types.is_numeric_dtype(column.dtype):
+            column = pd.to_numeric(column.astype(object), errors="coerce")
+        values = column.to_numpy(dtype=float, na_value=np.nan)
     return np.where(np.isinf(values), np.nan, values)
 
 
@@ -247,10 +250,14 @@ def _atm_iv(group: np.ndarray, side_index: np.ndarray, strike: np.ndarray, spot:
 
 
 def _expiration_groups(ticker_rank: np.ndarray, expiration: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, a code shared by the rows of its ticker and expiration (0, 1, ...), and the first row of each."""
-    expiration_code = pd.factorize(expiration.view(np.int64))[0]
-    group = pd.factorize(ticker_rank * (int(expiration_code.max(initial=0)) + 1) + expiration_code)[0]
-    return group, np.flatnonzero(np.diff(np.maximum.accumulate(group), prepend=-1))  # codes count up as they appear
+    """Per row, a code shared by the rows of its ticker and expiration (0, 1, ...), and one row of each group."""
+    days = expiration.view(np.int64)
+    rows = np.lexsort((days, ticker_rank))  # the rows of each group next to each other
+    starts = np.ones(len(rows), dtype=bool)
+    starts[1:] = (days[rows][1:] != days[rows][:-1]) | (ticker_rank[rows][1:] != ticker_rank[rows][:-1])
+    group = np.empty(len(rows), dtype=np.intp)
+    group[rows] = np.cumsum(starts) - 1
+    return group, rows[starts]
 
 
 def _delta_text(value: float) -> str:
