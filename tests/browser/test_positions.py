@@ -1,6 +1,7 @@
 """The Positions page in a real ``streamlit run`` and headless Chromium (the fixtures of test_pages.py): a stock
 holding, an open short put and the cash entered through the forms, then the book's tables, the holding's summary
-against the last scan and the put's roll section (red, as the stock is within 5 % of its strike)."""
+against the last scan and the put's roll section (red, as the stock is within 5 % of its strike); a bad CSV refused
+with nothing saved, a good one merged, and the book exported."""
 
 from __future__ import annotations
 
@@ -17,17 +18,29 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 WAIT = 60_000  # ms: a rerun on a loaded machine
 
 
+IDLE = ("() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
+        " && !document.querySelector('[data-stale=true]')")
+"""The app has finished its rerun and redrawn every element: a box typed into now keeps what it is given."""
+
+
 def _enter(tab, label: str, value: str) -> None:  # noqa: ANN001
-    """Type ``value`` into the text input labelled ``label`` and commit it (Enter), as a user does."""
+    """Type ``value`` into the text input labelled ``label`` and commit it (Enter), as a user does, once the page is
+    idle; again if a rerun drawn meanwhile reset the box (three tries)."""
     box = tab.get_by_label(label, exact=True)
-    box.fill(value)
-    box.press("Enter")
-    tab.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=WAIT)
+    for _ in range(3):
+        tab.wait_for_function(IDLE, timeout=WAIT)
+        box.fill(value)
+        box.press("Enter")
+        tab.wait_for_function(IDLE, timeout=WAIT)
+        if box.input_value() == value:
+            return
+    pytest.fail(f"the {label!r} box did not keep {value!r} at {tab.url}")
 
 
 def _click_and_see(tab, button: str, outcome: str) -> None:  # noqa: ANN001
     tab.get_by_role("button", name=button, exact=True).click()
     tab.get_by_text(outcome, exact=True).wait_for(timeout=WAIT)
+    tab.wait_for_function(IDLE, timeout=WAIT)
 
 
 def _headers(grid) -> list[str]:  # noqa: ANN001
@@ -79,3 +92,19 @@ def test_a_holding_an_open_put_and_cash_entered_on_the_page_show_the_summary_and
 
     book = store.client.hgetall(store.keys.positions)
     assert len(book) == 1  # the shared book (no login), saved through the forms
+
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    uploader.set_input_files(files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"stock,XYZ,-1,abc\n"}])
+    page.get_by_text("bad.csv").first.wait_for(timeout=WAIT)
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text(re.compile(r"^Nothing was saved: refused: .*line 1: shares '-1'")).wait_for(timeout=WAIT)
+    assert store.client.hgetall(store.keys.positions) == book  # nothing saved
+    uploader.set_input_files(files=[{"name": "more.csv", "mimeType": "text/csv", "buffer": b"stock,AAPL,100,150\n"}])
+    page.get_by_text("more.csv").first.wait_for(timeout=WAIT)
+    _click_and_see(page, "Import", "Imported more.csv: 2 holdings, 1 open options.")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV", exact=True).click()
+    exported = download.value.path().read_text().splitlines()
+    assert exported[0] == "type,symbol,quantity,price,opened_on" and "stock,AAPL,100,150.0," in exported
+    assert "stock,MSFT,200,300.0," in exported and "cash,,,60000.0," in exported
+    assert any(line.startswith(f"option,{symbol},1,1.25") for line in exported)
