@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 import redis
 
@@ -31,18 +32,19 @@ from scanner.errors import (
     ScanRefused,
 )
 from scanner.market import calendar
-from scanner.market.events import TickerEvents
+from scanner.market.candles import NO_CLOSES, DailyCloses
+from scanner.market.events import UNKNOWN, TickerEvents
 from scanner.providers.base import ChainRequest, Provider
 from scanner.providers.registry import get_provider
 from scanner.scan.alerts import Alerter
-from scanner.scan.book import BookPlan
+from scanner.scan.book import BookPlan, apply_book, with_open_quotes
 from scanner.scan.criteria import Criteria, scan_overrides
 from scanner.scan.events_cache import EventsCache, ticker_events
 from scanner.scan.launcher import spawn_scan
 from scanner.scan.screening import screen, unusable
 from scanner.scan.volatility import VolatilityStep
 from scanner.scan.watchlist import parse_symbols
-from scanner.store.codec import encode_rows
+from scanner.store.codec import encode_groups
 from scanner.store.connection import redis_failure
 from scanner.store.lock import Heartbeat, ScanLock
 from scanner.store.positions import PositionsRecord, book_field
@@ -162,38 +164,102 @@ def retrying(action: Callable[[], T], sleep: Callable[[float], None] = time.slee
 
 
 @dataclass(frozen=True)
+class _Fetched:
+    """One ticker's network and cache work, done in a fetch worker: its chain (with the book's open contracts),
+    events and closes, or why there is none."""
+
+    ticker: str
+    chain: pd.DataFrame | None = None
+    events: TickerEvents = UNKNOWN
+    closes: DailyCloses = NO_CLOSES
+    error: str | None = None
+    fatal: bool = False
+
+
+@dataclass(frozen=True)
 class _TickerResult:
     payload: bytes | None = None  # the screened rows, encoded for the store
     contracts: int = 0
     matches: int = 0
     invalid: int = 0  # unusable rows the source sent, dropped
     error: str | None = None
-    fatal: bool = False
     events_note: str = ""  # e.g. a refused earnings endpoint: said once on the scan
 
 
-def _fetch_and_screen(provider: Provider, ticker: str, request: ChainRequest,
-                      screen_chain: Callable[..., pd.DataFrame],
-                      events_of: Callable[[str], TickerEvents],
-                      with_volatility: Callable[[str, pd.DataFrame], pd.DataFrame]) -> _TickerResult:
-    """One ticker fetched, its events looked up (scan.events_cache), screened, given its volatility figures
-    (scan.volatility: IV30 recorded, rank, HV) and encoded in a worker thread (so it overlaps other fetches); never
-    raises."""
+def _fetch(provider: Provider, ticker: str, request: ChainRequest, book: BookPlan,
+           events_of: Callable[[str], TickerEvents], closes_of: Callable[[str], DailyCloses]) -> _Fetched:
+    """One ticker fetched, the book's open contracts added, its events and closes looked up (day caches, else the
+    source), in a worker thread so that it overlaps other fetches; never raises."""
     try:
-        chain = provider.fetch(ticker, request)
-        events = events_of(ticker)
-        rows = with_volatility(ticker, screen_chain(chain, events={ticker: events}))
-        usable = ~unusable(rows)
-        return _TickerResult(payload=encode_rows(rows, keep=usable), contracts=int(usable.sum()),
-                             matches=int(rows["match"].to_numpy()[usable].sum()), invalid=int(len(rows) - usable.sum()),
-                             events_note=events.note)
+        chain = with_open_quotes(provider.fetch(ticker, request), book.book, ticker, provider, request)
+        return _Fetched(ticker, chain, events_of(ticker), closes_of(ticker))
     except ProviderFatal as exc:
-        return _TickerResult(error=str(exc), fatal=True)
+        return _Fetched(ticker, error=str(exc), fatal=True)
     except ProviderError as exc:
-        return _TickerResult(error=str(exc))
+        return _Fetched(ticker, error=str(exc))
     except Exception as exc:  # a provider bug must not end the scan: record it for this ticker
         log.exception("unexpected error for %s", ticker)
-        return _TickerResult(error=f"unexpected error ({type(exc).__name__})")
+        return _Fetched(ticker, error=f"unexpected error ({type(exc).__name__})")
+
+
+def _own_rows(fetched: _Fetched) -> bool:
+    """Whether every row of the chain names the ticker asked for (then its rows can be told apart in a batch)."""
+    tickers = fetched.chain["ticker"].to_numpy(dtype=object, na_value="") if fetched.chain is not None else []
+    return bool((tickers == fetched.ticker).all())
+
+
+@dataclass(frozen=True)
+class _Screening:
+    """Screens fetched tickers in the scan's one writing thread: the scan's criteria, ``screen`` with its quote
+    date and rates bound, the book, the volatility step."""
+
+    criteria: Criteria
+    screen_chain: Callable[..., pd.DataFrame]
+    book: BookPlan
+    volatility: VolatilityStep
+
+    def results(self, fetched: list[_Fetched]) -> list[_TickerResult]:
+        """Each fetched ticker's result, in order. Tickers screened for the same sides whose rows all name them are
+        screened, given their volatility figures and encoded as one frame, each stored as its own payload: pandas'
+        and Arrow's per-call cost, most of a 60-row ticker's, is paid once per batch."""
+        results = {f.ticker: _TickerResult(error=f.error) for f in fetched if f.chain is None}
+        groups: dict[tuple[tuple[str, ...], str], list[_Fetched]] = {}
+        for f in fetched:
+            if f.chain is not None:
+                groups.setdefault((self.book.sides(f.ticker, self.criteria), "" if _own_rows(f) else f.ticker),
+                                  []).append(f)
+        for group in groups.values():
+            results.update(zip([f.ticker for f in group], self._screened(group), strict=True))
+        return [results[f.ticker] for f in fetched]
+
+    def _screened(self, group: list[_Fetched]) -> list[_TickerResult]:
+        """The group's results; when screening them together fails (a bug), each ticker alone, so that only the
+        ticker at fault records the error."""
+        try:
+            return self._screen_together(group)
+        except Exception as exc:
+            if len(group) > 1:
+                return [result for one in group for result in self._screened([one])]
+            log.exception("unexpected error for %s", group[0].ticker)
+            return [_TickerResult(error=f"unexpected error ({type(exc).__name__})")]
+
+    def _screen_together(self, group: list[_Fetched]) -> list[_TickerResult]:
+        sides = self.book.sides(group[0].ticker, self.criteria)  # the book's sides too (calls on shares held, rolls)
+        criteria = replace(self.criteria, side=sides[0] if len(sides) == 1 else "both")
+        chain = group[0].chain if len(group) == 1 else pd.concat([f.chain for f in group], ignore_index=True)
+        rows = apply_book(self.screen_chain(chain, criteria=criteria, events={f.ticker: f.events for f in group}),
+                          self.book.book, self.criteria)
+        tickers = rows["ticker"].to_numpy(dtype=object, na_value="")
+        positions = {f.ticker: np.arange(len(rows)) if len(group) == 1 else np.flatnonzero(tickers == f.ticker)
+                     for f in group}
+        self.volatility.add(rows, positions, {f.ticker: f.closes for f in group})
+        usable = ~unusable(rows)
+        match = rows["match"].to_numpy(dtype=bool)
+        kept = [at[usable[at]] for at in positions.values()]
+        payloads = encode_groups(rows, kept)
+        return [_TickerResult(payload=payload, contracts=len(rows_kept), matches=int(match[rows_kept].sum()),
+                              invalid=len(at) - len(rows_kept), events_note=f.events.note)
+                for f, at, rows_kept, payload in zip(group, positions.values(), kept, payloads, strict=True)]
 
 
 def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
@@ -299,10 +365,11 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
     request = criteria.chain_request(meta.as_of)
     as_of = provider.quote_date(request)
     book = BookPlan.of_scan(meta.positions)
-    screen_chain = functools.partial(screen, criteria=criteria, as_of=as_of, rate=settings.risk_free_rate,
-                                     dividend_yield=settings.dividend_yield)
+    volatility = VolatilityStep(provider, store.client, store.keys, as_of)
+    screening = _Screening(criteria, functools.partial(screen, criteria=criteria, as_of=as_of,
+                                                       rate=settings.risk_free_rate,
+                                                       dividend_yield=settings.dividend_yield), book, volatility)
     events_of = functools.partial(ticker_events, provider, EventsCache(store.client, store.keys), as_of=as_of)
-    with_volatility = VolatilityStep(provider, store.client, store.keys, as_of)
     tally.cancel_requested = retrying(lambda: store.cancel_requested(meta.scan_id))
     tickers = iter(meta.tickers)
 
@@ -317,21 +384,22 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
                 if ticker is None:
                     return
                 asked = book.request(ticker, request, criteria)  # the book's sides too (calls on shares held, rolls)
-                pending[pool.submit(_fetch_and_screen, provider, ticker, asked,
-                                    book.screener(ticker, criteria, screen_chain, provider, asked), events_of,
-                                    with_volatility)] = ticker
+                pending[pool.submit(_fetch, provider, ticker, asked, book, events_of, volatility.closes)] = ticker
 
         refill()
         while pending:
-            finished = [(pending.pop(future), future.result())
-                        for future in wait(pending, return_when=FIRST_COMPLETED).done]
-            tally.fatal = tally.fatal or next((result.error for _, result in finished if result.fatal), None)
+            done = wait(pending, return_when=FIRST_COMPLETED).done
+            fetched = [future.result() for future in done]
+            for future in done:
+                del pending[future]
+            tally.fatal = tally.fatal or next((f.error for f in fetched if f.fatal), None)
             heartbeat.check()
-            refill()  # before writing: the next fetches need not wait for Redis
-            for ticker, result in finished:
-                counted = _record(store, meta.scan_id, token, ticker, result, tally, _usage(provider))
-                if on_progress:
-                    on_progress(replace(meta, **counted))
+            refill()  # before screening and writing: the next fetches need not wait for them
+            results = screening.results(fetched)
+            counted = _record(store, meta.scan_id, token, [f.ticker for f in fetched], results, tally,
+                              _usage(provider))
+            if on_progress:
+                on_progress(replace(meta, **counted))
 
 
 def _usage(provider: Provider) -> dict[str, int]:
@@ -340,15 +408,18 @@ def _usage(provider: Provider) -> dict[str, int]:
     return usage() if callable(usage) else {}
 
 
-def _record(store: ScanStore, scan_id: str, token: str, ticker: str, result: _TickerResult, tally: _Tally,
-            usage: dict[str, int]) -> dict[str, int | float | str]:
-    """Write one ticker's rows and the scan's counters in one fenced round trip; returns the counters."""
-    counted = counters(tally.done + 1, tally.total, tally.contracts + result.contracts, tally.matches + result.matches,
-                       tally.errors + (result.error is not None), ticker)
-    progress = {**counted, "invalid_rows": tally.invalid + result.invalid, **usage}
-    tally.cancel_requested = retrying(lambda: store.record_ticker(scan_id, ticker, result.payload, result.error,
-                                                                   progress, token=token))
-    tally.count(result)  # once written: a refused write leaves the tally at what the store holds
+def _record(store: ScanStore, scan_id: str, token: str, tickers: list[str], results: list[_TickerResult],
+            tally: _Tally, usage: dict[str, int]) -> dict[str, int | float | str]:
+    """Write the tickers finished since the last write (their rows and the scan's counters) in one fenced round
+    trip; returns the counters."""
+    counted = counters(tally.done + len(results), tally.total, tally.contracts + sum(r.contracts for r in results),
+                       tally.matches + sum(r.matches for r in results),
+                       tally.errors + sum(r.error is not None for r in results), tickers[-1])
+    progress = {**counted, "invalid_rows": tally.invalid + sum(r.invalid for r in results), **usage}
+    entries = [(ticker, result.payload, result.error) for ticker, result in zip(tickers, results, strict=True)]
+    tally.cancel_requested = retrying(lambda: store.record_tickers(scan_id, entries, progress, token=token))
+    for result in results:  # once written: a refused write leaves the tally at what the store holds
+        tally.count(result)
     return counted
 
 

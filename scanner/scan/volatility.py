@@ -1,4 +1,5 @@
-"""A scan's volatility figures per ticker (DESIGN "Volatility"), added to its screened rows in the fetch worker.
+"""A scan's volatility figures per ticker (DESIGN "Volatility"): its closes looked up in the fetch worker, the figures
+added to the screened rows of a batch of tickers by the scan's writer.
 
 For each ticker: its daily closes (from ``candles:<ticker>``, else asked of the source and cached to midnight) give
 HV20 and HV60; its IV30 (the source's own when it publishes one, as Cboe does, else interpolated from the chain's
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -51,13 +52,19 @@ class TickerVolatility:
 
 def chain_iv30(provider: Provider, ticker: str, rows: pd.DataFrame) -> float:
     """The source's own IV30 when it publishes one (Cboe's, as is), else the chain's interpolated one."""
+    if rows.empty:
+        return ticker_iv30(provider, ticker, np.zeros(0), np.zeros(0))
+    return ticker_iv30(provider, ticker, rows["dte"].to_numpy(dtype=float, na_value=np.nan),
+                       rows["atm_iv"].to_numpy(dtype=float))
+
+
+def ticker_iv30(provider: Provider, ticker: str, dte: np.ndarray, atm_iv: np.ndarray) -> float:
+    """`chain_iv30` on the ticker's rows' `dte` and `atm_iv` values."""
     published = getattr(provider, "published_iv30", None)
     value = published(ticker) if callable(published) else None
     if value is not None:
         return float(value)
-    if rows.empty:
-        return math.nan
-    return iv30(rows["dte"].to_numpy(dtype=float, na_value=np.nan), rows["atm_iv"].to_numpy(dtype=float))
+    return iv30(dte, atm_iv) if len(dte) else math.nan
 
 
 def candles_cache(client: redis.Redis, keys: Keys,
@@ -82,9 +89,13 @@ class VolatilityStep:
         self._candles = candles_cache(client, keys, now)
         self._history = IvHistory(client, keys)
 
-    def figures(self, ticker: str, rows: pd.DataFrame) -> TickerVolatility:
-        closes = ticker_closes(self._provider, self._candles, ticker, self._as_of)
-        today = chain_iv30(self._provider, ticker, rows)
+    def closes(self, ticker: str) -> DailyCloses:
+        """The ticker's closes, cached or asked of the source (network and Redis: the fetch worker calls it)."""
+        return ticker_closes(self._provider, self._candles, ticker, self._as_of)
+
+    def figures(self, ticker: str, dte: np.ndarray, atm_iv: np.ndarray, closes: DailyCloses) -> TickerVolatility:
+        """The ticker's figures from its rows' `dte` and `atm_iv` and its closes; records its IV30."""
+        today = ticker_iv30(self._provider, ticker, dte, atm_iv)
         standing = NO_STANDING
         if not math.isnan(today):
             try:
@@ -94,9 +105,17 @@ class VolatilityStep:
                 log.warning("IV history of %s not recorded (%s)", ticker, type(exc).__name__)
         return TickerVolatility(today, standing, closes.hv20, closes.hv60)
 
-    def __call__(self, ticker: str, rows: pd.DataFrame) -> pd.DataFrame:
-        """`rows` (screen()'s own frame, shared with no one) given the ticker's volatility columns in place: a copy
-        of the whole frame per ticker cost more than the figures."""
-        for name, value in self.figures(ticker, rows).columns().items():
-            rows[name] = value
+    def add(self, rows: pd.DataFrame, positions: Mapping[str, np.ndarray],
+            closes: Mapping[str, DailyCloses]) -> pd.DataFrame:
+        """`rows` (screen()'s own frame, shared with no one; several tickers' rows, `positions` naming each one's)
+        given each ticker's volatility columns in place, one assignment per column for all of them: a copy of the
+        frame, or an assignment per ticker, cost more than the figures."""
+        dte, atm_iv = rows["dte"].to_numpy(dtype=float, na_value=np.nan), rows["atm_iv"].to_numpy(dtype=float)
+        columns = {name: np.full(len(rows), np.nan) for name in TickerVolatility().columns()}
+        for ticker, at in positions.items():
+            figures = self.figures(ticker, dte[at], atm_iv[at], closes.get(ticker, NO_CLOSES))
+            for name, value in figures.columns().items():
+                columns[name][at] = np.nan if value is None else value
+        for name, values in columns.items():
+            rows[name] = values
         return rows

@@ -93,13 +93,16 @@ redis.call('HSET', KEYS[2], unpack(ARGV, 2))
 return 1
 """
 
-# One ticker's rows and error with the scan's counters, bumping the version; answers the cancel flag.
-# KEYS[3]: results, KEYS[4]: errors. ARGV[2]: the ticker, ARGV[3]: its rows ('' for none), ARGV[4]: its error
-# ('' for none), ARGV[5..]: the counters as field, value pairs.
-_RECORD_TICKER = _FENCE + """
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[2], ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[2], ARGV[4]) end
-redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+# Some tickers' rows and errors with the scan's counters, bumping the version once; answers the cancel flag.
+# KEYS[3]: results, KEYS[4]: errors. ARGV[2]: how many tickers (n), then per ticker its name, its rows ('' for none)
+# and its error ('' for none), then the counters as field, value pairs.
+_RECORD_TICKERS = _FENCE + """
+local n = tonumber(ARGV[2])
+for i = 3, 2 + 3 * n, 3 do
+  if ARGV[i + 1] ~= '' then redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+  if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 2]) end
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 3 + 3 * n))
 redis.call('HINCRBY', KEYS[2], 'version', 1)
 return redis.call('HGET', KEYS[2], 'cancel_requested') or ''
 """
@@ -315,7 +318,7 @@ class ScanStore:
         self.criteria = CriteriaRecord(client, keys.criteria)
         self._mark_abandoned = client.register_script(_MARK_ABANDONED)
         self._set_fields = client.register_script(_SET_FIELDS)
-        self._record_ticker = client.register_script(_RECORD_TICKER)
+        self._record_tickers = client.register_script(_RECORD_TICKERS)
         self._finish = client.register_script(_FINISH)
         self._read_rows = binary.register_script(_READ_ROWS)
 
@@ -350,13 +353,20 @@ class ScanStore:
 
     def record_ticker(self, scan_id: str, ticker: str, rows: pd.DataFrame | bytes | None, error: str | None,
                       progress: Mapping[str, Any], *, token: str | None = None) -> bool:
-        """One ticker's rows (a frame, or already encoded), error and the scan's new counters (ScanMeta fields),
-        in one fenced script, bumping ``version``. Returns whether a cancel has been requested (read in the same
-        round trip, so the scan's one thread that writes never waits on Redis twice per ticker)."""
+        """One ticker's rows (a frame, or already encoded), error and the scan's new counters: ``record_tickers``
+        for one."""
         payload = b"" if rows is None else encode_rows(rows) if isinstance(rows, pd.DataFrame) else rows
-        cancel = self._fenced(self._record_ticker, scan_id, token,
+        return self.record_tickers(scan_id, [(ticker, payload, error)], progress, token=token)
+
+    def record_tickers(self, scan_id: str, entries: list[tuple[str, bytes | None, str | None]],
+                       progress: Mapping[str, Any], *, token: str | None = None) -> bool:
+        """Some tickers' (ticker, encoded rows, error) entries and the scan's new counters (ScanMeta fields) in one
+        fenced script, bumping ``version`` once. Returns whether a cancel has been requested (read in the same round
+        trip, so the scan's one thread that writes never waits on Redis twice per write)."""
+        flat = [item for ticker, payload, error in entries for item in (ticker, payload or b"", error or "")]
+        cancel = self._fenced(self._record_tickers, scan_id, token,
                               [self.keys.results(scan_id), self.keys.errors(scan_id)],
-                              [ticker, payload, error or "", *_fields({**progress, "heartbeat_at": clock.now()})])
+                              [len(entries), *flat, *_fields({**progress, "heartbeat_at": clock.now()})])
         return ScanMeta.decode("cancel_requested", cancel)
 
     def set_fields(self, scan_id: str, *, token: str | None = None, **values: Any) -> bool:
@@ -372,10 +382,11 @@ class ScanStore:
         (``corrupt_tickers``). ``keep_rows=False`` (Redis out of memory) drops them instead, which is what lets
         the end record through.
         """
-        table, corrupt = b"", ()
+        table: bytes | memoryview = b""
+        corrupt: tuple[str, ...] = ()
         if keep_rows:
             batches, corrupt = self._stored_batches(scan_id)
-            table = one_payload(batches)  # as one ticker's, never through pandas
+            table = one_payload(batches)  # as one ticker's, never through pandas; empties `batches`
         end = {"status": status, "finished_at": clock.now(), "message": message, "corrupt_tickers": corrupt}
         self._fenced(self._finish, scan_id, token,
                      [self.keys.results(scan_id), self.keys.table(scan_id), self.keys.latest],

@@ -3,25 +3,38 @@ words a scan's outcome."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import redis
 
 from scanner.config import Settings
 from scanner.errors import LockLost
+from scanner.market.events import TickerEvents
+from scanner.providers.base import ChainRequest
+from scanner.providers.demo import DemoProvider
+from scanner.scan.book import BookPlan
+from scanner.scan.criteria import Criteria
 from scanner.scan.engine import (
     REDIS_BACKOFF,
     ScanRequest,
+    _Fetched,
     _outcome,
+    _Screening,
     _Tally,
     begin_scan,
     in_words,
     retrying,
     run_scan,
 )
+from scanner.scan.screening import screen
+from scanner.scan.volatility import VolatilityStep
+from scanner.store.codec import read_batches, to_frame
 from scanner.store.scans import ScanMeta, ScanStatus, ScanStore
 
 
@@ -112,3 +125,50 @@ def test_a_scan_screens_at_the_configured_risk_free_rate_and_dividend_yield(fake
     # r − q = 0.1 > 0 moves the drift up: every put's and covered call's odds of ending above break-even rise
     # (those already at 100% to two decimals stay there)
     assert (pops[1][usable] >= pops[0][usable]).all() and (pops[1][usable] > pops[0][usable] + 1).any()
+
+
+QUOTE = date(2026, 12, 1)
+
+
+def _screening(store: ScanStore, screen_chain: Callable[..., pd.DataFrame] = screen) -> _Screening:
+    demo = DemoProvider()
+    return _Screening(Criteria(side="both"), functools.partial(screen_chain, as_of=QUOTE), BookPlan(),
+                      VolatilityStep(demo, store.client, store.keys, QUOTE))
+
+
+def _fetched(ticker: str) -> _Fetched:
+    chain = DemoProvider().fetch(ticker, ChainRequest(sides=("call", "put"), as_of=QUOTE))
+    return _Fetched(ticker, chain, TickerEvents(earnings_date=date(2026, 12, 10)),
+                    DemoProvider().candles(ticker, QUOTE))
+
+
+def _rows(payload: bytes | None) -> pd.DataFrame:
+    batches, corrupt = read_batches({"rows": payload})
+    assert not corrupt
+    return to_frame(batches)
+
+
+def test_tickers_screened_together_store_what_each_screened_alone_stores(fake_store: ScanStore) -> None:
+    fetched = [_fetched(ticker) for ticker in ("NVDA", "AAPL", "MSFT")]
+    together = _screening(fake_store).results(fetched)
+    alone = [_screening(fake_store).results([one])[0] for one in fetched]
+    for batched, single in zip(together, alone, strict=True):
+        assert (batched.contracts, batched.matches, batched.invalid) == (single.contracts, single.matches,
+                                                                       single.invalid)
+        pd.testing.assert_frame_equal(_rows(batched.payload), _rows(single.payload))
+    assert [_rows(result.payload)["ticker"].unique().tolist() for result in together] == [["NVDA"], ["AAPL"], ["MSFT"]]
+    assert _rows(together[0].payload)["earnings_date"].notna().all()  # each ticker's own events and figures
+    assert _rows(together[1].payload)["hv20"].notna().all()
+
+
+def test_a_ticker_whose_screening_fails_records_the_error_and_its_batch_is_stored(fake_store: ScanStore) -> None:
+    def failing_for_msft(chain: pd.DataFrame, **arguments: object) -> pd.DataFrame:
+        if (chain["ticker"] == "MSFT").any():
+            raise ZeroDivisionError("a bug")
+        return screen(chain, **arguments)
+
+    fetched = [_fetched("AAPL"), _fetched("MSFT"), _fetched("NVDA"), _Fetched("TSLA", error="HTTP 404")]
+    results = _screening(fake_store, failing_for_msft).results(fetched)
+    assert [result.error for result in results] == [None, "unexpected error (ZeroDivisionError)", None, "HTTP 404"]
+    assert [len(_rows(results[i].payload)) for i in (0, 2)] == [results[0].contracts, results[2].contracts]
+    assert results[0].contracts > 0 and results[1].payload is None

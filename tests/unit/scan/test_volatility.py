@@ -48,12 +48,17 @@ def _chain_rows(provider: DemoProvider, ticker: str) -> pd.DataFrame:
     return screen(provider.fetch(ticker, ChainRequest(sides=("put", "call"), as_of=QUOTE)), Criteria(), QUOTE)
 
 
+def _with_figures(step: VolatilityStep, ticker: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows`, all of `ticker`, given its figures as a scan's writer does."""
+    return step.add(rows, {ticker: np.arange(len(rows))}, {ticker: step.closes(ticker)})
+
+
 def test_rows_carry_the_tickers_figures_and_a_rank_once_20_sessions_are_recorded(fake_store: ScanStore) -> None:
     demo = CountingDemo()
     IvHistory(fake_store.client, fake_store.keys).record_many(
         "demo", "AAPL", [IvPoint(QUOTE - timedelta(days=day), 0.20 + 0.01 * (day % 5)) for day in range(1, 30)])
     rows = _chain_rows(demo, "AAPL")
-    out = VolatilityStep(demo, fake_store.client, fake_store.keys, QUOTE)("AAPL", rows)
+    out = _with_figures(VolatilityStep(demo, fake_store.client, fake_store.keys, QUOTE), "AAPL", rows)
     iv30 = chain_iv30(demo, "AAPL", rows)
     closes = demo.candles("AAPL", QUOTE)
     assert (out["iv30"] == iv30).all() and 0.1 < iv30 < 0.5
@@ -68,7 +73,7 @@ def test_closes_are_asked_once_per_ticker_and_day(fake_store: ScanStore) -> None
     demo = CountingDemo()
     rows = _chain_rows(demo, "MSFT")
     for _ in range(3):
-        VolatilityStep(demo, fake_store.client, fake_store.keys, QUOTE)("MSFT", rows)
+        _with_figures(VolatilityStep(demo, fake_store.client, fake_store.keys, QUOTE), "MSFT", rows)
     assert demo.asked == ["MSFT"]
 
 
@@ -76,7 +81,7 @@ def test_without_redis_the_figures_but_the_rank_are_still_given(fake_store: Scan
     demo = DemoProvider()
     rows = _chain_rows(demo, "AAPL")
     dead = redis.Redis(port=1, socket_connect_timeout=0.2)  # nothing listens on port 1
-    out = VolatilityStep(demo, dead, fake_store.keys, QUOTE)("AAPL", rows)
+    out = _with_figures(VolatilityStep(demo, dead, fake_store.keys, QUOTE), "AAPL", rows)
     assert not math.isnan(out["iv30"].iloc[0]) and not math.isnan(out["hv20"].iloc[0])
     assert out["iv_rank"].isna().all() and out["iv_rank_days"].isna().all()
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from scanner.schema import STORED_COLUMNS
-from scanner.store.codec import CODEC_1_SCHEMA, ROWS_SCHEMA, arrow_schema, encode_rows, read_batches, to_frame
+from scanner.store.codec import (
+    CODEC_1_SCHEMA,
+    ROWS_SCHEMA,
+    arrow_schema,
+    encode_groups,
+    encode_rows,
+    read_batches,
+    to_frame,
+)
 from tests.unit.store.test_scans import _rows
 
 
@@ -60,3 +69,12 @@ def test_codec_1_payloads_of_scans_stored_before_the_codec_carried_its_schema_st
     assert corrupt == ()
     assert frame["ticker"].tolist() == ["MSFT"] * 3 and frame["match"].tolist() == [True, False, False]
     assert list(frame.columns) == list(STORED_COLUMNS) and frame["otm_pct"].isna().all()  # added since: empty
+
+
+def test_a_frame_of_several_tickers_encodes_one_payload_per_group_of_rows() -> None:
+    rows = pd.concat([_rows("AAPL", 1), _rows("MSFT", 2)], ignore_index=True)
+    aapl, msft_kept = encode_groups(rows, [np.array([0, 1, 2]), np.array([4, 5])])
+    frame, _ = _decode({"AAPL": aapl, "MSFT": msft_kept})
+    assert frame["ticker"].tolist() == ["AAPL"] * 3 + ["MSFT"] * 2
+    assert frame["strike"].tolist() == [100.0, 101.0, 102.0, 101.0, 102.0]
+    assert _decode({"AAPL": aapl})[0].equals(_decode({"AAPL": encode_rows(_rows("AAPL", 1))})[0])

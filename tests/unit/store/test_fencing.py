@@ -30,6 +30,8 @@ def _holder_writes(store: ScanStore, token: str) -> list:
         lambda: store.mark_running("s1", pid=1, host="h", token=token),
         lambda: store.heartbeat("s1", token=token),
         lambda: store.record_ticker("s1", "AAPL", _rows("AAPL"), None, counters(1, 2, 2, 1, 0, "AAPL"), token=token),
+        lambda: store.record_tickers("s1", [("MSFT", None, "unknown ticker")], counters(2, 2, 2, 1, 1, "MSFT"),
+                                     token=token),
         lambda: store.set_fields("s1", pid=2, token=token),
         lambda: store.finish("s1", ScanStatus.COMPLETED, "done", token=token),
     ]
@@ -45,7 +47,7 @@ def test_the_holders_writes_land_while_its_lock_holds_its_token(fake_store: Scan
     for write in _holder_writes(fake_store, token):
         write()
     meta = fake_store.get("s1")
-    assert (meta.status, meta.pid, meta.tickers_done, meta.version) == ("completed", 2, 1, 2)
+    assert (meta.status, meta.pid, meta.tickers_done, meta.version) == ("completed", 2, 2, 3)
     assert fake_store.latest_id() == "s1" and len(fake_store.results("s1").frame) == 2
 
 

@@ -8,6 +8,7 @@ import pytest
 from scanner import clock
 from scanner.errors import LockLost
 from scanner.scan.engine import counters
+from scanner.store.codec import encode_rows
 from scanner.store.keys import Keys
 from scanner.store.lock import LockState, ScanLock, force_release
 from scanner.store.scans import ScanStore
@@ -100,6 +101,19 @@ def test_progress_is_written_per_ticker_with_a_version(fake_store: ScanStore) ->
     assert frame["match"].tolist() == [True, True, False]
     assert frame["delta"].isna().tolist() == [False, True, False]
     assert str(frame["expiration"].dtype).startswith("datetime64")
+
+
+def test_several_tickers_land_in_one_write_with_one_version(fake_store: ScanStore) -> None:
+    _create(fake_store, "s1", tickers=("AAPL", "MSFT", "NVDA"))
+    entries = [("AAPL", encode_rows(_rows("AAPL", 1)), None), ("MSFT", None, "unknown ticker"),
+               ("NVDA", encode_rows(_rows("NVDA", 2, total=2)), None)]
+    assert fake_store.record_tickers("s1", entries, counters(3, 3, 5, 3, 1, "NVDA")) is False
+    meta = fake_store.get("s1")
+    assert (meta.tickers_done, meta.pct, meta.matches, meta.errors, meta.version) == (3, 100.0, 3, 1, 1)
+    assert fake_store.errors("s1") == {"MSFT": "unknown ticker"}
+    frame = fake_store.results("s1").frame
+    assert frame["ticker"].tolist() == ["AAPL"] * 3 + ["NVDA"] * 2
+    assert frame["match"].tolist() == [True, False, False, True, True]
 
 
 def test_finish_sets_latest_and_history_is_newest_first(fake_store: ScanStore) -> None:
