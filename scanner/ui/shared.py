@@ -3,10 +3,11 @@ tables converted to Arrow once, however many viewers rerun on them.
 
 Fifty viewers of a running scan rerun on their own timers; the scan's version moves with every ticker, so nearly
 each rerun finds a version no session has read yet. ``NewestVersion`` keeps one value per key (a scan; a scan and
-its filters) for the version last asked, and drops the older one as soon as a newer one is built: keyed on the
+its filters) for the newest version built, and drops the older one as soon as a newer one is built: keyed on the
 version in ``st.cache_resource``, the older versions' frames stayed until the entry limit pushed them out (16 rows
-and 32 views of a running 500-ticker scan took the server past 700 MB). Sessions asking for a key being built
-wait for that build instead of repeating it.
+and 32 views of a running scan). A session that read an older version a moment before another read a newer one
+gets the newer value (a scan's versions only add rows) instead of building the older one again, and sessions
+asking for a key being built wait for that build instead of repeating it.
 
 ``arrow_table`` is the one conversion of a table to Arrow: ``st.dataframe`` converts a DataFrame on every call, 56
 tables a rerun on the main page, which was most of a rerun's time; given the Arrow table it only copies the bytes.
@@ -21,26 +22,28 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 
 T = TypeVar("T")
+Version = Any  # a scan's version, or a tuple starting with it: ordered, newer is greater
 
 
 class NewestVersion(Generic[T]):
-    """One value per key, for the version last built; at most ``max_keys`` keys, the least recently used dropped."""
+    """One value per key, for the newest version built; at most ``max_keys`` keys, the least recently used
+    dropped."""
 
     def __init__(self, max_keys: int) -> None:
         self.max_keys = max_keys
-        self._entries: OrderedDict[Hashable, tuple[Hashable, T]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Version, T]] = OrderedDict()
         self._building: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, version: Hashable, build: Callable[[], T]) -> T:
-        """The value of ``key`` at ``version``: the stored one, else ``build()`` (once, whoever else asks
-        meanwhile), which then replaces whatever version ``key`` held."""
+    def get(self, key: Hashable, version: Version, build: Callable[[], T]) -> T:
+        """The value of ``key`` at ``version`` or newer: the stored one, else ``build()`` (once, whoever else asks
+        meanwhile), which then replaces the older version ``key`` held."""
         with self._lock:
             if (found := self._current(key, version)) is not None:
                 return found[1]
@@ -51,6 +54,8 @@ class NewestVersion(Generic[T]):
                     return found[1]
             value = build()
             with self._lock:
+                if (found := self._current(key, version)) is not None:  # a newer one came in meanwhile
+                    return found[1]
                 self._entries[key] = (version, value)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.max_keys:
@@ -58,9 +63,10 @@ class NewestVersion(Generic[T]):
                     self._building.pop(dropped, None)
         return value
 
-    def _current(self, key: Hashable, version: Hashable) -> tuple[Hashable, T] | None:
+    def _current(self, key: Hashable, version: Version) -> tuple[Version, T] | None:
+        """The stored entry of ``key`` if it is of ``version`` or newer."""
         entry = self._entries.get(key)
-        if entry is None or entry[0] != version:
+        if entry is None or entry[0] < version:
             return None
         self._entries.move_to_end(key)
         return entry
