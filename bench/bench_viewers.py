@@ -120,6 +120,7 @@ def start_server(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen,
     port, counts, secrets_file = _free_port(), data_dir / "counts.json", data_dir / "secrets.toml"
     secrets_file.write_text(f'[admin]\npassword = "{secrets.token_urlsafe(16)}"\n')
     secrets_file.chmod(0o600)
+    env = {"MALLOC_ARENA_MAX": "2", **env}  # as scripts/run.sh (make run) starts it
     log = open(data_dir / "streamlit.log", "w")  # noqa: SIM115 (the child keeps it)
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "_viewer_server.py"), str(counts), "--server.port", str(port),
