@@ -129,6 +129,11 @@ class EventColumns:
         """These columns at `rows`: events worked out once per group of rows, given to each of its rows."""
         return EventColumns(*(getattr(self, field.name)[rows] for field in fields(self)))
 
+    def knows_nothing(self) -> bool:
+        """No date and no coverage on any row (a source without events): every window flag is empty."""
+        return all(np.isnat(days).all() for days in (self.earnings_date, self.ex_dividend_date,
+                                                     self.earnings_known_through, self.dividends_known_through))
+
 
 def event_columns(tickers: pd.Series | np.ndarray | None, n: int, events: Mapping[str, TickerEvents],
                   quote_date: date) -> EventColumns:

@@ -399,16 +399,22 @@ def _event_metrics(chain_tickers: pd.Series | None, groups: tuple[np.ndarray, np
                                                                                    market_events.EventColumns]:
     """The event columns of every row (DESIGN "Screening": Events), and the per-row events they rest on. All but
     the assignment risk depend on the row's ticker and expiration alone: they are worked out on one row of each
-    (`groups`: _expiration_groups; a chain has a handful) and broadcast."""
+    (`groups`: _expiration_groups; a chain has a handful) and broadcast. A source without events (nothing known,
+    no coverage) makes every flag empty: no window to work out."""
     group, first = groups
     tickers = None if chain_tickers is None else chain_tickers.to_numpy(dtype=object)[first]
     per_group = market_events.event_columns(tickers, len(first), events, as_of)
     columns = per_group.take(group)
-    ex_dividend = market_events.ex_dividend_in_window(as_of, expiration[first], per_group)[group]
+    if per_group.knows_nothing():
+        earnings, ex_dividend = (pd.arrays.BooleanArray(np.zeros(len(group), bool), np.ones(len(group), bool))
+                                 for _ in range(2))
+    else:
+        earnings = market_events.earnings_in_window(as_of, expiration[first], per_group)[group]
+        ex_dividend = market_events.ex_dividend_in_window(as_of, expiration[first], per_group)[group]
     return {
         "earnings_date": columns.earnings_date.astype("datetime64[s]"),
         "earnings_time": _texts(np.where(columns.earnings_time == "", None, columns.earnings_time)),
-        "earnings_in_window": market_events.earnings_in_window(as_of, expiration[first], per_group)[group],
+        "earnings_in_window": earnings,
         "ex_dividend_date": columns.ex_dividend_date.astype("datetime64[s]"),
         "dividend": columns.dividend,
         "ex_dividend_in_window": ex_dividend,
