@@ -120,6 +120,19 @@ def _number(name: str, value: Any, low: float, high: float, *, whole: bool = Fal
     return number
 
 
+def _checked(*reads: Callable[[], Any]) -> list[Any]:
+    """Every read's value; ValueError naming every read that failed, so one refusal says all that is wrong."""
+    values, bad = [], []
+    for read in reads:
+        try:
+            values.append(read())
+        except ValueError as exc:
+            bad.append(str(exc))
+    if bad:
+        raise ValueError("; ".join(bad))
+    return values
+
+
 def _ticker(value: Any) -> str:
     symbol = str(value or "").strip().upper()
     if not SYMBOL.fullmatch(symbol):
@@ -146,9 +159,11 @@ class Holding:
 
     @classmethod
     def of(cls, ticker: Any, shares: Any, cost_basis: Any) -> Holding:
-        """From untrusted values; ValueError naming the first bad one."""
-        return cls(_ticker(ticker), int(_number("shares", shares, 0, MAX_SHARES, whole=True, above_low=True)),
-                   _number("cost basis", cost_basis, 0, MAX_PRICE, above_low=True))
+        """From untrusted values; ValueError naming every bad one."""
+        symbol, count, basis = _checked(
+            lambda: _ticker(ticker), lambda: int(_number("shares", shares, 0, MAX_SHARES, whole=True, above_low=True)),
+            lambda: _number("cost basis", cost_basis, 0, MAX_PRICE, above_low=True))
+        return cls(symbol, count, basis)
 
     @property
     def lots(self) -> int:
@@ -170,11 +185,12 @@ class ShortOption:
 
     @classmethod
     def of(cls, option_symbol: Any, contracts: Any, premium: Any, opened_on: Any = None) -> ShortOption:
-        """From untrusted values; ValueError naming the first bad one. The symbol is kept without root padding."""
-        parse_option_symbol(str(option_symbol or ""))
-        symbol = re.sub(r" +", "", str(option_symbol).strip().upper())
-        return cls(symbol, int(_number("contracts", contracts, 0, MAX_CONTRACTS, whole=True, above_low=True)),
-                   _number("premium", premium, 0, MAX_PRICE), _opened(opened_on))
+        """From untrusted values; ValueError naming every bad one. The symbol is kept without root padding."""
+        _, count, paid, opened = _checked(
+            lambda: parse_option_symbol(str(option_symbol or "")),
+            lambda: int(_number("contracts", contracts, 0, MAX_CONTRACTS, whole=True, above_low=True)),
+            lambda: _number("premium", premium, 0, MAX_PRICE), lambda: _opened(opened_on))
+        return cls(re.sub(r" +", "", str(option_symbol).strip().upper()), count, paid, opened)
 
     @property
     def contract(self) -> Contract:

@@ -50,7 +50,8 @@ def _click(at: AppTest, label: str) -> AppTest:
 def test_the_shared_book_refuses_bad_entries_and_saves_good_ones(real_store: ScanStore) -> None:
     at = _click(_type(_page(), ticker="AAPL", shares="-100", basis="abc"), "Add stock")
     assert not at.exception and [e.value for e in at.error] == ["Nothing was saved: refused: \"shares '-100' must be "
-                                                               "above 0 and at most 1e+09\""]
+                                                               "above 0 and at most 1e+09; cost basis 'abc' is not a "
+                                                               "number\""]  # every bad value named
     assert real_store.client.hgetall(real_store.keys.positions) == {}
     assert [t.value for t in at.text_input if t.label == "Shares"] == ["-100"]  # kept for correction
     at = _click(_type(at, shares="200", basis="150"), "Add stock")

@@ -136,3 +136,14 @@ def test_rolls_print_each_open_option_then_its_candidates_under_the_pages_labels
     expiration, strike, bid, credit, annualized, days = candidates[0].split()[-6:]  # the demo pads its roots
     assert expiration > f"{first.expiration:%Y-%m-%d}" and float(strike) <= first.strike
     assert float(bid) >= 0 and credit[0] in "+-" and annualized.endswith("%") and int(days) > 0
+
+
+def test_a_refusal_names_every_bad_value_of_the_entry(real_store: ScanStore,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["positions", "add-stock", "AAPL", "-100", "abc"]) == ExitCode.BAD_INPUT
+    assert capsys.readouterr().err.strip() == ("error: refused: \"shares '-100' must be above 0 and at most 1e+09; "
+                                               "cost basis 'abc' is not a number\"")
+    assert main(["positions", "add-option", "AAPL2612", "0", "x"]) == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert "option symbol 'AAPL2612'" in err and "contracts '0'" in err and "premium 'x'" in err
+    assert _raw(real_store) == {}
