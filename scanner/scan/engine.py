@@ -44,7 +44,7 @@ from scanner.scan.launcher import spawn_scan
 from scanner.scan.screening import screen, unusable
 from scanner.scan.volatility import VolatilityStep
 from scanner.scan.watchlist import parse_symbols
-from scanner.store.codec import encode_groups
+from scanner.store.codec import encode_groups, use_system_allocator
 from scanner.store.connection import redis_failure
 from scanner.store.lock import Heartbeat, ScanLock
 from scanner.store.positions import PositionsRecord, book_field
@@ -270,6 +270,7 @@ def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
     Every write is fenced by the token: once the lock is lost (expired, force-released, gone with a Redis restart)
     the scan writes nothing more, not even its end (its record may be gone, or belong to whoever took the lock),
     and raises LockLost saying how far it got."""
+    use_system_allocator()
     lock = ScanLock.attach(store.client, store.keys, settings.lock_ttl, token)
     meta = store.get(scan_id)
     if meta is None or not lock.owned():

@@ -32,6 +32,13 @@ ROW_ERRORS = (pa.ArrowException, ValueError, OSError, EOFError)
 _TABLE_COMPRESSION = "lz4"  # a finished scan's table (one_payload); a ticker's few rows are not worth the CPU
 
 
+def use_system_allocator() -> None:
+    """Arrow allocates with malloc from here on, as Python's own bytes do: the stored payloads a scan's compaction
+    frees are then reused for the table it builds, instead of a second allocator's pages on top of them (a
+    500-ticker scan process peaked about 30 MB lower). Process-wide: the scan process calls it."""
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 def arrow_schema(columns: tuple[str, ...] = STORED_COLUMNS) -> pa.Schema:
     """The Arrow schema of stored rows, from the column schema's kinds."""
     return pa.schema([pa.field(name, _ARROW_TYPES[BY_NAME[name].kind]) for name in columns],
