@@ -25,8 +25,10 @@ from scanner.config import Settings
 from scanner.errors import REDIS_ERRORS
 from scanner.market import calendar
 from scanner.results.screens import screen_filters, screen_link
+from scanner.scan.book import BookPlan, others_view
 from scanner.store.connection import Client, redis_failure
 from scanner.store.keys import Keys
+from scanner.store.positions import book_field
 from scanner.store.scans import ScanMeta, ScanStatus, ScanStore
 from scanner.store.screens import Channel, Screen, ScreensRecord, owners
 
@@ -187,10 +189,12 @@ class Alerter:
         if not screens:
             return []
         frame = self.store.results(meta.scan_id).frame
+        others = others_view(frame, meta.positions, meta.criteria)  # a user's book is theirs: another's screens
+        starter = BookPlan.of_scan(meta.positions).owner  # alert on the rows without it
         key = self.store.keys.alerted(_trading_day().isoformat())
         records = []
         for owner, screen in screens:
-            rows = screen_filters(screen).apply(frame)
+            rows = screen_filters(screen).apply(frame if book_field(owner or None) == starter else others)
             new = self._new(key, owner, screen, rows)
             if new.empty:
                 continue

@@ -128,3 +128,26 @@ def test_a_cli_scan_alerts_after_its_end_is_recorded_and_a_dead_channel_never_fa
     history = AlertLog(real_store.client, real_store.keys).recent()
     assert sorted(h.result for h in history) == [Delivery.FAILED, Delivery.SENT]
     assert all(h.scan_id == latest.scan_id for h in history)
+
+
+def test_a_scan_run_with_a_users_book_alerts_others_screens_without_it(settings: Settings,
+                                                                       real_store: ScanStore) -> None:
+    """Ann's book added NVDA for its calls: her screen alerts them, Bob's only what the scan has without her book."""
+    from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+    from scanner.store.positions import PositionsRecord
+
+    PositionsRecord(real_store.client, real_store.keys, "ann@example.com").add_stock("NVDA", 100, 1.0)
+    real_store.criteria.save({"min_put_annualized": 0, "min_call_annualized": 0})
+    with PostSink() as ann, PostSink() as bob:
+        for user, hook in (("ann@example.com", ann), ("bob@example.com", bob)):
+            record = ScreensRecord(real_store.client, real_store.keys, user)
+            record.save("Everything", {"rules": "1", "side": "both"})
+            record.add_channel("Everything", f"json://127.0.0.1:{hook.port}/hook")
+        started = begin_scan(settings, real_store, ScanRequest(tickers=["MSFT"], side="put", weeks=1,
+                                                               book_user="ann@example.com"))
+        meta = run_scan(settings, real_store, started.scan_id, started.token)  # alerts once it has ended
+        rows = real_store.results(meta.scan_id).frame
+        assert rows[rows.ticker == "NVDA"]["match"].any()  # calls above Ann's basis match
+    ((to_ann,), (to_bob,)) = ann.posts, bob.posts
+    assert "NVDA" in to_ann["message"] and "MSFT" in to_ann["message"]
+    assert "NVDA" not in to_bob["message"] and "MSFT" in to_bob["message"]
