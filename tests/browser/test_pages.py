@@ -475,3 +475,42 @@ def test_picking_a_row_opens_the_contracts_payoff_chart(server, page, tmp_path: 
     assert dialog.get_by_text("Profit and loss per contract").first.is_visible()
     assert dialog.get_by_text("Strikes around it").first.is_visible()
     page.screenshot(path=str(tmp_path / "detail.png"), full_page=True)
+
+
+def test_an_opened_expander_draws_its_tables_and_stays_open_when_its_title_changes(server, page) -> None:
+    """A ticker's tables are sent once its expander is opened; a filter that changes its title (its count of
+    options) leaves it open, its tables drawn."""
+    from dataclasses import replace
+
+    from scanner.results.filters import Filters
+    from scanner.scan.engine import ScanRequest, begin_scan, run_scan
+
+    url, store = server
+    settings = replace(Settings.from_env(), demo_delay_ms=0)
+    started = begin_scan(settings, store, ScanRequest(tickers=["AAPL", "MSFT", "NVDA", "AMZN", "META", "TSLA"]))
+    meta = run_scan(settings, store, started.scan_id, started.token)
+    rules = Filters.for_criteria(meta.criteria)
+    shown = rules.apply(store.results(meta.scan_id).frame)
+    # a ticker with a match above the threshold (its best, cut to cents) and one below it: it stays, with fewer
+    thresholds = shown.groupby("ticker")["annualized_return_pct"].agg(lambda ann: (math.floor(ann.max() * 100) / 100,
+                                                                                  ann.min()))
+    kept = [(ticker, cut) for ticker, (cut, lowest) in thresholds.items() if lowest < cut]
+    assert kept, "the demo market gave no ticker with two matches to tell apart"
+    ticker, threshold = kept[0]
+    count = int((replace(rules, min_annualized=threshold).apply(shown)["ticker"] == ticker).sum())
+
+    page.goto(url)
+    page.get_by_role("button", name="Download CSV", exact=True).wait_for(timeout=60_000)
+    expander = page.get_by_test_id("stExpander").filter(has=page.get_by_text(re.compile(rf"^{re.escape(ticker)} — ")))
+    expander.locator("summary").wait_for(timeout=60_000)
+    assert expander.get_by_test_id("stDataFrame").count() == 0  # closed: nothing sent
+    expander.locator("summary").click()
+    expander.get_by_test_id("stDataFrame").first.wait_for(timeout=60_000)
+    annual = page.get_by_label("Min annualized return %")
+    annual.fill(str(threshold))
+    annual.press("Enter")
+    page.wait_for_url(re.compile(r"min_ann=\d"))
+    expander.get_by_text(f"{ticker} — {count} option{'s' if count != 1 else ''} — ").first.wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
+    assert expander.locator("details").get_attribute("open") is not None
+    expander.get_by_test_id("stDataFrame").first.wait_for(timeout=60_000)

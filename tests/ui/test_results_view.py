@@ -452,3 +452,23 @@ def test_all_matches_is_one_table_in_decision_column_order_under_the_filters(ran
     loose = _tab(at, "All shown")
     assert loose.caption[0].value == "2 contracts the filters show, one table: sort by any column."
     assert loose.dataframe[0].value["reason"].tolist() == ["", "annualized 19.50% < 20%"]
+
+
+def test_a_closed_expander_sends_no_table_and_an_opened_one_its_contracts_and_near_misses(ranked) -> None:
+    at = _main()
+    assert [e.label.split(" — ")[0] for e in at.expander] == ["AAPL", "MSFT"]
+    assert all(not e.dataframe and not e.tabs for e in at.expander)  # nothing sent for a closed one
+    assert len(at.main.dataframe) == 1  # the summary alone
+    for expander in opened(at).expander:
+        assert [t.label.split(" (")[0] for t in expander.tabs] == ["Contracts", "Near misses"]
+        assert len(expander.dataframe) == 2
+
+
+def test_only_the_picked_view_tab_is_drawn(ranked) -> None:
+    at = _main()
+    assert [t.label for t in at.tabs] == ["By ticker", "Best per ticker", "All shown", "All near misses", "Charts"]
+    assert all(not t.dataframe and not t.caption for t in at.tabs[1:])
+    assert not _charts(at)
+    charts = opened(at, tab="Charts")
+    assert _charts(charts) and not charts.expander  # the By ticker tab is not drawn meanwhile
+    assert _charts(charts.run())  # picked, it stays picked over reruns
