@@ -47,7 +47,7 @@ def started_by_viewer(meta: ScanMeta) -> bool:
     return BookPlan.of_scan(meta.positions).owner == book_field(book_user(current_access()))
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)  # few: a running scan's older versions are not read again
 def _others_rows(_rows: pd.DataFrame, prefix: str, scan_id: str, version: int, _meta: ScanMeta) -> pd.DataFrame:
     """The scan's rows without its starter's book (scan.book.others_view): one copy for every other viewer."""
     return others_view(_rows, _meta.positions, _meta.criteria)
