@@ -4,7 +4,10 @@ A real server of the dashboard (bench/_viewer_server.py: the app as it is, with 
 fresh embedded Valkey and the demo source, slowed per request so the scan lasts a while. Fifty sessions connect
 over the websocket with bench/_streamlit_client.py, which speaks the browser frontend's protocol, and rerun when
 the page's autorefresh timer would fire: every SCANNER_POLL_SECONDS (15 s) while a scan runs (sooner near its end,
-as the page asks), and on the idle poll (set to the same 15 s here, 60 s by default) once it has finished.
+as the page asks), and on the idle poll (set to the same 15 s here, 60 s by default) once it has finished. The
+server runs as ``make run`` starts it (MALLOC_ARENA_MAX=2, the project's .streamlit/config.toml), in password mode.
+On a machine shared with other work the server gets only part of a core: the load average is printed, and the
+server CPU per rerun is the figure that does not depend on it.
 
 Steps: the server alone (RSS idle); the scan with no viewer connected (its wall time, its own Redis commands);
 one session, then all of them, opening the finished scan (RSS per session); the same scan again with every session
