@@ -168,6 +168,15 @@ def main(argv: list[str] | None = None) -> int:
         failure = connection.redis_failure(exc, settings)
         print(f"error: {failure}", file=sys.stderr)
         return failure.exit_code
+    except BrokenPipeError:  # `history --json | head` closed the pipe: the reader has what it wanted
+        _silence_stdout()
+        return ExitCode.BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise (and print) the same error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _stop_server_started_here(settings: Settings, store: ScanStore) -> None:

@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     LOCKED = 3
     MARKET_CLOSED = 4
     CANCELLED = 5
+    BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
 
 
 REDIS_DOWN: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -125,3 +127,15 @@ def test_cli_watchlist_and_criteria_are_what_the_next_scan_runs_with(scanner_env
     assert run_cli(["criteria", "reset"], scanner_env).returncode == 0
     reset = json.loads(run_cli(["criteria", "show", "--json"], scanner_env).stdout)
     assert reset["weeks"] == 4 and reset["side"] == "put"
+
+
+def test_cli_output_into_a_closed_pipe_ends_quietly(scanner_env: dict[str, str]) -> None:
+    """`python -m scanner watchlist list --json | head -0`: the reader is gone before the first write."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "scanner", "watchlist", "list", "--json"], cwd=ROOT,
+                              env=scanner_env, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141 and done.stderr == ""
