@@ -30,7 +30,6 @@ from scanner.scan.positions import SHARES_PER_CONTRACT, Book, Contract, Position
 from scanner.schema import BOOK_COLUMNS, Side
 
 log = logging.getLogger(__name__)
-Screen = Callable[..., pd.DataFrame]  # screen() with the scan's own arguments bound: (chain, criteria=, ...)
 
 
 @dataclass(frozen=True)
@@ -81,18 +80,11 @@ class BookPlan:
         sides = self.sides(ticker, criteria)
         return request if sides == request.sides else replace(request, sides=sides)
 
-    def screener(self, ticker: str, criteria: Criteria, screen: Screen, provider: Provider,
-                 request: ChainRequest) -> Callable[[pd.DataFrame], pd.DataFrame]:
-        """The ticker's screening: its open contracts' quotes added where the chain lacks them, ``screen`` on the
-        sides fetched (further arguments passed through), then the book's rules."""
+    def criteria_for(self, ticker: str, criteria: Criteria) -> Criteria:
+        """The criteria `ticker` is screened with: the scan's, on the sides fetched for it (``sides``); the book's
+        rules then apply on the scan's own criteria (``apply_book``)."""
         sides = self.sides(ticker, criteria)
-        ticker_criteria = replace(criteria, side=sides[0] if len(sides) == 1 else "both")
-
-        def screen_ticker(chain: pd.DataFrame, **arguments: Any) -> pd.DataFrame:
-            chain = with_open_quotes(chain, self.book, ticker, provider, request)
-            return apply_book(screen(chain, criteria=ticker_criteria, **arguments), self.book, criteria)
-
-        return screen_ticker
+        return replace(criteria, side=sides[0] if len(sides) == 1 else "both")
 
 
 def with_open_quotes(chain: pd.DataFrame, book: Book, ticker: str, provider: Provider,

@@ -244,8 +244,7 @@ class _Screening:
             return [_TickerResult(error=f"unexpected error ({type(exc).__name__})")]
 
     def _screen_together(self, group: list[_Fetched]) -> list[_TickerResult]:
-        sides = self.book.sides(group[0].ticker, self.criteria)  # the book's sides too (calls on shares held, rolls)
-        criteria = replace(self.criteria, side=sides[0] if len(sides) == 1 else "both")
+        criteria = self.book.criteria_for(group[0].ticker, self.criteria)  # the book's sides too (calls, rolls)
         chain = group[0].chain if len(group) == 1 else pd.concat([f.chain for f in group], ignore_index=True)
         rows = apply_book(self.screen_chain(chain, criteria=criteria, events={f.ticker: f.events for f in group}),
                           self.book.book, self.criteria)
