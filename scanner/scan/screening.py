@@ -94,13 +94,16 @@ def _floats(column: pd.Series | None, n: int) -> np.ndarray:
     return np.where(np.isinf(values), np.nan, values)
 
 
-def _counts(column: pd.Series | None, n: int) -> pd.arrays.IntegerArray:
-    """Whole numbers, missing kept missing (a volume of 1070.0 reads like a price)."""
+def _counts(column: pd.Series | None, n: int) -> tuple[pd.arrays.IntegerArray, np.ndarray]:
+    """Whole numbers, missing kept missing (a volume of 1070.0 reads like a price); and as floats, NaN for missing,
+    for the rules."""
     if column is not None and pd.api.types.is_signed_integer_dtype(column.dtype):  # int64 or Int64: kept exact
-        return column.array.astype("Int64")
+        counts = column.array.astype("Int64")
+        return counts, counts.to_numpy(dtype=float, na_value=np.nan)
     values = _floats(column, n)
     missing = ~(np.abs(values) < 2.0**53)  # NaN, and values no int64 holds exactly
-    return pd.arrays.IntegerArray(np.where(missing, 0, np.round(values)).astype(np.int64), missing)
+    whole = np.where(missing, 0, np.round(values)).astype(np.int64)
+    return pd.arrays.IntegerArray(whole, missing), np.where(missing, np.nan, whole)
 
 
 def _one_date(value: Any) -> np.datetime64:
@@ -146,7 +149,8 @@ def _sides(column: pd.Series | None, n: int) -> tuple[np.ndarray, ExtensionArray
     """
     if column is None:
         return np.full(n, _NO_SIDE), pd.array([None] * n, dtype="str")
-    codes, uniques = column.array.factorize()
+    codes, distinct = column.array.factorize()
+    uniques = distinct.tolist()  # read twice: an Arrow array makes a Python value at every step
     cleaned = [value.strip().lower() if isinstance(value, str) else None for value in uniques]
     lookup = np.array([_SIDE_ORDER.index(side) if side in _SIDE_ORDER else _NO_SIDE for side in cleaned] + [_NO_SIDE])
     side_index = lookup[codes]
@@ -467,7 +471,10 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date, *, rate: float 
     source = {name: chain[name] for name in CHAIN_COLUMNS if name in chain}  # each column fetched once
     numbers = {name: _floats(source.get(name), n) for name in _FLOAT_INPUTS}
     dates = {name: _dates(source.get(name), n) for name in _DATE_INPUTS}
-    counts = {name: _counts(source.get(name), n) for name in _COUNT_INPUTS}
+    counts: dict[str, pd.arrays.IntegerArray] = {}
+    as_floats: dict[str, np.ndarray] = {}
+    for name in _COUNT_INPUTS:
+        counts[name], as_floats[name] = _counts(source.get(name), n)
     side_index, side = _sides(source.get("side"), n)
     ticker_rank = _ticker_rank(source.get("ticker"), n)
     expiration = dates["expiration"]
@@ -485,7 +492,6 @@ def screen(chain: pd.DataFrame, criteria: Criteria, as_of: date, *, rate: float 
     metrics["atm_iv"] = _atm_iv(groups[0], side_index, strike, spot, iv)
     with np.errstate(all="ignore"):
         metrics["expected_move"] = np.where(spot > 0, spot, np.nan) * metrics["atm_iv"] * np.sqrt(t_years)
-    as_floats = {name: counts[name].to_numpy(dtype=float, na_value=np.nan) for name in _COUNT_INPUTS}
     malformed = malformed_symbols(source.get("ticker"), source.get("option_symbol"), n)
     event_metrics, event_columns = _event_metrics(source.get("ticker"), groups, events or {}, as_of, expiration,
                                                   side_index, strike, spot, bid)
