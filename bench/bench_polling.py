@@ -56,9 +56,10 @@ def main() -> None:
     frames = {t: screen(provider.fetch(t, request), criteria, AS_OF) for t in symbols(TICKERS)}
     rows = sum(len(f) for f in frames.values())
     with embedded_server() as (_, url):
-        client = redis.Redis(connection_pool=redis.ConnectionPool(
-            connection_class=CountingConnection, path=url.removeprefix("unix://"), decode_responses=True))
-        store = ScanStore(client, Keys("bench"))
+        client, binary = (redis.Redis(connection_pool=redis.ConnectionPool(
+            connection_class=CountingConnection, path=url.removeprefix("unix://"), decode_responses=decoded))
+            for decoded in (True, False))
+        store = ScanStore(client, binary, Keys("bench"))
         store.create("s1", provider="demo", provider_label="Demo", criteria=criteria.to_dict(), tickers=list(frames))
         for done, (ticker, frame) in enumerate(frames.items(), 1):
             store.record_ticker("s1", ticker, frame, None, counters(done, TICKERS, 0, 0, 0, ticker))
@@ -69,7 +70,8 @@ def main() -> None:
         for ticker, frame in frames.items():
             pipe.hset(f"put_{ticker}", mapping={
                 "data": frame.assign(expiration=frame["expiration"].astype(str),
-                                     quote_date=frame["quote_date"].astype(str)).to_json(orient="records"),
+                                     quote_date=frame["quote_date"].astype(str)).to_json(orient="records",
+                                                                                         date_format="iso"),
                 "last_scan": "2026-11-30 14:32"})
         pipe.execute()
 
