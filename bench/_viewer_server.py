@@ -70,7 +70,7 @@ def _count_shared_work(results: ModuleType) -> None:
 
     _counted(ScanStore, "results", "decode")
     _counted(results, "load_results", "load_results",
-             key=lambda _store, _prefix, scan_id, version: f"{scan_id}:{version}")
+             key=lambda _store, _prefix, scan_id, version, *_reuse: f"{scan_id}:{version}")
     _counted(results, "summary", "build_view")
     _counted(results, "_view", "view",
              key=lambda _frame, _previous, scan_key, _previous_key, filters, stamp: repr((scan_key, filters, stamp)))

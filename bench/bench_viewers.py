@@ -167,12 +167,15 @@ class Viewers:
         self.stop = asyncio.Event()
         self.failures: list[str] = []
         self.received_bytes = 0
+        self.loaded_at: dict[int, float] = {}  # id(session) -> when its page was drawn: its timer's phase
 
     async def open(self, session: ViewerSession, delay: float) -> float:
         """Connect after ``delay`` (the tabs open at different moments) and load the page; its latency."""
         await asyncio.sleep(delay)
         await session.open()
-        return (await self._rerun(session, timer=False)).seconds
+        seconds = (await self._rerun(session, timer=False)).seconds
+        self.loaded_at[id(session)] = time.perf_counter()
+        return seconds
 
     async def _rerun(self, session: ViewerSession, *, timer: bool):  # noqa: ANN202
         rerun = await session.rerun(timer=timer)
@@ -182,8 +185,12 @@ class Viewers:
         return rerun
 
     async def on_timer(self, session: ViewerSession) -> None:
-        """Rerun whenever the page's timer fires (its interval counted from the previous firing), until stopped."""
-        due = time.perf_counter() + session.refresh_ms / 1000
+        """Rerun whenever the page's timer fires (its interval counted from the previous firing), until stopped.
+
+        The timer runs from the moment the page was drawn, as the component's does in a browser, so the sessions
+        (opened over one refresh period) keep their own phases instead of all firing at once."""
+        period, now = session.refresh_ms / 1000, time.perf_counter()
+        due = now + (self.loaded_at[id(session)] - now) % period
         while not self.stop.is_set():
             await asyncio.wait([asyncio.ensure_future(self.stop.wait())], timeout=max(0.0, due - time.perf_counter()))
             if self.stop.is_set():

@@ -33,6 +33,9 @@ from scanner.ui.screens_panel import render_saved_screens
 from scanner.ui.shared import NewestVersion, select
 
 PAGE_SIZE = 25
+RUNNING_ROWS_SECONDS = 5.0
+"""How stale a running scan's rows may be on a rerun (its progress line is always current): one decode of the
+scan in that time for every session of the process, however many viewers rerun on their own timers."""
 CHART_POINTS = 2_000
 CHART_COLOURS = 10  # the palette's size: past it, the scatter plots the tickers picked (at most this many)
 PALETTE = "tableau10"
@@ -87,9 +90,11 @@ POINT_COLUMNS = ("ticker", "side", "expiration", "dte", "strike", "bid", "annual
 _VEGA_TYPES = {Kind.FLOAT: "Q", Kind.INT: "Q", Kind.DATE: "T", Kind.TEXT: "N", Kind.BOOL: "N"}
 
 
-def load_results(store: ScanStore, prefix: str, scan_id: str, version: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Every screened row of a scan, one frame for all sessions (``ROWS``); re-read only when the scan's
-    ``version`` moves, and the older version's frame dropped then.
+def load_results(store: ScanStore, prefix: str, scan_id: str, version: int,
+                 reuse_within: float = 0.0) -> tuple[pd.DataFrame, tuple[str, ...], int]:
+    """Every screened row of a scan, one frame for all sessions (``ROWS``), and the version it holds; re-read
+    only when the scan's ``version`` moves (or, given ``reuse_within``, once those seconds have passed since the
+    last read), and the older version's frame dropped then.
 
     Shared, not cache_data: the frames are never mutated, and cache_data would unpickle a copy of a 30,000-row
     frame on every rerun of every viewer.
@@ -98,7 +103,8 @@ def load_results(store: ScanStore, prefix: str, scan_id: str, version: int) -> t
         results = store.results(scan_id)
         return results.frame, results.corrupt_tickers
 
-    return ROWS.get((prefix, scan_id), version, read)
+    held, (frame, corrupt) = ROWS.held((prefix, scan_id), version, read, reuse_within)
+    return frame, corrupt, held
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -413,7 +419,8 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
     """Everything below the status: filters (sidebar), summary, charts, expanders and, for a finished
     scan, the exports. Returns the scan's rows (for callers that keep the last view)."""
     root = store.keys.root
-    frame, corrupt = load_results(store, root, meta.scan_id, meta.version)
+    frame, corrupt, version = load_results(store, root, meta.scan_id, meta.version,
+                                           RUNNING_ROWS_SECONDS if meta.active else 0.0)
     frame = viewer_rows(frame, meta, root)  # another's scan: none of its starter's book (positions_page)
     others = hides_book(meta)
     if others:
@@ -421,7 +428,7 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
     warn_corrupt(corrupt)
     prev_frame = (viewer_rows(load_results(store, root, previous.scan_id, previous.version)[0], previous, root)
                   if previous else None)
-    scan_key = (f"{root}|others" if others else root, meta.scan_id, meta.version)  # cached per whose rows
+    scan_key = (f"{root}|others" if others else root, meta.scan_id, version)  # cached per whose rows
     filters = render_filters(Filters.for_criteria(meta.criteria), _tickers(frame, scan_key), scope=key,
                              scan_id=meta.scan_id)
     render_saved_screens(store, filters)

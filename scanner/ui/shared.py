@@ -7,7 +7,10 @@ its filters) for the newest version built, and drops the older one as soon as a 
 version in ``st.cache_resource``, the older versions' frames stayed until the entry limit pushed them out (16 rows
 and 32 views of a running scan). A session that read an older version a moment before another read a newer one
 gets the newer value (a scan's versions only add rows) instead of building the older one again, and sessions
-asking for a key being built wait for that build instead of repeating it.
+asking for a key being built wait for that build instead of repeating it. A running scan's rows may also be
+served for ``reuse_within`` seconds after they were built although newer ones exist: fifty viewers on their own
+timers otherwise each find a new version and decode the whole running scan again (89 decodes of it in a 38 s scan,
+a whole core, bench/bench_viewers.py).
 
 ``arrow_table`` is the one conversion of a table to Arrow: ``st.dataframe`` converts a DataFrame on every call, 56
 tables a rerun on the main page, which was most of a rerun's time; given the Arrow table it only copies the bytes.
@@ -19,6 +22,7 @@ a view's frame.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -35,41 +39,49 @@ class NewestVersion(Generic[T]):
     """One value per key, for the newest version built; at most ``max_keys`` keys, the least recently used
     dropped."""
 
-    def __init__(self, max_keys: int) -> None:
+    def __init__(self, max_keys: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_keys = max_keys
-        self._entries: OrderedDict[Hashable, tuple[Version, T]] = OrderedDict()
+        self.clock = clock  # monotonic seconds: when a value was built, for ``reuse_within``
+        self._entries: OrderedDict[Hashable, tuple[Version, T, float]] = OrderedDict()  # version, value, built at
         self._building: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, version: Version, build: Callable[[], T]) -> T:
         """The value of ``key`` at ``version`` or newer: the stored one, else ``build()`` (once, whoever else asks
         meanwhile), which then replaces the older version ``key`` held."""
+        return self.held(key, version, build)[1]
+
+    def held(self, key: Hashable, version: Version, build: Callable[[], T],
+             reuse_within: float = 0.0) -> tuple[Version, T]:
+        """``get``, with the version of the value returned; an older one built less than ``reuse_within`` seconds
+        ago is returned as it is."""
         with self._lock:
-            if (found := self._current(key, version)) is not None:
-                return found[1]
+            if (found := self._current(key, version, reuse_within)) is not None:
+                return found
             building = self._building.setdefault(key, threading.Lock())
         with building:
             with self._lock:
-                if (found := self._current(key, version)) is not None:
-                    return found[1]
+                if (found := self._current(key, version, reuse_within)) is not None:
+                    return found
             value = build()
             with self._lock:
                 if (found := self._current(key, version)) is not None:  # a newer one came in meanwhile
-                    return found[1]
-                self._entries[key] = (version, value)
+                    return found
+                self._entries[key] = (version, value, self.clock())
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.max_keys:
                     dropped, _ = self._entries.popitem(last=False)
                     self._building.pop(dropped, None)
-        return value
+        return version, value
 
-    def _current(self, key: Hashable, version: Version) -> tuple[Version, T] | None:
-        """The stored entry of ``key`` if it is of ``version`` or newer."""
+    def _current(self, key: Hashable, version: Version, reuse_within: float = 0.0) -> tuple[Version, T] | None:
+        """The stored version and value of ``key`` if it is of ``version`` or newer, or built within
+        ``reuse_within`` seconds."""
         entry = self._entries.get(key)
-        if entry is None or entry[0] < version:
+        if entry is None or (entry[0] < version and self.clock() - entry[2] >= reuse_within):
             return None
         self._entries.move_to_end(key)
-        return entry
+        return entry[0], entry[1]
 
     def clear(self) -> None:
         with self._lock:

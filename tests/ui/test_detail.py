@@ -15,6 +15,7 @@ from scanner.store.scans import ScanStore
 from scanner.ui.detail import OPEN, neighbours, payoff_chart
 from tests.support.paths import ROOT
 from tests.support.results_view import opened
+from tests.support.rows_clock import RowsClock
 from tests.support.stored import PRICE, ranked_rows, store_scan
 
 
@@ -102,7 +103,8 @@ def test_a_covered_calls_detail_shows_its_return_if_called_and_the_history_page_
     assert _figures(history)["Collateral"] == "$40,000.00"  # the MSFT 400 put
 
 
-def test_the_detail_stays_open_while_a_running_scan_adds_tickers(scanner_env, real_store: ScanStore) -> None:
+def test_the_detail_stays_open_while_a_running_scan_adds_tickers(scanner_env, real_store: ScanStore,
+                                                                 rows_clock: RowsClock) -> None:
     rows = ranked_rows().assign(underlying_price=PRICE)
     assert ScanLock(real_store.client, real_store.keys, ttl=30).acquire()
     real_store.create("live", provider="demo", provider_label="Demo", criteria={"side": "both"},
@@ -113,6 +115,7 @@ def test_the_detail_stays_open_while_a_running_scan_adds_tickers(scanner_env, re
     at = _pick(_main(), "main-summary", 0)  # MSFT, the only ticker in: its 400 put
     assert _figures(at)["Collateral"] == "$40,000.00"
     real_store.record_ticker("live", "AAPL", aapl, None, counters(2, 2, len(aapl), 2, 0, "AAPL"))
+    rows_clock.past_the_window()
     at.run()  # the running page's refresh: AAPL is in, before MSFT, and the scan's version moved
     assert at.dataframe[0].value["ticker"].tolist() == ["AAPL", "MSFT"]
     assert _figures(at)["Collateral"] == "$40,000.00"

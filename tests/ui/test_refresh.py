@@ -43,6 +43,28 @@ def test_a_poll_interval_below_the_floor_is_kept() -> None:
     assert refresh_seconds(running=True, poll=1, idle_poll=60, eta=0.5) == 1.0
 
 
+@pytest.mark.parametrize(("running", "eta", "spread", "seconds"), [
+    (False, None, 1.0, 75.0),  # idle: within ±25 % of the idle check
+    (False, None, -1.0, 45.0),
+    (True, 40.0, -0.5, 13.125),  # running: of the poll (the end further off)
+    (True, 6.0, 1.0, 7.5),  # of the ETA, later
+    (True, 2.4, -1.0, MIN_SECONDS),  # never sooner than the floor
+])
+def test_the_interval_is_spread_around_its_value(running: bool, eta: float | None, spread: float,
+                                                 seconds: float) -> None:
+    assert refresh_seconds(running=running, poll=15, idle_poll=60, eta=eta, elapsed=12.0, spread=spread) == seconds
+
+
+def test_the_page_draws_its_spread_on_each_rerun(scanner_env, real_store: ScanStore, refresh_spread: list[float],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCANNER_IDLE_POLL_SECONDS", "8")
+    at = _open(MAIN[0])
+    assert _timer(at, MAIN[1]) == 8000
+    refresh_spread[0] = 1.0
+    at.run()
+    assert _timer(at, MAIN[1]) == 10_000
+
+
 def _timer(at: AppTest, key: str) -> int:
     """The interval (ms) of the page's autorefresh timer."""
     found = [json.loads(e.proto.json_args) for e in at.get("component_instance")

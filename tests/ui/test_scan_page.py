@@ -14,6 +14,7 @@ from scanner.store.lock import ScanLock
 from scanner.store.scans import ScanStore
 from tests.support.paths import ROOT
 from tests.support.results_view import opened
+from tests.support.rows_clock import RowsClock
 
 
 def _page() -> AppTest:
@@ -122,14 +123,18 @@ def test_running_scan_shows_progress_and_only_its_own_results(scanner_env, real_
     assert not at.get("download_button")  # a running scan is never exported
 
 
-def test_a_rerun_after_the_scan_wrote_a_new_version_shows_the_new_rows(scanner_env, real_store: ScanStore) -> None:
+def test_a_rerun_after_the_scan_wrote_a_new_version_shows_the_new_rows(scanner_env, real_store: ScanStore,
+                                                                       rows_clock: RowsClock) -> None:
     _running_scan(real_store, [True])
     at = _page()
     assert [e.label.split(" — ")[:2] for e in at.expander] == [["AAPL", "1 option"]]
     real_store.record_ticker("live", "MSFT", _rows("MSFT", [True, True]), None, counters(2, 2, 3, 3, 0, "MSFT"))
+    at.run()  # within the reuse window: the progress is current, the rows are those read a moment ago
+    assert [e.label.split(" — ")[:2] for e in at.expander] == [["AAPL", "1 option"]]
+    assert {m.label: m.value for m in at.metric}["Tickers"] == "2/2"
+    rows_clock.past_the_window()
     at.run()  # what the 15 s autorefresh does
     assert [e.label.split(" — ")[:2] for e in at.expander] == [["AAPL", "1 option"], ["MSFT", "2 options"]]
-    assert {m.label: m.value for m in at.metric}["Tickers"] == "2/2"
 
 
 def test_running_scan_without_matches_yet(scanner_env, real_store: ScanStore) -> None:

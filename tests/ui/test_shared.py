@@ -98,3 +98,15 @@ def test_two_viewers_of_one_scan_version_read_and_decode_its_rows_once(real_stor
     assert viewers[0].dataframe[0].value.equals(viewers[1].dataframe[0].value)
     assert viewers[0].dataframe[0].value["ticker"].tolist() == ["AAPL", "MSFT"]
     assert decoded == ["known"]
+
+
+def test_an_older_value_built_within_the_reuse_window_is_served_with_its_version() -> None:
+    now = [100.0]
+    cache, build = NewestVersion[list[int]](max_keys=2, clock=lambda: now[0]), Builds()
+    first = cache.held("scan", 7, build, reuse_within=5)
+    now[0] += 4.9
+    assert cache.held("scan", 9, build, reuse_within=5) == (7, first[1])  # a running scan's rows, 4.9 s old
+    assert cache.held("scan", 9, build)[0] == 9  # no reuse asked: the newer version is read
+    now[0] += 5
+    assert cache.held("scan", 10, build, reuse_within=5)[0] == 10  # the window past: read again
+    assert build.calls == 3
