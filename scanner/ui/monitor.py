@@ -68,10 +68,12 @@ def _lock_section(state: MonitorState) -> None:
         st.markdown(f":red[Process {holder.pid} no longer runs on {holder.host}.]")
 
 
-def _scan_section(meta: ScanMeta) -> None:
+def _scan_section(meta: ScanMeta, shown: list[str]) -> None:
+    """The scan's status; ``shown`` its tickers the viewer may see (not those only another's book added)."""
+    now = meta.current_ticker if meta.active and meta.current_ticker in shown else None
     st.subheader(f"Scan {meta.scan_id}")
     st.markdown(f"Status **{meta.status}** — {meta.pct:.0f}% ({meta.tickers_done}/{meta.tickers_total} tickers)"
-                f"{f', now {meta.current_ticker}' if meta.active and meta.current_ticker else ''}; "
+                f"{f', now {now}' if now else ''}; "
                 f"{meta.matches} matches, {meta.errors} errors; started {clock.fmt_ny(meta.started_at)} "
                 f"{meta.trigger.label}, "
                 f"elapsed {clock.fmt_duration(meta.elapsed)}")
@@ -85,7 +87,7 @@ def _scan_section(meta: ScanMeta) -> None:
         forced = " (forced while it was still beating)" if meta.lock_release_forced else ""
         st.caption(f"Lock released by {meta.lock_released_by} at {clock.fmt_ny(meta.lock_released_at)}{forced}.")
     with st.expander("Watch-list and criteria this scan ran with"):
-        st.markdown(", ".join(viewer_tickers(meta)) or "no tickers")  # another's: without those its book added
+        st.markdown(", ".join(shown) or "no tickers")
         st.json(meta.criteria, expanded=True)
 
 
@@ -142,7 +144,8 @@ def render() -> None:
         if state.current is None:
             st.info("No scan has run yet.")
         else:
-            _scan_section(state.current)
-            _errors_section(state.errors)
+            shown = viewer_tickers(state.current)  # another's scan: without the tickers its book added
+            _scan_section(state.current, shown)
+            _errors_section({ticker: error for ticker, error in state.errors.items() if ticker in shown})
             _log_section(state, page.access.admin)
         _actions(page, state)

@@ -225,7 +225,11 @@ def test_a_scans_book_is_its_starters_alone_on_the_pages_and_in_the_exports(real
 
     history = _signed_in(AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60), "bob@example.com")
     assert "Ran with 2 tickers: MSFT, AAPL" in [c.value for c in history.caption]
+    real_store.client.hset(real_store.keys.errors(started.scan_id), mapping={"NVDA": "HTTP 500", "AAPL": "HTTP 502"})
+    real_store.set_fields(started.scan_id, errors=2)
     monitor = _signed_in(AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60), "bob@example.com")
     assert "MSFT, AAPL" in [m.value for m in monitor.markdown]
+    assert monitor.dataframe[0].value["ticker"].tolist() == ["AAPL"]  # the error of NVDA, Ann's holding, hidden
     monitor = _signed_in(AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60), "ann@example.com")
     assert "MSFT, AAPL, NVDA" in [m.value for m in monitor.markdown]
+    assert monitor.dataframe[0].value["ticker"].tolist() == ["AAPL", "NVDA"]
