@@ -211,6 +211,9 @@ def test_a_scans_book_is_its_starters_alone_on_the_pages_and_in_the_exports(real
     bob, bob_words, (summary, *_) = scan_page("bob@example.com")  # the tables of closed tabs are not drawn
     assert BOOK_HIDDEN in bob_words and "another book than yours" in bob_words and "10,255" not in bob_words
     assert "NVDA" not in bob_words and set(summary.ticker) <= {"MSFT", "AAPL"} and set(summary.best_side) == {"put"}
+    shown_to_bob = stored[(stored.ticker != "NVDA") & (stored.side == "put") & (stored.option_symbol != itm)]
+    assert f"3 tickers, {int(stored.match.sum())} matches" in ann_words
+    assert f"2 tickers, {int(shown_to_bob.match.sum())} matches" in bob_words  # the last-scan line: her book's out
 
     def exported(user: str) -> pd.DataFrame:
         at = _signed_in(AppTest.from_function(_export_as_signed_in, args=(started.scan_id, "csv"), default_timeout=60),
