@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.test_pages import CHROMIUM, _expanders_settle, browser, dashboards, page  # noqa: F401
+from tests.browser.test_pages import CHROMIUM, _choose, _expanders_settle, browser, dashboards, page  # noqa: F401
 from tests.support.stored import store_scan
 from tests.ui.test_events_view import events_rows
 
@@ -28,14 +28,12 @@ def test_the_red_earnings_marker_and_the_through_earnings_filter(dashboards, pag
     assert "earnings Thu 12-03 after close" in title.inner_text()
     _expanders_settle(page, 3)
 
-    page.get_by_role("combobox", name="Contracts through earnings").click()
-    page.get_by_role("option", name="hide", exact=True).click()
+    _choose(page, "Contracts through earnings", "hide")
     page.wait_for_url(re.compile(r"earnings=hide"))
     _expanders_settle(page, 2)
     assert page.locator("[data-testid=stExpander] summary", has_text="AAPL").count() == 0
 
-    page.get_by_role("combobox", name="Contracts through earnings").click()
-    page.get_by_role("option", name="only", exact=True).click()
+    _choose(page, "Contracts through earnings", "only")
     page.wait_for_url(re.compile(r"earnings=only"))
     _expanders_settle(page, 1)
     assert page.locator("[data-testid=stExpander] summary", has_text="AAPL — 2 options").count() == 1
