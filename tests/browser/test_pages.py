@@ -36,7 +36,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 PROGRESS = re.compile(r"Scan in progress\.\.\. \((\d+)% complete\)")
 RUNNING = re.compile(r"Scan in progress\.\.\. \((starting|\d+% complete)\)")  # "starting" until a ticker is in
-TITLE = re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan \d\d:\d\d$")
+TITLE = re.compile(r"^[A-Z.\-]+ — \d+ options?( — .+)? — last scan \d\d:\d\d$")  # between: earnings, volatility
 GATED = ["AAPL", "MSFT", "NVDA", "AMZN"]
 """The watch-list of a gated scan: one fetch at a time, so the page shows "starting", then 25, 50 and 75 %."""
 STEP_TIMEOUT = 120
@@ -259,7 +259,7 @@ def test_filter_history_page_and_export(server, page, tmp_path: Path) -> None:
     frame = store.results(meta.scan_id).frame
 
     page.goto(url)
-    titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options? — last scan"))
+    titles = page.get_by_text(re.compile(r"^[A-Z.\-]+ — \d+ options?( — .+)? — last scan"))
     titles.first.wait_for(timeout=60_000)
     # a threshold at a middle ticker's best annualized return (cut to cents): some tickers stay, some go
     loose = replace(Filters.for_criteria(meta.criteria), only_matches=False, side="both", min_annualized=None)

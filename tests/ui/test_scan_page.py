@@ -70,7 +70,7 @@ def test_completed_scan_shows_one_expander_per_ticker_with_matches(scanner_env, 
     labels = [e.label for e in at.expander]
     assert len(labels) == len(expected) > 0
     for label, (ticker, count) in zip(labels, expected.items(), strict=True):
-        assert re.fullmatch(rf"{ticker} — {count} options? — last scan \d\d:\d\d", label)
+        assert re.fullmatch(rf"{ticker} — {count} options?( — .+)? — last scan \d\d:\d\d", label)
     shown = opened(at).expander[0].dataframe[0].value
     assert list(shown["expiration"]) == sorted(shown["expiration"])
     assert len(shown) == expected.iloc[0]

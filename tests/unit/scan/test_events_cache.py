@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from scanner.errors import ProviderError
 from scanner.market.calendar import NY
@@ -11,7 +11,7 @@ from scanner.scan.events_cache import EventsCache, next_midnight, ticker_events
 from scanner.store.scans import ScanStore
 
 QUOTE = date(2026, 12, 1)
-NOW = datetime(2026, 12, 1, 23, 30, tzinfo=NY)
+NOW = datetime.now(NY)  # the cache's clock is Redis's: an expiry set from a fixed past day would already have passed
 REPORT = TickerEvents(date(2026, 12, 10), EarningsTime.AMC, earnings_known_through=date(2026, 12, 10))
 
 
@@ -39,7 +39,11 @@ def test_asked_once_per_ticker_and_quote_date_then_cached_until_midnight(fake_st
     ticker_events(source, cache(fake_store), "AAPL", date(2026, 11, 30))  # an --as-of scan of another day
     assert source.asked == [("AAPL", QUOTE), ("AAPL", date(2026, 11, 30))]
     assert fake_store.client.expiretime(fake_store.keys.events("AAPL")) == int(next_midnight(NOW).timestamp())
-    assert next_midnight(NOW) == datetime(2026, 12, 2, 0, 0, tzinfo=NY)
+
+
+def test_entries_expire_at_the_next_new_york_midnight() -> None:
+    assert next_midnight(datetime(2026, 12, 1, 23, 30, tzinfo=NY)) == datetime(2026, 12, 2, 0, 0, tzinfo=NY)
+    assert next_midnight(datetime(2026, 12, 2, 4, 30, tzinfo=UTC)) == datetime(2026, 12, 2, 0, 0, tzinfo=NY)
 
 
 def test_a_failing_source_leaves_the_events_unknown_and_uncached(fake_store: ScanStore) -> None:
