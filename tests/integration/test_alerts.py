@@ -113,7 +113,8 @@ def test_a_cli_scan_alerts_after_its_end_is_recorded_and_a_dead_channel_never_fa
         scanner_env: dict[str, str], real_store: ScanStore) -> None:
     from tests.support.processes import run_cli
 
-    real_store.criteria.save({"min_put_annualized": 0.0, "put_delta_floor": -1.0})  # demo matches at any hour
+    # demo matches at any hour, on any day (its earnings may fall inside every expiration)
+    real_store.criteria.save({"min_put_annualized": 0.0, "put_delta_floor": -1.0, "earnings": "flag"})
     record = ScreensRecord(real_store.client, real_store.keys)
     record.save("All matches", {"rules": "1", "side": "both"})
     with PostSink() as hook:
@@ -137,7 +138,7 @@ def test_a_scan_run_with_a_users_book_alerts_others_screens_without_it(settings:
     from scanner.store.positions import PositionsRecord
 
     PositionsRecord(real_store.client, real_store.keys, "ann@example.com").add_stock("NVDA", 100, 1.0)
-    real_store.criteria.save({"min_put_annualized": 0, "min_call_annualized": 0})
+    real_store.criteria.save({"min_put_annualized": 0, "min_call_annualized": 0, "earnings": "flag"})  # on any day
     with PostSink() as ann, PostSink() as bob:
         for user, hook in (("ann@example.com", ann), ("bob@example.com", bob)):
             record = ScreensRecord(real_store.client, real_store.keys, user)

@@ -141,7 +141,7 @@ def test_the_book_and_roll_tables_show_labels_and_formats_not_column_names(real_
 
 def test_the_results_show_a_scans_free_cash_only_to_the_book_it_ran_with(real_store: ScanStore) -> None:
     PositionsRecord(real_store.client, real_store.keys, "ann@example.com").set_cash(12_345)
-    real_store.criteria.save({"min_put_annualized": 0})  # matches to show
+    real_store.criteria.save({"min_put_annualized": 0, "earnings": "flag"})  # matches to show, on any day
     settings = Settings.from_env()
     started = begin_scan(settings, real_store, ScanRequest(tickers=["MSFT"], book_user="ann@example.com"))
     run_scan(settings, real_store, started.scan_id, started.token)
@@ -184,7 +184,7 @@ def test_a_scans_book_is_its_starters_alone_on_the_pages_and_in_the_exports(real
     """Ann's scan ran with her book (MSFT's calls screened against her 300 shares, NVDA added for its calls, an ITM
     AAPL put quoted, her cash sizing the puts): Bob sees its rows without any of it, and a note says why."""
     settings = Settings.from_env()
-    real_store.criteria.save({"min_put_annualized": 0})  # matches to show
+    real_store.criteria.save({"min_put_annualized": 0, "earnings": "flag"})  # matches to show, on any day
     probe = begin_scan(settings, real_store, ScanRequest(tickers=["AAPL"], side="put", weeks=1))
     run_scan(settings, real_store, probe.scan_id, probe.token)
     aapl = real_store.results(probe.scan_id).frame.iloc[0]
