@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 
 import streamlit as st
 
@@ -22,6 +22,39 @@ from scanner.ui.markdown import plain
 
 _KEY = "filter_"  # widget keys: filter_<field>
 _SCOPE = "filter_scope"  # the view the widgets' values belong to: (page, scan shown)
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """One of the number filters under "More filters": its field, label and widget settings."""
+
+    field: str
+    label: str
+    limits: tuple[float, float]
+    step: float
+    format: str | None = None
+    help: str | None = None
+
+
+MORE = (  # drawn in pairs, left and right
+    _Bound("delta_min", "Delta from", DELTA_LIMITS, 0.05, "%.2f"),
+    _Bound("delta_max", "Delta to", DELTA_LIMITS, 0.05, "%.2f"),
+    _Bound("dte_min", "DTE from", DTE_LIMITS, 1),
+    _Bound("dte_max", "DTE to", DTE_LIMITS, 1),
+    _Bound("min_open_interest", "Min open interest", COUNT_LIMITS, 10),
+    _Bound("min_volume", "Min volume", COUNT_LIMITS, 10),
+    _Bound("max_spread_pct", "Max spread %", (0.0, PERCENT_LIMITS[1]), 5.0),
+    _Bound("min_below_pct", "Min % out of the money", PERCENT_LIMITS, 1.0),
+    _Bound("min_iv_rank", "Min IV rank", IV_RANK_LIMITS, 10.0,
+           help="The ticker's IV rank over its last 252 sessions (0-100); a ticker with under 20 sessions of IV "
+                "history has none and is hidden"),
+    _Bound("min_iv_hv", "Min IV/HV", IV_HV_LIMITS, 0.1, "%.2f",
+           help="The ticker's IV30 / HV20: above 1 the options price more movement than the stock has shown"),
+)
+MORE_SHOWN = "filters-more"
+"""The "More filters" toggle: its ten number inputs are drawn only while it is on (on at first when the URL sets
+one). The sidebar's widgets were most of what a first visit's browser laid out beyond the results
+(bench/bench_browser.py); hidden, their values stay applied and in the URL, and a line names those in effect."""
 
 
 def _forget() -> None:
@@ -62,8 +95,32 @@ def _seed(current: Filters, tickers: list[str]) -> None:
         st.session_state[key] = [t for t in value if t in tickers] if spec.name == "tickers" else value
 
 
-def render_filters(defaults: Filters, tickers: list[str], scope: str, scan_id: str) -> Filters:
-    """Draw the filters; returns what they say and writes the non-default ones back to the URL.
+@dataclass(frozen=True)
+class FiltersPanel:
+    """The sidebar's filters: what they say, worked out before the page's tables, drawn after them.
+
+    Every widget's value is in the session (``_seed``) before the widget is drawn, so the tables can be sent to the
+    browser first: on a big scan it lays them out while the 21 widgets' messages are still on their way.
+    """
+
+    filters: Filters
+    tickers: list[str]
+    notes: tuple[str, ...]
+    inverted: tuple[str, ...]  # labels of the ranges set upside down (not applied)
+
+    def draw(self) -> None:
+        with st.sidebar:
+            st.header("Filters")
+            for note in self.notes:
+                st.warning(plain(note))
+            _widgets(self.tickers)
+            for label in self.inverted:
+                st.warning(f"{label} from is above {label} to: that range is not applied.")
+
+
+def read_filters(defaults: Filters, tickers: list[str], scope: str, scan_id: str) -> FiltersPanel:
+    """What the filters say (their widgets drawn later by ``FiltersPanel.draw``); the non-default ones are written
+    back to the URL.
 
     ``scope`` names the page and ``scan_id`` the scan it shows, whose rules are ``defaults``. Arriving at another
     page, or another scan coming on screen (one started or finished in this tab, another picked in History),
@@ -79,42 +136,35 @@ def render_filters(defaults: Filters, tickers: list[str], scope: str, scan_id: s
     if unknown:
         notes.append(f"Ignored tickers not in this scan: {', '.join(unknown)}.")
     _seed(from_url, tickers)
-    with st.sidebar:
-        st.header("Filters")
-        for note in notes:
-            st.warning(plain(note))
-        k = _KEY
-        st.checkbox("Only rows that pass the scan's rules", key=k + "only_matches")
-        st.checkbox("Fits my cash (puts the free cash secures, calls the free shares cover)", key=k + "fits_book")
-        st.selectbox("Side", SIDE_OPTIONS, key=k + "side")
-        st.selectbox("Contracts through earnings", list(ThroughEarnings), key=k + "earnings",
-                     help="Contracts whose life holds the ticker's next earnings report: show them, hide them, or "
-                          "show only them. A contract whose source does not say stays shown unless 'only'.")
-        st.number_input("Min annualized return %", *PERCENT_LIMITS, value=None, step=5.0, key=k + "min_annualized")
-        left, right = st.columns(2)
-        left.number_input("Delta from", *DELTA_LIMITS, value=None, step=0.05, format="%.2f", key=k + "delta_min")
-        right.number_input("Delta to", *DELTA_LIMITS, value=None, step=0.05, format="%.2f", key=k + "delta_max")
-        left.number_input("DTE from", *DTE_LIMITS, value=None, step=1, key=k + "dte_min")
-        right.number_input("DTE to", *DTE_LIMITS, value=None, step=1, key=k + "dte_max")
-        left.number_input("Min open interest", *COUNT_LIMITS, value=None, step=10, key=k + "min_open_interest")
-        right.number_input("Min volume", *COUNT_LIMITS, value=None, step=10, key=k + "min_volume")
-        left.number_input("Max spread %", 0.0, PERCENT_LIMITS[1], value=None, step=5.0, key=k + "max_spread_pct")
-        right.number_input("Min % out of the money", *PERCENT_LIMITS, value=None, step=1.0, key=k + "min_below_pct")
-        left.number_input("Min IV rank", *IV_RANK_LIMITS, value=None, step=10.0, key=k + "min_iv_rank",
-                          help="The ticker's IV rank over its last 252 sessions (0-100); a ticker with under 20 "
-                               "sessions of IV history has none and is hidden")
-        right.number_input("Min IV/HV", *IV_HV_LIMITS, value=None, step=0.1, format="%.2f", key=k + "min_iv_hv",
-                           help="The ticker's IV30 / HV20: above 1 the options price more movement than the stock "
-                                "has shown")
-        st.multiselect("Tickers", tickers, key=k + "tickers")
-        st.text_input("Search (ticker or contract)", max_chars=40, key=k + "search")
-        st.button("Reset filters", on_click=_reset)
-    chosen = _from_widgets()
+    st.session_state.setdefault(MORE_SHOWN, any(getattr(from_url, b.field) != getattr(defaults, b.field) for b in MORE))
+    chosen, inverted = _from_widgets(), []
     for low, high, label in chosen.inverted_ranges():
-        st.sidebar.warning(f"{label} from is above {label} to: that range is not applied.")
+        inverted.append(label)
         chosen = replace(chosen, **{low: None, high: None})
     _write_url(chosen.to_query(defaults))
-    return chosen
+    return FiltersPanel(chosen, tickers, tuple(notes), tuple(inverted))
+
+
+def _widgets(tickers: list[str]) -> None:
+    k = _KEY
+    st.checkbox("Only rows that pass the scan's rules", key=k + "only_matches")
+    st.checkbox("Fits my cash (puts the free cash secures, calls the free shares cover)", key=k + "fits_book")
+    st.selectbox("Side", SIDE_OPTIONS, key=k + "side")
+    st.selectbox("Contracts through earnings", list(ThroughEarnings), key=k + "earnings",
+                 help="Contracts whose life holds the ticker's next earnings report: show them, hide them, or "
+                      "show only them. A contract whose source does not say stays shown unless 'only'.")
+    st.number_input("Min annualized return %", *PERCENT_LIMITS, value=None, step=5.0, key=k + "min_annualized")
+    st.multiselect("Tickers", tickers, key=k + "tickers")
+    st.text_input("Search (ticker or contract)", max_chars=40, key=k + "search")
+    if st.toggle("More filters", key=MORE_SHOWN, help="Delta, DTE, liquidity, spread, distance and volatility"):
+        for pair in range(0, len(MORE), 2):
+            for column, bound in zip(st.columns(2), MORE[pair:pair + 2], strict=True):
+                column.number_input(bound.label, *bound.limits, value=None, step=bound.step, format=bound.format,
+                                    help=bound.help, key=k + bound.field)
+    elif applied := [f"{bound.label} {st.session_state[k + bound.field]:g}" for bound in MORE
+                     if st.session_state[k + bound.field] is not None]:
+        st.caption("Also applied: " + ", ".join(applied))
+    st.button("Reset filters", on_click=_reset)
 
 
 def _from_widgets() -> Filters:

@@ -26,7 +26,7 @@ from scanner.schema import BY_NAME, Display, Kind
 from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.columns import column, percent_fields, schema_column, schema_columns, tooltip
 from scanner.ui.detail import Picker
-from scanner.ui.filters_panel import render_filters, reset_button
+from scanner.ui.filters_panel import read_filters, reset_button
 from scanner.ui.iv_chart import render_iv_history
 from scanner.ui.positions_page import BOOK_HIDDEN, hides_book, started_by_viewer, viewer_rows
 from scanner.ui.screens_panel import render_saved_screens
@@ -429,9 +429,9 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
     prev_frame = (viewer_rows(load_results(store, root, previous.scan_id, previous.version)[0], previous, root)
                   if previous else None)
     scan_key = (f"{root}|others" if others else root, meta.scan_id, version)  # cached per whose rows
-    filters = render_filters(Filters.for_criteria(meta.criteria), _tickers(frame, scan_key), scope=key,
-                             scan_id=meta.scan_id)
-    render_saved_screens(store, filters)
+    panel = read_filters(Filters.for_criteria(meta.criteria), _tickers(frame, scan_key), scope=key,
+                         scan_id=meta.scan_id)
+    filters = panel.filters
     stamp = clock.fmt_ny(meta.finished_at or meta.heartbeat_at or meta.started_at, "%Y-%m-%d %H:%M")
     previous_key = (previous.scan_id, previous.version, hides_book(previous)) if previous else ()
     view = _view(frame, prev_frame, scan_key, previous_key, filters, stamp)
@@ -441,6 +441,8 @@ def render_scan_view(store: ScanStore, meta: ScanMeta, previous: ScanMeta | None
         _rows(store, meta, view, frame, scan_key, previous is not None, key)
     if exportable:
         _downloads(store, meta, view.rows)
+    panel.draw()  # after the tables: the browser lays them out first (FiltersPanel)
+    render_saved_screens(store, filters)
     return frame
 
 

@@ -115,8 +115,9 @@ def render() -> None:
             st.button("Scan for options", type="primary", on_click=_start_scan, args=(page,))
         NOTICE.show()
         running = snap.lock.held or (snap.current is not None and snap.current.active)
-        autorefresh(page.settings, snap.current, running=running, key="scan-refresh")  # idle: a scan started elsewhere
         if running:
             _progress(page, snap)
         else:
             _final(page, snap)
+        # last: its iframe loads after the tables' code (idle, it notices a scan started elsewhere)
+        autorefresh(page.settings, snap.current, running=running, key="scan-refresh")

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from scanner.scan.engine import counters
 from scanner.store.lock import ScanLock
 from scanner.store.scans import ScanStore
+from scanner.ui.filters_panel import MORE_SHOWN
 from scanner.ui.markdown import plain
 from tests.support.paths import ROOT
 from tests.support.results_view import opened
@@ -105,6 +106,7 @@ def test_filters_round_trip_through_the_url(two_scans) -> None:
     at = _main()
     at.checkbox(key="filter_only_matches").uncheck().run()
     at.number_input(key="filter_min_annualized").set_value(20.0).run()
+    at.toggle(key=MORE_SHOWN).set_value(True).run()
     at.number_input(key="filter_dte_min").set_value(10).run()
     assert dict(at.query_params) == {"rules": "0", "min_ann": "20", "dte_min": "10"}
     assert _tickers_shown(at) == {"AAPL": "1 option"}
@@ -112,6 +114,24 @@ def test_filters_round_trip_through_the_url(two_scans) -> None:
     assert again.checkbox(key="filter_only_matches").value is False
     assert again.number_input(key="filter_dte_min").value == 10
     assert _tickers_shown(again) == {"AAPL": "1 option"}
+
+
+def test_more_filters_are_hidden_until_asked_for_and_still_applied_and_named(two_scans) -> None:
+    at = _main({"rules": "0", "side": "both", "min_ann": ""})
+    assert at.toggle(key=MORE_SHOWN).value is False and not at.number_input(key="filter_min_annualized").value
+    assert [n.key for n in at.sidebar.number_input] == ["filter_min_annualized"]  # the ten bounds not drawn
+    assert "Also applied: Delta from -0.2, Delta to 0" in [c.value for c in at.sidebar.caption]
+    assert _tickers_shown(at) == {"AAPL": "2 options", "MSFT": "1 option", "NVDA": "1 option"}  # the call cut by delta
+    at.toggle(key=MORE_SHOWN).set_value(True).run()
+    assert at.number_input(key="filter_delta_max").value == 0 and len(at.sidebar.number_input) == 11
+    at.number_input(key="filter_delta_max").set_value(None).run()
+    at.toggle(key=MORE_SHOWN).set_value(False).run()
+    assert at.query_params["delta_max"] == "" and "Also applied: Delta from -0.2" in [c.value for c in at.caption]
+
+
+def test_a_url_setting_a_hidden_filter_opens_them(two_scans) -> None:
+    at = _main({"min_oi": "300"})
+    assert at.toggle(key=MORE_SHOWN).value is True and at.number_input(key="filter_min_open_interest").value == 300
 
 
 def test_tampered_parameters_are_ignored_with_a_visible_note(two_scans) -> None:
@@ -199,7 +219,7 @@ def test_history_shows_an_older_scan_with_its_own_rules_and_leaves_them_out_of_t
     assert at.subheader[0].value.startswith("Scan known — completed")
     assert at.selectbox(key="filter_side").value == "put"
     assert at.number_input(key="filter_min_annualized").value == 30.0
-    assert at.number_input(key="filter_delta_min").value == -0.2
+    assert "Also applied: Delta from -0.2, Delta to 0" in [c.value for c in at.sidebar.caption]  # hidden, in effect
     assert _tickers_shown(at) == {"AAPL": "1 option", "MSFT": "1 option"}
     assert dict(at.query_params) == {"scan": "known"}  # no filter of the newer scan written for the older one
 

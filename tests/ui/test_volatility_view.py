@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from scanner.store.iv_history import IvHistory, IvPoint
 from scanner.store.scans import ScanStore
+from scanner.ui.filters_panel import MORE_SHOWN
 from tests.support.paths import ROOT
 from tests.support.results_view import opened
 from tests.support.rows import known_rows
@@ -62,6 +63,7 @@ def test_the_summary_shows_iv30_the_iv_rank_with_its_sessions_and_hv20(ranked_sc
 
 def test_minimum_iv_rank_and_iv_hv_filter_the_tickers_and_live_in_the_url(ranked_scan) -> None:
     at = _main()
+    at.sidebar.toggle(key=MORE_SHOWN).set_value(True).run()
     at.sidebar.number_input(key="filter_min_iv_rank").set_value(50.0).run()
     assert {e.label.split(" — ")[0] for e in at.expander} == {"AAPL"}
     assert at.query_params["min_ivr"] == "50"
