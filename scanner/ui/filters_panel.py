@@ -100,7 +100,7 @@ class FiltersPanel:
     """The sidebar's filters: what they say, worked out before the page's tables, drawn after them.
 
     Every widget's value is in the session (``_seed``) before the widget is drawn, so the tables can be sent to the
-    browser first: on a big scan it lays them out while the 21 widgets' messages are still on their way.
+    browser first: it lays them out while the widgets' messages and code are still on their way.
     """
 
     filters: Filters
