@@ -4,11 +4,16 @@ process that dies ends the scan as failed, saying so, with the lock released (ne
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+import threading
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,7 +24,9 @@ from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.store.iv_history import IvHistory
 from scanner.store.scans import ScanMeta, ScanStore, open_store
 from tests.support.cboe_replay import serve_cboe
-from tests.support.http_replay import ReplayServer
+from tests.support.http_replay import ReplayServer, scan_args, scan_env, serve_chains
+from tests.support.paths import ROOT
+from tests.support.processes import wait_for, wait_parked
 
 AS_OF = date(2026, 11, 30)
 TICKERS = ["AAPL", "MSFT", "NVDA", "F", "BRK.B", "KO", "TSLA", "SPY", "QQQ", "AMD", "INTC", "JPM"]
@@ -85,3 +92,52 @@ def test_a_screening_process_that_dies_fails_the_scan_saying_so_and_frees_the_lo
     assert meta.status == "failed" and 0 < meta.tickers_done < len(TICKERS)
     assert meta.message.startswith("The scan's screening process ended unexpectedly (after ")
     assert not real_store.lock().held
+
+
+BIG_SCAN = [f"U{i:03d}" for i in range(engine.SCREENING_PROCESS_FROM)]  # a CLI scan that screens in its process
+
+
+def _children(pid: int) -> list[int]:
+    """Pids whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if entry.name.isdigit() and int((entry / "stat").read_text().rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _parked_big_scan(scanner_env: dict[str, str], store: ScanStore,
+                     api: ReplayServer) -> tuple[str, threading.Event, subprocess.Popen, list[int]]:
+    """BIG_SCAN in a CLI process of its own session, one fetch at a time, held at its second ticker; its scan id, the
+    gate, the process and its screening process's pid."""
+    gate = threading.Event()
+    serve_chains(api, BIG_SCAN, gates={BIG_SCAN[1]: gate})
+    env = {**scan_env(scanner_env, api), "SCANNER_CONCURRENCY": "1"}
+    holder = subprocess.Popen([sys.executable, "-m", "scanner", *scan_args(BIG_SCAN)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    scan_id = wait_parked(store, api, BIG_SCAN[1], done=1).scan_id
+    return scan_id, gate, holder, wait_for(lambda: _children(holder.pid), timeout=30)
+
+
+def test_a_ctrl_c_to_the_whole_process_group_cancels_the_scan_and_its_screening_process_ends(
+        scanner_env: dict[str, str], real_store: ScanStore) -> None:
+    with ReplayServer() as api:
+        scan_id, gate, holder, screeners = _parked_big_scan(scanner_env, real_store, api)
+        os.killpg(holder.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the screening process gets it too
+        gate.set()
+        assert holder.wait(timeout=60) == 5
+    meta = real_store.get(scan_id)
+    assert meta.status == "cancelled" and 1 <= meta.tickers_done < len(BIG_SCAN)
+    assert not real_store.lock().held
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in screeners), timeout=30)
+
+
+def test_a_screening_process_ends_when_its_scan_process_is_killed(scanner_env: dict[str, str],
+                                                                  real_store: ScanStore) -> None:
+    with ReplayServer() as api:
+        _, gate, holder, screeners = _parked_big_scan(scanner_env, real_store, api)
+        holder.kill()
+        holder.wait(timeout=30)
+        gate.set()
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in screeners), timeout=30)
