@@ -270,9 +270,9 @@ class _Screening:
 
 SCREENING_PROCESS_FROM = 100
 """Tickers from which a scan screens in a process of its own: a big scan's HTTP and parsing keep one interpreter
-busy for most of its wall time, so screening in the same one (its GIL) made every request wait (500 tickers at
-concurrency 50: 1.3-1.4x the API's time, 1.1x with the process). Below this a thread screens: a small scan's screening
-is little of its time, not worth a process."""
+busy for most of its wall time, so screening in the same one (its GIL) made every request wait (bench_universe, 500
+tickers at concurrency 50, lightly loaded machine: 1.30-1.32x the API's time, 1.12-1.16x with the process). Below
+this a thread screens: a small scan's screening is little of its time, not worth a process."""
 
 
 @dataclass(frozen=True)
