@@ -9,10 +9,9 @@
   its ratio to the ideal is the target (<= 1.25x), beside how its progress advanced (the page reads it per ticker);
 - the original app's pattern: one expiration at a time, one request after another (2,000 x 100 ms = 200 s by
   arithmetic), measured on a sample of requests and extrapolated.
-`--profile` runs the measured scan under cProfile in every thread of the scan's process, counting each thread's CPU
-time, and prints where it went (the profiler's own cost slows the scan: read the shares, not the wall time); the
-screening process (engine.SCREENING_PROCESS_FROM) is not profiled, its CPU time is printed. Prints figures, asserts
-nothing.
+`--profile` runs the measured scan under cProfile in every thread, counting each thread's CPU time, and prints where it
+went (the profiler's
+own cost slows the scan: read the shares, not the wall time). Prints figures, asserts nothing.
 
 Run: .venv/bin/python bench/bench_universe.py [--profile]
 """
@@ -81,16 +80,14 @@ class Progress:
 
 @contextmanager
 def cpu_seconds() -> Iterator[list[float]]:
-    """CPU seconds (user and system, every thread) inside the block, in the list yielded: this process's, and its
-    children's that ended inside it (the scan's screening process; the API stand-in ends later)."""
-    spent = [0.0, 0.0]
-    before = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    """This process's CPU seconds (user and system, every thread) inside the block, in the list yielded."""
+    spent = [0.0]
+    before = resource.getrusage(resource.RUSAGE_SELF)
     try:
         yield spent
     finally:
-        for at, who in enumerate((resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)):
-            after = resource.getrusage(who)
-            spent[at] = after.ru_utime - before[at].ru_utime + after.ru_stime - before[at].ru_stime
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        spent[0] = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 @contextmanager
@@ -142,8 +139,8 @@ def main() -> None:
           f"concurrency {CONCURRENCY}: ideal {requests:,} x {LATENCY:.2f} s / {CONCURRENCY} = {ideal:.2f} s")
     print(f"fetch only        {fetch:6.2f} s = {fetch / ideal:.2f}x ideal; CPU {fetch_cpu[0]:.2f} s")
     print(f"whole scan        {scan:6.2f} s = {scan / ideal:.2f}x ideal (target <= 1.25x); second of the day, "
-          f"{meta.contracts:,} contracts, {meta.matches:,} matches; CPU {scan_cpu[0]:.2f} s in the scan's interpreter "
-          f"({scan_cpu[0] / scan:.0%} of its wall time) + {scan_cpu[1]:.2f} s in its screening process")
+          f"{meta.contracts:,} contracts, {meta.matches:,} matches; CPU {scan_cpu[0]:.2f} s "
+          f"({scan_cpu[0] / scan:.0%} of its wall time, one interpreter)")
     print(f"  first of the day {first:6.2f} s (also asks each ticker's earnings and candles: +{2 * len(TICKERS)} "
           "requests)")
     print(f"  {progress.words()}")

@@ -5,15 +5,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import multiprocessing
 import os
-import signal
 import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TypeVar
@@ -48,8 +45,7 @@ from scanner.scan.screening import screen, unusable
 from scanner.scan.volatility import VolatilityStep
 from scanner.scan.watchlist import parse_symbols
 from scanner.store.codec import encode_groups, use_system_allocator
-from scanner.store.connection import connect, redis_failure
-from scanner.store.keys import Keys
+from scanner.store.connection import redis_failure
 from scanner.store.lock import Heartbeat, ScanLock
 from scanner.store.positions import PositionsRecord, book_field
 from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, ScanTrigger, new_scan_id
@@ -176,7 +172,6 @@ class _Fetched:
     chain: pd.DataFrame | None = None
     events: TickerEvents = UNKNOWN
     closes: DailyCloses = NO_CLOSES
-    published_iv30: float | None = None  # the source's own IV30 (Cboe's), read where the source's fetch state is
     error: str | None = None
     fatal: bool = False
 
@@ -197,9 +192,7 @@ def _fetch(provider: Provider, ticker: str, request: ChainRequest, book: BookPla
     source), in a worker thread so that it overlaps other fetches; never raises."""
     try:
         chain = with_open_quotes(provider.fetch(ticker, request), book.book, ticker, provider, request)
-        published = getattr(provider, "published_iv30", None)
-        return _Fetched(ticker, chain, events_of(ticker), closes_of(ticker),
-                        published(ticker) if callable(published) else None)
+        return _Fetched(ticker, chain, events_of(ticker), closes_of(ticker))
     except ProviderFatal as exc:
         return _Fetched(ticker, error=str(exc), fatal=True)
     except ProviderError as exc:
@@ -268,80 +261,6 @@ class _Screening:
                 for f, at, rows_kept, payload in zip(group, positions.values(), kept, payloads, strict=True)]
 
 
-SCREENING_PROCESS_FROM = 100
-"""Tickers from which a scan screens in a process of its own: a big scan's HTTP and parsing keep one interpreter
-busy for most of its wall time, so screening in the same one (its GIL) made every request wait (bench_universe, 500
-tickers at concurrency 50, lightly loaded machine: 1.30-1.32x the API's time, 1.12-1.16x with the process). Below
-this a thread screens: a small scan's screening is little of its time, not worth a process."""
-
-
-@dataclass(frozen=True)
-class _ScreeningSpec:
-    """What the screening process needs to build the scan's ``_Screening`` (all picklable)."""
-
-    settings: Settings
-    source: str  # the provider's name: the key of its IV history
-    criteria: Criteria
-    as_of: date
-    book: BookPlan
-
-
-@dataclass
-class _PublishedIv30:
-    """The source as the screening process's volatility step asks it: its name and the IV30s it published for the
-    batch being screened, read in the fetch workers, where the source's state is."""
-
-    name: str
-    values: dict[str, float | None] = field(default_factory=dict)
-
-    def published_iv30(self, ticker: str) -> float | None:
-        return self.values.get(ticker)
-
-
-def _screening(settings: Settings, criteria: Criteria, as_of: date, book: BookPlan,
-               volatility: VolatilityStep) -> _Screening:
-    """The scan's screening, in the scan process or in its screening process."""
-    return _Screening(criteria, functools.partial(screen, criteria=criteria, as_of=as_of, rate=settings.risk_free_rate,
-                                                  dividend_yield=settings.dividend_yield), book, volatility)
-
-
-_in_process: list[tuple[_PublishedIv30, _Screening]] = []  # the screening process's own, built once at its start
-
-
-def _start_screening_process(spec: _ScreeningSpec) -> None:
-    """The screening process's set-up: it leaves signals to the scan (a Ctrl-C reaches the whole process group; the
-    scan records it as a cancel), ends when the scan's process does, and opens its own Redis client (IV history)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=lambda: (parent.join(), os._exit(1)), daemon=True).start()
-    use_system_allocator()
-    source = _PublishedIv30(spec.source)
-    volatility = VolatilityStep(source, connect(spec.settings), Keys(spec.settings.prefix), spec.as_of)  # type: ignore[arg-type]
-    _in_process.append((source, _screening(spec.settings, spec.criteria, spec.as_of, spec.book, volatility)))
-
-
-def _screen_in_process(batch: list[_Fetched]) -> list[_TickerResult]:
-    """``_Screening.results`` in the screening process."""
-    source, screening = _in_process[0]
-    source.values = {f.ticker: f.published_iv30 for f in batch}
-    return screening.results(batch)
-
-
-def _screener(spec: _ScreeningSpec, screening: _Screening,
-              tickers: int) -> tuple[Executor, Callable[[list[_Fetched]], list[_TickerResult]]]:
-    """Where the scan's batches are screened (one at a time, while the fetches go on), and with what."""
-    if tickers < SCREENING_PROCESS_FROM:
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen"), screening.results
-    # forked: a copy of this process has everything imported and starts at once (spawned, it took 1-2 s of imports
-    # while batches waited); it uses nothing of this one's but the spec, not even its Redis connections
-    process = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                                  initializer=_start_screening_process, initargs=(spec,))
-    process.submit(int)  # forked now, before the fetch threads start
-    return process, _screen_in_process
-
-
 def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
              on_progress: Callable[[ScanMeta], None] | None = None,
              stop: threading.Event | None = None) -> ScanMeta:
@@ -390,8 +309,6 @@ def _run_held(settings: Settings, store: ScanStore, meta: ScanMeta, lock: ScanLo
         return ScanStatus.FAILED, f"The scan could not start: {exc}", True
     except REDIS_DOWN:
         return ScanStatus.FAILED, "Redis became unavailable during the scan.", True
-    except BrokenProcessPool:
-        return ScanStatus.FAILED, f"The scan's screening process ended unexpectedly (after {_summary(tally)}).", True
     except redis.OutOfMemoryError as exc:
         return (ScanStatus.FAILED, f"{redis_failure(exc, settings)}; the scan stopped after {_summary(tally)} and "
                 "dropped its partial results to free memory.", False)
@@ -449,30 +366,18 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
     as_of = provider.quote_date(request)
     book = BookPlan.of_scan(meta.positions)
     volatility = VolatilityStep(provider, store.client, store.keys, as_of)
-    screening = _screening(settings, criteria, as_of, book, volatility)
-    spec = _ScreeningSpec(settings, provider.name, criteria, as_of, book)
+    screening = _Screening(criteria, functools.partial(screen, criteria=criteria, as_of=as_of,
+                                                       rate=settings.risk_free_rate,
+                                                       dividend_yield=settings.dividend_yield), book, volatility)
     events_of = functools.partial(ticker_events, provider, EventsCache(store.client, store.keys), as_of=as_of)
     tally.cancel_requested = retrying(lambda: store.cancel_requested(meta.scan_id))
     tickers = iter(meta.tickers)
-    screener, screen_batch = _screener(spec, screening, len(meta.tickers))
 
-    # The main thread hands out tickers and writes; batches are screened meanwhile, so a worker whose fetch finished
-    # gets its next ticker at once. A batch is what finished while the one before was screened, at most `concurrency`
-    # tickers (what the page's progress advances by). At most twice `concurrency` tickers are handed out and not yet
-    # written, the fetches beside the batch being screened: a slower screener holds the fetches back, and a scan
-    # stops as early past a cancel or a lost lock (which its writes read) as when it screened between fetches.
-    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="fetch") as pool, screener:
+    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="fetch") as pool:
         pending: dict[Future, str] = {}
-        finished: list[_Fetched] = []  # fetched, not yet handed to the screener
-        batch: list[_Fetched] = []  # being screened, then written
-        screened: Future | None = None
-
-        def unwritten() -> int:
-            return len(pending) + len(finished) + len(batch)
 
         def refill() -> None:
-            while len(pending) < settings.concurrency and unwritten() < 2 * settings.concurrency \
-                    and not tally.cancelled and tally.fatal is None:
+            while len(pending) < settings.concurrency and not tally.cancelled and tally.fatal is None:
                 heartbeat.check()
                 tally.cancelled = stop.is_set() or tally.cancel_requested
                 ticker = None if tally.cancelled else next(tickers, None)
@@ -482,23 +387,19 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
                 pending[pool.submit(_fetch, provider, ticker, asked, book, events_of, volatility.closes)] = ticker
 
         refill()
-        while pending or finished or screened:
-            if finished and screened is None:
-                batch, finished = finished[:settings.concurrency], finished[settings.concurrency:]
-                screened = screener.submit(screen_batch, batch)
-            done = wait([*pending, *([screened] if screened else [])], return_when=FIRST_COMPLETED).done
-            fetched = [future.result() for future in done if pending.pop(future, None) is not None]
-            finished.extend(fetched)
+        while pending:
+            done = wait(pending, return_when=FIRST_COMPLETED).done
+            fetched = [future.result() for future in done]
+            for future in done:
+                del pending[future]
             tally.fatal = tally.fatal or next((f.error for f in fetched if f.fatal), None)
             heartbeat.check()
-            refill()  # before writing: the next fetches need not wait for it
-            if screened in done:
-                counted = _record(store, meta.scan_id, token, [f.ticker for f in batch], screened.result(), tally,
-                                  _usage(provider))
-                batch, screened = [], None
-                if on_progress:
-                    on_progress(replace(meta, **counted))
-                refill()  # what the write made room for
+            refill()  # before screening and writing: the next fetches need not wait for them
+            results = screening.results(fetched)
+            counted = _record(store, meta.scan_id, token, [f.ticker for f in fetched], results, tally,
+                              _usage(provider))
+            if on_progress:
+                on_progress(replace(meta, **counted))
 
 
 def _usage(provider: Provider) -> dict[str, int]:
