@@ -49,9 +49,12 @@ def _texts(values: np.ndarray) -> ExtensionArray:
 
 def _text_copy(column: pd.Series) -> ExtensionArray:
     """A text input column copied as the output keeps it: "str" as it is; another dtype (object) as pandas infers it,
-    "str" for a column of strings."""
+    "str" for a column of strings, and for an empty one (an empty chain's object column would stay pandas'
+    NumpyExtensionArray, which Arrow refuses to store)."""
     values = column.array.copy()
-    return values if values.dtype == _TEXT else pd.Series(values).array
+    if values.dtype == _TEXT:
+        return values
+    return pd.Series(values).array if len(values) else pd.array([], dtype=_TEXT)
 
 
 def _frame(columns: Mapping[str, Any], n: int) -> pd.DataFrame:

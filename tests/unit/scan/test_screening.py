@@ -18,6 +18,7 @@ from scanner.providers.base import ChainRequest
 from scanner.scan.criteria import Criteria
 from scanner.scan.screening import call_delta_limit, screen, unusable
 from scanner.schema import CHAIN_COLUMNS, RESULT_COLUMNS
+from scanner.store.codec import decode_payload, encode_groups, to_frame
 from tests.support.paths import shared_file
 
 AAPL_CHAIN = "marketdata/options_chain_AAPL_2023-05-21.json"
@@ -117,6 +118,15 @@ def test_covered_call_and_cash_secured_put_by_hand() -> None:
     assert put.break_even == pytest.approx(94.20)  # K - bid = 95 - 0.80
     assert put.otm_pct == pytest.approx(5.0)  # (S - K) / S * 100 = 5 / 100 * 100
     assert put.change_pct == pytest.approx(5.263158, abs=1e-6)  # (S - K) / K * 100 = 5 / 95 * 100
+
+
+def test_an_empty_chain_screens_to_str_text_columns_the_store_can_encode() -> None:
+    """A source answering only expirations not asked for leaves a ticker no rows, in object columns: its screened
+    frame must still encode (it failed the ticker with an Arrow error)."""
+    result = screen(chain(ticker=[]), Criteria(side="both"), AS_OF)
+    assert result.empty and result["ticker"].dtype == "str" and result["option_symbol"].dtype == "str"
+    (payload,) = encode_groups(result, [np.arange(0)])
+    assert to_frame(decode_payload(payload)).empty
 
 
 def test_a_missing_underlying_price_leaves_what_rests_on_it_empty() -> None:
