@@ -9,6 +9,7 @@ import re
 from dataclasses import replace
 
 import pytest
+from playwright.sync_api import expect
 
 from scanner.config import Settings
 from scanner.scan.engine import ScanRequest, begin_scan, run_scan
@@ -23,22 +24,28 @@ IDLE = ("() => document.querySelector('[data-testid=stApp]')?.dataset.testScript
 """The app has finished its rerun and redrawn every element: a box typed into now keeps what it is given."""
 
 
+def _settled(tab, target):  # noqa: ANN001, ANN202
+    """``target`` once the page is idle and it names one element: for a moment after a rerun that moved a form (a
+    table drawn above it), React can still hold a widget's old node beside the new one."""
+    tab.wait_for_function(IDLE, timeout=WAIT)
+    expect(target).to_have_count(1, timeout=WAIT)
+    return target
+
+
 def _enter(tab, label: str, value: str) -> None:  # noqa: ANN001
     """Type ``value`` into the text input labelled ``label`` and commit it (Enter), as a user does, once the page is
     idle; again if a rerun drawn meanwhile reset the box (three tries)."""
     box = tab.get_by_label(label, exact=True)
     for _ in range(3):
-        tab.wait_for_function(IDLE, timeout=WAIT)
-        box.fill(value)
+        _settled(tab, box).fill(value)
         box.press("Enter")
-        tab.wait_for_function(IDLE, timeout=WAIT)
-        if box.input_value() == value:
+        if _settled(tab, box).input_value() == value:
             return
     pytest.fail(f"the {label!r} box did not keep {value!r} at {tab.url}")
 
 
 def _click_and_see(tab, button: str, outcome: str) -> None:  # noqa: ANN001
-    tab.get_by_role("button", name=button, exact=True).click()
+    _settled(tab, tab.get_by_role("button", name=button, exact=True)).click()
     tab.get_by_text(outcome, exact=True).wait_for(timeout=WAIT)
     tab.wait_for_function(IDLE, timeout=WAIT)
 
