@@ -80,6 +80,20 @@ class BookPlan:
         sides = self.sides(ticker, criteria)
         return request if sides == request.sides else replace(request, sides=sides)
 
+    def hidden_from_others(self, rows: pd.DataFrame, sides: tuple[str, ...]) -> np.ndarray:
+        """Which of a scan's `rows` (screened for the scan's `sides`) a viewer other than its starter does not see
+        (``others_view``): those only this book asked for and the calls it screened against held shares. The
+        scan counts them as it writes, so that other viewers read its counts without them."""
+        if self.empty or rows.empty:
+            return np.zeros(len(rows), dtype=bool)
+        tickers, side = rows["ticker"].to_numpy(dtype=object), rows["side"].to_numpy(dtype=object)
+        held = [h.ticker for h in self.book.holdings if h.lots]
+        hidden = (np.isin(tickers, list(self.added_tickers)) | ~np.isin(side, sides)
+                  | ((side == Side.CALL.value) & np.isin(tickers, held)))
+        for option in self.book.options:
+            hidden |= _quote_mask(rows, option.contract)
+        return hidden
+
     def criteria_for(self, ticker: str, criteria: Criteria) -> Criteria:
         """The criteria `ticker` is screened with: the scan's, on the sides fetched for it (``sides``); the book's
         rules then apply on the scan's own criteria (``apply_book``)."""
@@ -225,27 +239,13 @@ def others_view(rows: pd.DataFrame, positions: Mapping[str, Any], criteria: Mapp
     held: their verdicts and reasons are the book's); blanked on the rest: the book's columns (puts sized by its
     cash). Rows of a scan run with an empty book are returned as they are."""
     plan = BookPlan.of_scan(positions)
-    book = plan.book
     if rows.empty or plan.empty:
         return rows
-    sides = Criteria.of_scan(criteria).sides
-    tickers, side = rows["ticker"].to_numpy(dtype=object), rows["side"].to_numpy(dtype=object)
-    held = [h.ticker for h in book.holdings if h.lots]
-    drop = (np.isin(tickers, list(plan.added_tickers)) | ~np.isin(side, sides)
-            | ((side == Side.CALL.value) & np.isin(tickers, held)))
-    for option in book.options:
-        drop |= _quote_mask(rows, option.contract)
-    kept = rows[~drop].copy()
+    kept = rows[~plan.hidden_from_others(rows, Criteria.of_scan(criteria).sides)].copy()
     for name in BOOK_COLUMNS:
         if name in kept:
             kept[name] = rows[name].iloc[0:0].reindex(kept.index)  # missing, in the column's own dtype
     return kept
-
-
-def tickers_for_others(tickers: list[str], positions: Mapping[str, Any]) -> list[str]:
-    """A scan's tickers as a viewer other than its starter sees them: without those only the book asked for."""
-    added = set(BookPlan.of_scan(positions).added_tickers)
-    return [ticker for ticker in tickers if ticker not in added]
 
 
 BEST_CALL_COLUMNS = ("ticker", "shares", "cost_basis", "calls_written", "calls_free", "best_call", "strike", "bid",

@@ -48,7 +48,7 @@ from scanner.store.codec import encode_groups, use_system_allocator
 from scanner.store.connection import redis_failure
 from scanner.store.lock import Heartbeat, ScanLock
 from scanner.store.positions import PositionsRecord, book_field
-from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, ScanTrigger, new_scan_id
+from scanner.store.scans import ScanMeta, ScanStatus, ScanStore, ScanTrigger, new_scan_id, progress_pct
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,6 +88,7 @@ class _Tally:
     events_notes: list[str] = field(default_factory=list)  # what the source said of its events, each once
     cancelled: bool = False  # stopped fetching on the cancel flag, SIGTERM or SIGINT
     cancel_requested: bool = False  # as of the latest write
+    book: _BookShare | None = None  # of the counts, what only the starter's book brought; None: no book
 
     def count(self, result: _TickerResult) -> None:
         self.done += 1
@@ -97,6 +98,48 @@ class _Tally:
         self.invalid += result.invalid
         if result.events_note and result.events_note not in self.events_notes:
             self.events_notes.append(result.events_note)
+        if self.book is not None:
+            self.book.count(result)
+
+    def after(self, results: list[_TickerResult]) -> _Tally:
+        """The tally once `results` are counted too (this one unchanged until their write went through)."""
+        ahead = replace(self, events_notes=list(self.events_notes),
+                        book=replace(self.book) if self.book is not None else None)
+        for result in results:
+            ahead.count(result)
+        return ahead
+
+    def progress(self, ticker: str) -> dict[str, int | float | str]:
+        """The scan's fields as of this tally, written with the tickers up to `ticker`."""
+        share = self.book or _BookShare()
+        return {**counters(self.done, self.total, self.contracts, self.matches, self.errors, ticker),
+                "invalid_rows": self.invalid, "book_tickers_done": share.done, "book_contracts": share.contracts,
+                "book_matches": share.matches, "book_errors": share.errors}
+
+    def without_book(self) -> _Tally:
+        """The tally as a viewer other than the scan's starter reads it (its message's counts)."""
+        share = self.book or _BookShare()
+        return replace(self, total=self.total - share.tickers, done=self.done - share.done,
+                       contracts=self.contracts - share.contracts, matches=self.matches - share.matches,
+                       errors=self.errors - share.errors, book=None)
+
+
+@dataclass
+class _BookShare:
+    """What of a scan's counts only its starter's book brought: the tickers only it asked for, and the rows other
+    viewers do not see (``BookPlan.hidden_from_others``)."""
+
+    tickers: int = 0
+    done: int = 0
+    contracts: int = 0
+    matches: int = 0
+    errors: int = 0
+
+    def count(self, result: _TickerResult) -> None:
+        self.done += result.book_ticker
+        self.errors += int(result.book_ticker and result.error is not None)
+        self.contracts += result.book_contracts
+        self.matches += result.book_matches
 
 
 def begin_scan(settings: Settings, store: ScanStore, request: ScanRequest) -> Started:
@@ -184,6 +227,9 @@ class _TickerResult:
     invalid: int = 0  # unusable rows the source sent, dropped
     error: str | None = None
     events_note: str = ""  # e.g. a refused earnings endpoint: said once on the scan
+    book_ticker: bool = False  # a ticker only the starter's book asked for
+    book_contracts: int = 0  # of `contracts` and `matches`, those other viewers do not see
+    book_matches: int = 0
 
 
 def _fetch(provider: Provider, ticker: str, request: ChainRequest, book: BookPlan,
@@ -230,7 +276,9 @@ class _Screening:
                                   []).append(f)
         for group in groups.values():
             results.update(zip([f.ticker for f in group], self._screened(group), strict=True))
-        return [results[f.ticker] for f in fetched]
+        added = self.book.added_tickers
+        return [replace(results[f.ticker], book_ticker=True) if f.ticker in added else results[f.ticker]
+                for f in fetched]
 
     def _screened(self, group: list[_Fetched]) -> list[_TickerResult]:
         """The group's results; when screening them together fails (a bug), each ticker alone, so that only the
@@ -254,10 +302,13 @@ class _Screening:
         self.volatility.add(rows, positions, {f.ticker: f.closes for f in group})
         usable = ~unusable(rows)
         match = rows["match"].to_numpy(dtype=bool)
+        hidden = self.book.hidden_from_others(rows, self.criteria.sides)
         kept = [at[usable[at]] for at in positions.values()]
         payloads = encode_groups(rows, kept)
         return [_TickerResult(payload=payload, contracts=len(rows_kept), matches=int(match[rows_kept].sum()),
-                              invalid=len(at) - len(rows_kept), events_note=f.events.note)
+                              invalid=len(at) - len(rows_kept), events_note=f.events.note,
+                              book_contracts=int(hidden[rows_kept].sum()),
+                              book_matches=int((hidden & match)[rows_kept].sum()))
                 for f, at, rows_kept, payload in zip(group, positions.values(), kept, payloads, strict=True)]
 
 
@@ -276,12 +327,15 @@ def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
         if meta is not None:
             store.finish(scan_id, ScanStatus.FAILED, "The scan lost its lock before it began.")
         raise AlreadyRunning(store.current_id())
-    tally = _Tally(total=len(meta.tickers))
+    plan = BookPlan.of_scan(meta.positions)
+    tally = _Tally(total=len(meta.tickers), book=None if plan.empty else _BookShare(tickers=len(plan.added_tickers)))
     try:
         try:
-            status, message, keep_rows = _run_held(settings, store, meta, lock, tally, on_progress,
-                                                   stop or threading.Event())
-            _record_end(settings, store, scan_id, token, status, message, keep_rows)
+            status, describe, keep_rows = _run_held(settings, store, meta, lock, tally, on_progress,
+                                                    stop or threading.Event())
+            message = describe(tally)
+            _record_end(settings, store, scan_id, token, status, message, keep_rows,
+                        describe(tally.without_book()) if tally.book is not None else "")
         finally:
             retrying(lock.release)
     except LockLost:
@@ -295,35 +349,40 @@ def run_scan(settings: Settings, store: ScanStore, scan_id: str, token: str,
 
 
 def _run_held(settings: Settings, store: ScanStore, meta: ScanMeta, lock: ScanLock, tally: _Tally,
-              on_progress: Callable[[ScanMeta], None] | None, stop: threading.Event) -> tuple[ScanStatus, str, bool]:
-    """The scan itself: its outcome (status, message, whether its rows can be kept); LockLost goes through."""
+              on_progress: Callable[[ScanMeta], None] | None, stop: threading.Event,
+              ) -> tuple[ScanStatus, Callable[[_Tally], str], bool]:
+    """The scan itself: its outcome (status, its message from a tally, whether its rows can be kept); LockLost goes
+    through. The message is a function so that other viewers read it with the counts they see."""
     token = lock.token
     try:
         retrying(lambda: store.mark_running(meta.scan_id, os.getpid(), socket.gethostname(), token=token))
         with Heartbeat(lock, lambda: store.heartbeat(meta.scan_id, token=token)) as heartbeat:
             _scan_tickers(settings, store, meta, token, tally, heartbeat, stop, on_progress)
-        return (*_outcome(tally), True)
+        return _outcome(tally), _ending, True
     except LockLost:
         raise
     except ConfigError as exc:
-        return ScanStatus.FAILED, f"The scan could not start: {exc}", True
+        return ScanStatus.FAILED, _said(f"The scan could not start: {exc}"), True
     except REDIS_DOWN:
-        return ScanStatus.FAILED, "Redis became unavailable during the scan.", True
+        return ScanStatus.FAILED, _said("Redis became unavailable during the scan."), True
     except redis.OutOfMemoryError as exc:
-        return (ScanStatus.FAILED, f"{redis_failure(exc, settings)}; the scan stopped after {_summary(tally)} and "
-                "dropped its partial results to free memory.", False)
+        failure = redis_failure(exc, settings)
+        return (ScanStatus.FAILED, lambda t: f"{failure}; the scan stopped after {_summary(t)} and dropped its "
+                "partial results to free memory.", False)
     except REDIS_ERRORS as exc:  # no permission, a replica, a cluster down: what no retry fixes
-        return ScanStatus.FAILED, f"{redis_failure(exc, settings)} (stopped after {_summary(tally)}).", True
+        failure = redis_failure(exc, settings)
+        return ScanStatus.FAILED, lambda t: f"{failure} (stopped after {_summary(t)}).", True
     except Exception as exc:
         log.exception("scan %s failed", meta.scan_id)
-        return ScanStatus.FAILED, f"The scan failed ({type(exc).__name__}).", True
+        return ScanStatus.FAILED, _said(f"The scan failed ({type(exc).__name__})."), True
 
 
 def _record_end(settings: Settings, store: ScanStore, scan_id: str, token: str, status: ScanStatus, message: str,
-                keep_rows: bool) -> None:
+                keep_rows: bool, message_without_book: str) -> None:
     """The fenced end record; when its table does not fit (out of memory), the end without the rows."""
     try:
-        retrying(lambda: store.finish(scan_id, status, message, token=token, keep_rows=keep_rows))
+        retrying(lambda: store.finish(scan_id, status, message, token=token, keep_rows=keep_rows,
+                                      message_without_book=message_without_book))
     except redis.OutOfMemoryError as exc:
         if not keep_rows:
             raise
@@ -346,14 +405,27 @@ def _summary(tally: _Tally) -> str:
     return summary
 
 
-def _outcome(tally: _Tally) -> tuple[ScanStatus, str]:
-    summary = _summary(tally) + "".join(f"; {note}" for note in tally.events_notes)
+def _said(message: str) -> Callable[[_Tally], str]:
+    """A message that names no count: the same for every viewer."""
+    return lambda _: message
+
+
+def _outcome(tally: _Tally) -> ScanStatus:
     if tally.fatal:
-        return ScanStatus.FAILED, f"{tally.fatal} (partial results kept: {summary})"
+        return ScanStatus.FAILED
     # a cancel read after the last fetch skipped nothing: the scan completed
     if tally.cancelled and tally.done < tally.total:
-        return ScanStatus.CANCELLED, f"Cancelled after {summary}."
-    return ScanStatus.COMPLETED, f"{summary}."
+        return ScanStatus.CANCELLED
+    return ScanStatus.COMPLETED
+
+
+def _ending(tally: _Tally) -> str:
+    """The message of a scan that ran to its end (completed, cancelled, or failed on its source)."""
+    summary = _summary(tally) + "".join(f"; {note}" for note in tally.events_notes)
+    status = _outcome(tally)
+    if status == ScanStatus.FAILED:
+        return f"{tally.fatal} (partial results kept: {summary})"
+    return f"Cancelled after {summary}." if status == ScanStatus.CANCELLED else f"{summary}."
 
 
 def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: str, tally: _Tally,
@@ -412,12 +484,10 @@ def _record(store: ScanStore, scan_id: str, token: str, tickers: list[str], resu
             tally: _Tally, usage: dict[str, int]) -> dict[str, int | float | str]:
     """Write the tickers finished since the last write (their rows and the scan's counters) in one fenced round
     trip; returns the counters."""
-    counted = counters(tally.done + len(results), tally.total, tally.contracts + sum(r.contracts for r in results),
-                       tally.matches + sum(r.matches for r in results),
-                       tally.errors + sum(r.error is not None for r in results), tickers[-1])
-    progress = {**counted, "invalid_rows": tally.invalid + sum(r.invalid for r in results), **usage}
+    counted = tally.after(results).progress(tickers[-1])
     entries = [(ticker, result.payload, result.error) for ticker, result in zip(tickers, results, strict=True)]
-    tally.cancel_requested = retrying(lambda: store.record_tickers(scan_id, entries, progress, token=token))
+    tally.cancel_requested = retrying(lambda: store.record_tickers(scan_id, entries, {**counted, **usage},
+                                                                   token=token))
     for result in results:  # once written: a refused write leaves the tally at what the store holds
         tally.count(result)
     return counted
@@ -426,6 +496,5 @@ def _record(store: ScanStore, scan_id: str, token: str, tickers: list[str], resu
 def counters(done: int, total: int, contracts: int, matches: int, errors: int,
              ticker: str) -> dict[str, int | float | str]:
     """The progress fields (ScanMeta names) written with each ticker."""
-    pct = round(100.0 * done / total, 1) if total else 100.0
-    return {"tickers_done": done, "tickers_total": total, "pct": pct, "contracts": contracts,
+    return {"tickers_done": done, "tickers_total": total, "pct": progress_pct(done, total), "contracts": contracts,
             "matches": matches, "errors": errors, "current_ticker": ticker}

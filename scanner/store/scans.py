@@ -10,7 +10,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, get_type_hints
@@ -232,6 +232,13 @@ class ScanMeta:
     corrupt_tickers: tuple[str, ...] = ()  # stored results that could not be read at compaction
     trigger: ScanTrigger = ScanTrigger.PAGE  # who started it (page, CLI, the scheduler)
     positions: dict[str, Any] = field(default_factory=dict)  # the book it ran with (scan.book.BookPlan.record)
+    # Of the counts above, what only that book brought (its tickers, rows and their errors): other viewers read
+    # the scan without them (``without_book``), and its message as it reads without them.
+    book_tickers_done: int = 0
+    book_contracts: int = 0
+    book_matches: int = 0
+    book_errors: int = 0
+    message_without_book: str = ""
 
     @property
     def active(self) -> bool:
@@ -249,6 +256,19 @@ class ScanMeta:
         if not self.active or not self.tickers_done or self.elapsed is None:
             return None
         return self.elapsed / self.tickers_done * max(self.tickers_total - self.tickers_done, 0)
+
+    def without_book(self, book_tickers: tuple[str, ...]) -> ScanMeta:
+        """The scan as a viewer other than its starter reads it: its tickers and counts without what the starter's
+        book brought (`book_tickers`: the tickers only the book asked for)."""
+        total = self.tickers_total - len(book_tickers)
+        done = self.tickers_done - self.book_tickers_done
+        return replace(
+            self, tickers=[t for t in self.tickers if t not in book_tickers], tickers_total=total, tickers_done=done,
+            pct=progress_pct(done, total),
+            contracts=self.contracts - self.book_contracts, matches=self.matches - self.book_matches,
+            errors=self.errors - self.book_errors, message=self.message_without_book or self.message,
+            current_ticker="" if self.current_ticker in book_tickers else self.current_ticker,
+            book_tickers_done=0, book_contracts=0, book_matches=0, book_errors=0, message_without_book="")
 
     @staticmethod
     def encode(values: Mapping[str, Any]) -> dict[str, str]:
@@ -276,6 +296,11 @@ class ScanMeta:
 
 
 _HINTS = get_type_hints(ScanMeta)
+
+
+def progress_pct(done: int, total: int) -> float:
+    """A scan's percentage done, to a tenth; 100 for a scan of no tickers."""
+    return round(100.0 * done / total, 1) if total else 100.0
 
 
 @dataclass(frozen=True)
@@ -374,7 +399,7 @@ class ScanStore:
         return self._fenced(self._set_fields, scan_id, token, [], _fields(values)) is not None
 
     def finish(self, scan_id: str, status: ScanStatus, message: str = "", *, token: str | None = None,
-               keep_rows: bool = True) -> None:
+               keep_rows: bool = True, message_without_book: str = "") -> None:
         """Record the end; a completed scan becomes ``latest`` and retention runs.
 
         The per-ticker rows are compacted into one payload (``table``), so reading a finished 500-ticker scan is
@@ -387,7 +412,8 @@ class ScanStore:
         if keep_rows:
             batches, corrupt = self._stored_batches(scan_id)
             table = one_payload(batches)  # as one ticker's, never through pandas; empties `batches`
-        end = {"status": status, "finished_at": clock.now(), "message": message, "corrupt_tickers": corrupt}
+        end = {"status": status, "finished_at": clock.now(), "message": message, "corrupt_tickers": corrupt,
+               "message_without_book": message_without_book}
         self._fenced(self._finish, scan_id, token,
                      [self.keys.results(scan_id), self.keys.table(scan_id), self.keys.latest],
                      [table, scan_id if status == ScanStatus.COMPLETED else "", *_fields(end)])

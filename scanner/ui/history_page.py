@@ -14,7 +14,7 @@ from scanner.ui.columns import column, decision_first, schema_columns
 from scanner.ui.context import PageContext
 from scanner.ui.markdown import plain
 from scanner.ui.page import page_frame
-from scanner.ui.positions_page import hides_book, viewer_rows, viewer_tickers
+from scanner.ui.positions_page import hides_book, viewer_meta, viewer_rows
 from scanner.ui.results import load_results, previous_completed, render_scan_view
 
 HISTORY_CONFIG = {
@@ -67,7 +67,7 @@ def _selected(table: pd.DataFrame) -> str | None:
 
 
 def _run_with(meta: ScanMeta) -> None:
-    tickers = viewer_tickers(meta)  # another's scan: without the tickers only their book added
+    tickers = meta.tickers
     st.caption(f"Ran with {len(tickers)} tickers: {', '.join(tickers[:40])}{' …' if len(tickers) > 40 else ''}")
     st.caption("Criteria: " + ", ".join(f"{k}={v}" for k, v in meta.criteria.items()))
     if meta.message:
@@ -117,7 +117,8 @@ def _comparison(ctx: PageContext, meta: ScanMeta, previous: ScanMeta | None) -> 
 
 def render() -> None:
     with page_frame("Scan history") as page:
-        scans = [m for m in page.store.history(200) if m.status in FINISHED]
+        # another's scan: its tickers, counts and message without what its starter's book brought
+        scans = [viewer_meta(m) for m in page.store.history(200) if m.status in FINISHED]
         if not scans:
             st.info("No finished scans yet.")
             return

@@ -15,7 +15,7 @@ from scanner.store.scans import ScanMeta, ScanStore
 from scanner.ui.auth import admin_gate
 from scanner.ui.markdown import plain
 from scanner.ui.page import Notice, NoticeKind, Page, admin_action, page_frame
-from scanner.ui.positions_page import viewer_tickers
+from scanner.ui.positions_page import viewer_meta
 from scanner.ui.refresh import autorefresh
 from scanner.ui.schedule_panel import next_scan_line
 
@@ -68,9 +68,9 @@ def _lock_section(state: MonitorState) -> None:
         st.markdown(f":red[Process {holder.pid} no longer runs on {holder.host}.]")
 
 
-def _scan_section(meta: ScanMeta, shown: list[str]) -> None:
-    """The scan's status; ``shown`` its tickers the viewer may see (not those only another's book added)."""
-    now = meta.current_ticker if meta.active and meta.current_ticker in shown else None
+def _scan_section(meta: ScanMeta) -> None:
+    """The scan's status, as the viewer may read it (``viewer_meta``)."""
+    now = meta.current_ticker if meta.active else None
     st.subheader(f"Scan {meta.scan_id}")
     st.markdown(f"Status **{meta.status}** — {meta.pct:.0f}% ({meta.tickers_done}/{meta.tickers_total} tickers)"
                 f"{f', now {now}' if now else ''}; "
@@ -87,7 +87,7 @@ def _scan_section(meta: ScanMeta, shown: list[str]) -> None:
         forced = " (forced while it was still beating)" if meta.lock_release_forced else ""
         st.caption(f"Lock released by {meta.lock_released_by} at {clock.fmt_ny(meta.lock_released_at)}{forced}.")
     with st.expander("Watch-list and criteria this scan ran with"):
-        st.markdown(", ".join(shown) or "no tickers")
+        st.markdown(", ".join(meta.tickers) or "no tickers")
         st.json(meta.criteria, expanded=True)
 
 
@@ -144,8 +144,8 @@ def render() -> None:
         if state.current is None:
             st.info("No scan has run yet.")
         else:
-            shown = viewer_tickers(state.current)  # another's scan: without the tickers its book added
-            _scan_section(state.current, shown)
-            _errors_section({ticker: error for ticker, error in state.errors.items() if ticker in shown})
+            shown = viewer_meta(state.current)  # another's scan: without what its starter's book brought
+            _scan_section(shown)
+            _errors_section({ticker: error for ticker, error in state.errors.items() if ticker in shown.tickers})
             _log_section(state, page.access.admin)
         _actions(page, state)

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from scanner.errors import SettingsError
-from scanner.scan.book import BookPlan, apply_book, best_calls, others_view, tickers_for_others
+from scanner.scan.book import BookPlan, apply_book, best_calls, others_view
 from scanner.scan.criteria import Criteria
 from scanner.scan.positions import CSV_HELP, Book, describe, table_column, to_csv
 from scanner.scan.rolls import OpenStatus, latest_rows, open_statuses, today
@@ -63,9 +63,10 @@ def viewer_rows(rows: pd.DataFrame, meta: ScanMeta, prefix: str) -> pd.DataFrame
     return _others_rows(rows, prefix, meta.scan_id, meta.version, meta) if hides_book(meta) else rows
 
 
-def viewer_tickers(meta: ScanMeta) -> list[str]:
-    """A scan's tickers as the signed-in viewer may see them: those only its starter's book added, to its starter."""
-    return meta.tickers if started_by_viewer(meta) else tickers_for_others(meta.tickers, meta.positions)
+def viewer_meta(meta: ScanMeta) -> ScanMeta:
+    """A scan's record as the signed-in viewer may read it: its tickers, counts and message without what its
+    starter's book brought, to anyone but its starter."""
+    return meta.without_book(BookPlan.of_scan(meta.positions).added_tickers) if hides_book(meta) else meta
 
 
 @admin_action(NOTICE, denied="Only admins may change positions; nothing was saved.",

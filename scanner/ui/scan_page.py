@@ -7,14 +7,14 @@ import streamlit as st
 from scanner import clock
 from scanner.errors import AlreadyRunning, MarketClosed
 from scanner.scan.engine import ScanRequest, start_background
-from scanner.store.scans import Overview, ScanMeta, ScanStatus, ScanStore
+from scanner.store.scans import Overview, ScanMeta, ScanStatus
 from scanner.ui.auth import admin_gate, current_access
 from scanner.ui.context import PageContext
 from scanner.ui.markdown import plain
 from scanner.ui.page import Notice, NoticeKind, Outcome, admin_action, page_frame
-from scanner.ui.positions_page import book_user, hides_book, viewer_rows, viewer_tickers
+from scanner.ui.positions_page import book_user, viewer_meta
 from scanner.ui.refresh import autorefresh
-from scanner.ui.results import load_results, previous_completed, render_expanders_offline, render_scan_view
+from scanner.ui.results import previous_completed, render_expanders_offline, render_scan_view
 from scanner.ui.schedule_panel import next_scan_line
 
 NOTICE = Notice("scan_notice")
@@ -34,17 +34,13 @@ def _start_scan(ctx: PageContext) -> Outcome:
     return f"Scan {scan_id} started."
 
 
-def _last_scan_line(store: ScanStore, latest: ScanMeta | None) -> None:
+def _last_scan_line(latest: ScanMeta | None) -> None:
     if latest is None:
         st.caption("No completed scan yet.")
         return
-    tickers, matches = latest.tickers_total, latest.matches
-    if hides_book(latest):  # another's scan: its counts without what its starter's book added
-        rows = viewer_rows(load_results(store, store.keys.root, latest.scan_id, latest.version)[0], latest,
-                           store.keys.root)
-        tickers, matches = len(viewer_tickers(latest)), int(rows["match"].sum()) if "match" in rows else 0
+    latest = viewer_meta(latest)  # another's scan: its counts without what its starter's book brought
     st.markdown(f"**Last scan:** {clock.fmt_ny(latest.finished_at or latest.started_at)} — "
-                f"{tickers} tickers, {matches} matches")
+                f"{latest.tickers_total} tickers, {latest.matches} matches")
 
 
 def _progress(ctx: PageContext, snap: Overview) -> None:
@@ -52,6 +48,7 @@ def _progress(ctx: PageContext, snap: Overview) -> None:
     if meta is None or not meta.active or not meta.tickers_done:
         st.info("Scan in progress... (starting)")  # the one line until a ticker is in: no empty boxes
         return
+    meta = viewer_meta(meta)  # another's scan: its counts without what its starter's book brought
     st.info(f"Scan in progress... ({meta.pct:.0f}% complete)")
     st.progress(min(meta.pct / 100, 1.0))
     cols = st.columns(5)
@@ -77,6 +74,7 @@ def _credits(meta: ScanMeta) -> None:
 def _banner(meta: ScanMeta) -> None:
     """The outcome of the newest scan when it did not complete."""
     when = clock.fmt_ny(meta.started_at)
+    meta = viewer_meta(meta)
     if meta.status == ScanStatus.CANCELLED:
         st.warning(f"The scan started {when} was cancelled. {plain(meta.message)}")
     elif meta.status in (ScanStatus.FAILED, ScanStatus.ABANDONED):
@@ -109,7 +107,7 @@ def _offline() -> None:
 def render() -> None:
     with page_frame("Options Scanner", offline=_offline) as page:
         snap = page.store.overview()
-        _last_scan_line(page.store, snap.latest)
+        _last_scan_line(snap.latest)
         next_scan_line(page)
         if admin_gate("start a scan"):
             st.button("Scan for options", type="primary", on_click=_start_scan, args=(page,))

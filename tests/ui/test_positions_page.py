@@ -214,7 +214,8 @@ def test_a_scans_book_is_its_starters_alone_on_the_pages_and_in_the_exports(real
     assert BOOK_HIDDEN in bob_words and "another book than yours" in bob_words
     assert free_cash.lstrip("-") not in bob_words
     assert "NVDA" not in bob_words and set(summary.ticker) <= {"MSFT", "AAPL"} and set(summary.best_side) == {"put"}
-    shown_to_bob = stored[(stored.ticker != "NVDA") & (stored.side == "put") & (stored.option_symbol != itm)]
+    shown_to_bob = stored[(stored.ticker != "NVDA") & (stored.side == "put")
+                          & (stored.option_symbol.str.replace(" ", "") != itm)]  # the OCC symbol is padded
     assert f"3 tickers, {int(stored.match.sum())} matches" in ann_words
     assert f"2 tickers, {int(shown_to_bob.match.sum())} matches" in bob_words  # the last-scan line: her book's out
 
@@ -229,13 +230,28 @@ def test_a_scans_book_is_its_starters_alone_on_the_pages_and_in_the_exports(real
     assert theirs.contracts_fit.isna().all() and theirs.if_called_basis_return_pct.isna().all()
     assert len(theirs) == len(mine) - int((mine.side == "call").sum()) - 1  # NVDA's rows are calls; the ITM put
 
-    history = _signed_in(AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60), "bob@example.com")
+    def history_row(user: str) -> tuple[AppTest, tuple[str, int, int]]:
+        at = _signed_in(AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60), user)
+        table = at.dataframe[0].value
+        row = table[table.scan_id == started.scan_id].iloc[0]
+        return at, (row.tickers, int(row.contracts), int(row.matches))
+
+    history, bobs_row = history_row("bob@example.com")
     assert "Ran with 2 tickers: MSFT, AAPL" in [c.value for c in history.caption]
+    assert bobs_row == ("2/2", len(shown_to_bob), int(shown_to_bob.match.sum()))  # the history table's counts too
+    assert history_row("ann@example.com")[1] == ("3/3", len(stored), int(stored.match.sum()))
     real_store.client.hset(real_store.keys.errors(started.scan_id), mapping={"NVDA": "HTTP 500", "AAPL": "HTTP 502"})
-    real_store.set_fields(started.scan_id, errors=2)
-    monitor = _signed_in(AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60), "bob@example.com")
-    assert "MSFT, AAPL" in [m.value for m in monitor.markdown]
+    real_store.set_fields(started.scan_id, errors=2, book_errors=1)  # NVDA's, as the scan counts a book ticker's
+
+    def monitor_words(user: str) -> tuple[AppTest, list[str]]:
+        at = _signed_in(AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60), user)
+        return at, [m.value for m in at.markdown]
+
+    monitor, words = monitor_words("bob@example.com")
+    assert "MSFT, AAPL" in words
+    assert any(f"(2/2 tickers); {int(shown_to_bob.match.sum())} matches, 1 errors" in w for w in words)
     assert monitor.dataframe[0].value["ticker"].tolist() == ["AAPL"]  # the error of NVDA, Ann's holding, hidden
-    monitor = _signed_in(AppTest.from_file(str(ROOT / "pages" / "monitor.py"), default_timeout=60), "ann@example.com")
-    assert "MSFT, AAPL, NVDA" in [m.value for m in monitor.markdown]
+    monitor, words = monitor_words("ann@example.com")
+    assert "MSFT, AAPL, NVDA" in words
+    assert any(f"(3/3 tickers); {int(stored.match.sum())} matches, 2 errors" in w for w in words)
     assert monitor.dataframe[0].value["ticker"].tolist() == ["AAPL", "NVDA"]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from scanner.config import Settings
-from scanner.scan.book import BookPlan, apply_book, best_calls, collateral_note, others_view, tickers_for_others
+from scanner.scan.book import BookPlan, apply_book, best_calls, collateral_note, others_view
 from scanner.scan.criteria import Criteria
 from scanner.scan.engine import ScanRequest, begin_scan, run_scan
 from scanner.scan.positions import Book, Holding, ShortOption
@@ -189,7 +189,8 @@ def test_an_expired_open_option_is_not_quoted(fake_store: ScanStore) -> None:
 
 def test_another_viewer_sees_a_scans_rows_without_anything_of_its_starters_book(fake_store: ScanStore) -> None:
     """The rows only the book asked for, the calls it screened and its open contracts are left out, the book's
-    columns blanked; every other row is the starter's as it is."""
+    columns blanked; every other row is the starter's as it is. The scan's tickers, counts and message read
+    without the book are those of the same scan run without it."""
     settings = Settings.from_env({"SCANNER_DATA_DIR": "/tmp", "SCANNER_DEMO_DELAY_MS": "0"})
     plain = begin_scan(settings, fake_store, ScanRequest(tickers=["MSFT", "AAPL"], side="put", weeks=2))
     run_scan(settings, fake_store, plain.scan_id, plain.token)
@@ -215,6 +216,10 @@ def test_another_viewer_sees_a_scans_rows_without_anything_of_its_starters_book(
     kept = rows.loc[seen.index]
     same = [name for name in rows.columns if name not in ("contracts_fit", "if_called_basis_return_pct")]
     assert seen[same].equals(kept[same])
-    assert tickers_for_others(meta.tickers, meta.positions) == ["MSFT", "AAPL"] and "NVDA" in meta.tickers
     plain_meta = fake_store.get(plain.scan_id)
+    others = meta.without_book(BookPlan.of_scan(meta.positions).added_tickers)
+    assert others.tickers == ["MSFT", "AAPL"] and "NVDA" in meta.tickers and meta.contracts > len(seen)
+    assert (others.tickers_done, others.tickers_total, others.pct, others.contracts, others.matches, others.errors) \
+        == (2, 2, 100.0, len(seen), int(seen.match.sum()), 0)
+    assert others.message == plain_meta.message and meta.message != plain_meta.message
     assert others_view(before, plain_meta.positions, plain_meta.criteria) is before  # an empty book: nothing hidden

@@ -23,6 +23,8 @@ from scanner.scan.criteria import Criteria
 from scanner.scan.engine import (
     REDIS_BACKOFF,
     ScanRequest,
+    _BookShare,
+    _ending,
     _Fetched,
     _outcome,
     _Screening,
@@ -83,11 +85,22 @@ def test_counts_in_words(count: int, noun: str, words: str) -> None:
 
 
 def test_a_scan_of_one_of_each_says_so_in_the_singular() -> None:
-    status, message = _outcome(_Tally(total=1, done=1, contracts=1, matches=1, errors=1, invalid=1))
-    assert status is ScanStatus.COMPLETED
-    assert message == "1/1 ticker, 1 contract, 1 match, 1 error, 1 unusable row dropped."
-    _, message = _outcome(_Tally(total=3, done=3, contracts=40, matches=0, errors=2))
-    assert message == "3/3 tickers, 40 contracts, 0 matches, 2 errors."
+    tally = _Tally(total=1, done=1, contracts=1, matches=1, errors=1, invalid=1)
+    assert _outcome(tally) is ScanStatus.COMPLETED
+    assert _ending(tally) == "1/1 ticker, 1 contract, 1 match, 1 error, 1 unusable row dropped."
+    tally = _Tally(total=3, done=3, contracts=40, matches=0, errors=2)
+    assert _ending(tally) == "3/3 tickers, 40 contracts, 0 matches, 2 errors."
+
+
+def test_a_scans_counts_without_its_book_leave_out_what_only_the_book_brought() -> None:
+    """Worked by hand: 4 tickers, 1 only the book's (done, with an error); 7 of 50 contracts and 2 of 9 matches are
+    rows other viewers do not see."""
+    tally = _Tally(total=4, done=4, contracts=50, matches=9, errors=2, book=_BookShare(1, 1, 7, 2, 1))
+    assert _ending(tally.without_book()) == "3/3 tickers, 43 contracts, 7 matches, 1 error."
+    assert tally.progress("MSFT") == {"tickers_done": 4, "tickers_total": 4, "pct": 100.0, "contracts": 50,
+                                           "matches": 9, "errors": 2, "current_ticker": "MSFT", "invalid_rows": 0,
+                                           "book_tickers_done": 1, "book_contracts": 7, "book_matches": 2,
+                                           "book_errors": 1}
 
 
 def test_a_scan_that_loses_its_lock_writes_nothing_more_and_says_how_far_it_got(fake_store: ScanStore,
