@@ -13,6 +13,7 @@ text is redacted before use.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import random
@@ -23,13 +24,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
-from urllib.request import getproxies, proxy_bypass
-
-import urllib3
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 from scanner.clock import fmt_ny
 from scanner.errors import ProviderError, ProviderFatal
+from scanner.providers.connections import AnswerTooSlow, Connections
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +42,6 @@ def _written_forms(token: str) -> re.Pattern[str]:
     """The token as a server may echo it: as given or URL-encoded (a query string's), in any case."""
     forms = sorted({token, quote(token, safe=""), quote_plus(token)}, key=len, reverse=True)
     return re.compile("|".join(map(re.escape, forms)), re.IGNORECASE)
-
-
-class _Timeout(Exception):
-    """The answer took longer than the client's timeout."""
 
 
 @dataclass(frozen=True)
@@ -142,11 +137,10 @@ class HttpClient:
         self._token_forms = _written_forms(token) if token else None
         self._interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
         self._sleep, self._clock = sleep, clock
-        # urllib3 directly: requests' per-request work (hooks, cookies, settings merges) was half the
-        # client's CPU, and a scan's CPU competes with its concurrent requests for the GIL.
         self._headers = {"Accept": "application/json", **(headers or {}),
                          **({"Authorization": f"Bearer {token}"} if token else {})}
-        self._pool = _pool_for(self.base_url, self.concurrency)
+        self._path = urlsplit(self.base_url).path
+        self._connections = Connections(self.base_url, self.concurrency, _CONNECT_TIMEOUT)
         self._lock = threading.Lock()
         self._next_slot = 0.0  # earliest start of the next request (requests-per-second pacing)
         self._resume_at = 0.0  # no request before this (a 429 told us to wait)
@@ -171,17 +165,16 @@ class HttpClient:
         Returns any other status for the caller to interpret; raises ProviderError when retries are
         exhausted and ProviderFatal when the rate limit will not lift within the policy's wait.
         """
-        url = f"{self.base_url}/{path.lstrip('/')}"
+        target = f"{self._path}/{path.lstrip('/')}" + (f"?{urlencode(params)}" if params else "")
         failures = limited = 0
         while True:
             self._wait_turn()
             try:
-                response, body = self._answer(url, params)
-            except urllib3.exceptions.NewConnectionError:  # a TimeoutError too, for urllib3; refused or unresolved
-                problem = "connection failed"
-            except (_Timeout, urllib3.exceptions.TimeoutError):
+                response, body = self._connections.get(target, self._headers, self.timeout,
+                                                       time.monotonic() + self.timeout, _CHUNK)
+            except (AnswerTooSlow, TimeoutError):  # the whole answer, or one wait for the server (connect too)
                 problem = f"no answer within {self.timeout:g} s"
-            except (urllib3.exceptions.HTTPError, OSError):  # reset, truncated or undecodable
+            except (OSError, http.client.HTTPException):  # refused, unresolved, reset, truncated, malformed
                 problem = "connection failed"
             else:
                 self._count(response.headers)
@@ -198,28 +191,6 @@ class HttpClient:
             delay = self.retry.backoff(failures)
             log.warning("%s %s: %s; retry %d in %.2f s", self.service, path, problem, failures, delay)
             self._sleep(delay)
-
-    def _answer(self, url: str, params: Mapping[str, str | int | float] | None
-                ) -> tuple[urllib3.BaseHTTPResponse, bytes]:
-        """One attempt: the response and its whole body, or _Timeout when they take longer than the
-        timeout. The read timeout bounds each wait for data only, so the body is read as it arrives
-        against a deadline (at most one more read timeout passes before it is checked)."""
-        deadline = time.monotonic() + self.timeout
-        response = self._pool.request("GET", url, fields=params, headers=self._headers, preload_content=False,
-                                      retries=False, redirect=False,
-                                      timeout=urllib3.Timeout(connect=_CONNECT_TIMEOUT, read=self.timeout))
-        chunks: list[bytes] = []
-        try:
-            while chunk := response.read1(_CHUNK):
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise _Timeout
-        except BaseException:
-            response.close()  # the connection is in an unknown state: drop it
-            raise
-        finally:
-            response.release_conn()
-        return response, b"".join(chunks)
 
     def _wait_turn(self) -> None:
         """Sleep until this request may start: after any 429 pause and its requests-per-second slot."""
@@ -246,7 +217,7 @@ class HttpClient:
                                 remaining=self._usage.remaining if remaining is None else remaining,
                                 limit=self._usage.limit if limit is None else limit)
 
-    def _rate_limited(self, path: str, response: urllib3.BaseHTTPResponse, count: int) -> None:
+    def _rate_limited(self, path: str, response: http.client.HTTPResponse, count: int) -> None:
         """Pause every request until the limit lifts, or stop the scan when that is too far off."""
         now = self._clock()
         wait = _retry_after(response.headers, self.limits, now)
@@ -268,15 +239,6 @@ class HttpClient:
         usage = self.usage
         left = "unknown" if usage.remaining is None else str(usage.remaining)
         return f"{usage.consumed} credits used by this scan, {left} left"
-
-
-def _pool_for(base_url: str, size: int) -> urllib3.PoolManager:
-    """Connections to the API, through the proxy the environment names for it (read once, not per request)."""
-    host = urlsplit(base_url).hostname or ""
-    proxy = None if proxy_bypass(host) else getproxies().get(urlsplit(base_url).scheme)
-    if proxy:
-        return urllib3.ProxyManager(proxy, num_pools=1, maxsize=size)
-    return urllib3.PoolManager(num_pools=1, maxsize=size)
 
 
 def _json(body: bytes) -> Any:

@@ -14,6 +14,7 @@ opens when the server stops, so nothing stays held after a test.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +36,7 @@ class Answer:
     delay: float = 0.0  # seconds before answering
     trickle: float = 0.0  # seconds between the body's bytes (a server that is slow but never silent for long)
     gate: threading.Event | None = None  # when given: held (after being recorded) until the test sets it
+    hang_up: bool = False  # close the connection after answering, without saying so (an idle timeout's effect)
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,14 @@ class Seen:
     headers: dict[str, str]
     at: float  # when it arrived, on the server's clock
     status: int  # what the server answered
+    port: int  # the client's port: the same for requests on one kept-alive connection
 
 
 class ReplayServer:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        """`clock` stamps the requests and times the stretch (a test's injected clock, to assert spacing from it)."""
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, keep_alive: bool = False,
+                 tls: ssl.SSLContext | None = None) -> None:
+        """`clock` stamps the requests and times the stretch (a test's injected clock, to assert spacing from it);
+        `keep_alive` answers in HTTP/1.1 (connections kept open, as the real APIs do); `tls` serves HTTPS."""
         self.answers: list[tuple[str, dict[str, str], list[Answer]]] = []  # (path, query subset, queue)
         self.default = Answer(404, {"s": "no_data"})
         self.seen: list[Seen] = []
@@ -63,6 +68,8 @@ class ReplayServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -73,7 +80,8 @@ class ReplayServer:
                         queue = next((q for path, when, q in server.answers
                                       if path == parts.path and when.items() <= query.items()), None)
                         answer = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else server.default
-                    server.seen.append(Seen(parts.path, query, dict(self.headers), at, answer.status))
+                    server.seen.append(Seen(parts.path, query, dict(self.headers), at, answer.status,
+                                            self.client_address[1]))
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 server.gate.wait()
@@ -98,6 +106,7 @@ class ReplayServer:
                         self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
                     pass
+                self.close_connection = self.close_connection or answer.hang_up
 
             def _trickle(self, data: bytes, pause: float) -> None:
                 for at in range(len(data)):
@@ -109,13 +118,16 @@ class ReplayServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self._scheme = "https" if tls is not None else "http"
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self._scheme}://{host}:{port}/v1"
 
     def script(self, path: str, *answers: Answer, when: dict[str, str] | None = None) -> None:
         """Serve `answers` in order to GETs of `path` whose query holds every item of `when`

@@ -6,17 +6,22 @@ from wall time; the timeouts, which only real time can show, against answers man
 
 from __future__ import annotations
 
+import base64
 import json
+import shutil
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
 from scanner.errors import ProviderError, ProviderFatal
 from scanner.providers.httpclient import TRADIER_LIMITS, HttpClient, RetryPolicy
 from tests.support.http_replay import Answer, ReplayServer
+from tests.support.redis_servers import make_tls_files
 
 PATH = "/v1/options/chain/AAPL/"
 REL = "options/chain/AAPL/"  # the same, relative to the base URL
@@ -268,3 +273,55 @@ def test_the_token_stays_out_of_repr_and_redacted_text(server: ReplayServer) -> 
     http = client(server)
     assert "tok-123" not in repr(http)
     assert http.redact("echo: Bearer tok-123") == "echo: Bearer [redacted]"
+
+
+def test_a_kept_alive_connection_carries_the_next_request() -> None:
+    with ReplayServer(keep_alive=True) as server:
+        server.script(PATH, Answer(200, OK))
+        api = client(server)
+        assert api.get(REL).payload == OK and api.get(REL).payload == OK
+        first, second = server.requests_to(PATH)
+        assert first.port == second.port
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_before_use(caplog: pytest.LogCaptureFixture) -> None:
+    """The server hangs up after its answer without saying so (as an idle timeout does): the next request goes on a
+    new connection at once, not through a failed attempt and a retry."""
+    with ReplayServer(keep_alive=True) as server:
+        server.script(PATH, Answer(200, OK, hang_up=True))
+        api = client(server)
+        assert api.get(REL).payload == OK
+        time.sleep(0.2)  # the server's close reaches the client's idle socket
+        assert api.get(REL).payload == OK
+        first, second = server.requests_to(PATH)
+        assert first.port != second.port
+    assert "retry" not in caplog.text
+
+
+def test_https_verifies_the_server_against_the_systems_certificates(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A certificate from a CA the system does not know fails as a connection; with that CA in SSL_CERT_FILE (what
+    a deployment behind a TLS-inspecting proxy sets) the same server answers."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: no certificate to serve HTTPS with")
+    files = make_tls_files(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(files.server_cert, files.server_key)
+    with ReplayServer(tls=tls, keep_alive=True) as server:
+        server.script(PATH, Answer(200, OK))
+        assert server.url.startswith("https://")
+        with pytest.raises(ProviderError, match="connection failed"):
+            client(server).get(REL)
+        monkeypatch.setenv("SSL_CERT_FILE", str(files.ca))
+        assert client(server).get(REL).payload == OK
+
+
+def test_credentials_in_the_proxy_url_go_to_the_proxy_as_basic_auth(server: ReplayServer,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    server.script(PATH, Answer(200, OK))
+    monkeypatch.setenv("http_proxy", server.url.removesuffix("/v1").replace("://", "://ann:p%40ss@"))
+    monkeypatch.setenv("no_proxy", "")
+    assert HttpClient("http://api.example.invalid/v1", "tok", retry=FAST, timeout=5.0).get(REL).payload == OK
+    (seen,) = server.requests_to(PATH)
+    assert seen.headers["Proxy-Authorization"] == "Basic " + base64.b64encode(b"ann:p@ss").decode()
+    assert seen.headers["Authorization"] == "Bearer tok"
