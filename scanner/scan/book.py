@@ -194,8 +194,9 @@ def apply_book(rows: pd.DataFrame, book: Book, criteria: Criteria) -> pd.DataFra
     strike, bid = _floats(rows, "strike"), _floats(rows, "bid")
     is_call, is_put = side == Side.CALL.value, side == Side.PUT.value
     holdings = {h.ticker: h for h in book.holdings if h.lots}
-    basis = np.array([holdings[t].cost_basis if t in holdings else np.nan for t in tickers], dtype=float)
-    free_calls = np.array([book.calls_free(t) for t in tickers], dtype=float) if n else np.zeros(0)
+    codes, distinct = pd.factorize(tickers)  # a batch's few tickers, each looked up once, not once per row
+    basis = np.array([holdings[t].cost_basis if t in holdings else np.nan for t in distinct] + [np.nan])[codes]
+    free_calls = np.array([book.calls_free(t) for t in distinct] + [0.0], dtype=float)[codes]
     covered = is_call & ~np.isnan(basis)
     match = rows["match"].to_numpy(dtype=bool, na_value=False)
     with np.errstate(all="ignore"):

@@ -93,29 +93,33 @@ class VolatilityStep:
         """The ticker's closes, cached or asked of the source (network and Redis: the fetch worker calls it)."""
         return ticker_closes(self._provider, self._candles, ticker, self._as_of)
 
-    def figures(self, ticker: str, dte: np.ndarray, atm_iv: np.ndarray, closes: DailyCloses) -> TickerVolatility:
-        """The ticker's figures from its rows' `dte` and `atm_iv` and its closes; records its IV30."""
-        today = ticker_iv30(self._provider, ticker, dte, atm_iv)
-        standing = NO_STANDING
-        if not math.isnan(today):
-            try:
-                window = self._history.record(self._provider.name, ticker, IvPoint(self._session, today, closes.hv20))
-                standing = iv_standing(np.array([point.iv30 for point in window]))
-            except REDIS_ERRORS as exc:
-                log.warning("IV history of %s not recorded (%s)", ticker, type(exc).__name__)
-        return TickerVolatility(today, standing, closes.hv20, closes.hv60)
-
     def add(self, rows: pd.DataFrame, positions: Mapping[str, np.ndarray],
             closes: Mapping[str, DailyCloses]) -> pd.DataFrame:
         """`rows` (screen()'s own frame, shared with no one; several tickers' rows, `positions` naming each one's)
         given each ticker's volatility columns in place, one assignment per column for all of them: a copy of the
-        frame, or an assignment per ticker, cost more than the figures."""
+        frame, or an assignment per ticker, cost more than the figures. The tickers' IV30 points are recorded, and
+        their windows read back, in one round trip."""
         dte, atm_iv = rows["dte"].to_numpy(dtype=float, na_value=np.nan), rows["atm_iv"].to_numpy(dtype=float)
+        today = {ticker: ticker_iv30(self._provider, ticker, dte[at], atm_iv[at]) for ticker, at in positions.items()}
+        standings = self._standings(today, closes)
         columns = {name: np.full(len(rows), np.nan) for name in TickerVolatility().columns()}
         for ticker, at in positions.items():
-            figures = self.figures(ticker, dte[at], atm_iv[at], closes.get(ticker, NO_CLOSES))
+            known = closes.get(ticker, NO_CLOSES)
+            figures = TickerVolatility(today[ticker], standings.get(ticker, NO_STANDING), known.hv20, known.hv60)
             for name, value in figures.columns().items():
                 columns[name][at] = np.nan if value is None else value
         for name, values in columns.items():
             rows[name] = values
         return rows
+
+    def _standings(self, today: Mapping[str, float], closes: Mapping[str, DailyCloses]) -> dict[str, IvStanding]:
+        """Each ticker's IV rank and percentile once its IV30 (where known) is recorded as the session's point;
+        none when Redis fails (the scan goes on without them)."""
+        points = {ticker: IvPoint(self._session, iv, closes.get(ticker, NO_CLOSES).hv20)
+                  for ticker, iv in today.items() if not math.isnan(iv)}
+        try:
+            windows = self._history.record_sessions(self._provider.name, points)
+        except REDIS_ERRORS as exc:
+            log.warning("IV history of %d tickers not recorded (%s)", len(points), type(exc).__name__)
+            return {}
+        return {ticker: iv_standing(np.array([point.iv30 for point in window])) for ticker, window in windows.items()}

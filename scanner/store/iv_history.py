@@ -1,17 +1,17 @@
 """A ticker's IV30 history per source (``Keys.iv_history``): one point per NYSE session, kept 400 days.
 
 Each point is a member of a sorted set scored by its session's ordinal day, so "the last scan of the session wins"
-is a remove-by-score then add, and the 400-day retention a remove-by-score below the cut. A scan records its point
-and reads back the window its rank rests on in one MULTI (one round trip per ticker); the index set lists every
-``<source>:<ticker>`` so no history is reachable only by guessing its key. Histories are per source, so a demo
-backfill never mixes into a live source's figures.
+is a remove-by-score then add, and the 400-day retention a remove-by-score below the cut. A scan records its points
+and reads back the windows their ranks rest on in one MULTI (one round trip per batch of tickers); the index set
+lists every ``<source>:<ticker>`` so no history is reachable only by guessing its key. Histories are per source,
+so a demo backfill never mixes into a live source's figures.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -84,10 +84,21 @@ class IvHistory:
     def record(self, source: str, ticker: str, point: IvPoint) -> list[IvPoint]:
         """Store today's point (replacing an earlier scan's of the same session) and return the last RANK_WINDOW
         points up to it, oldest first: one MULTI, one round trip."""
+        return self.record_sessions(source, {ticker: point})[ticker]
+
+    def record_sessions(self, source: str, points: Mapping[str, IvPoint]) -> dict[str, list[IvPoint]]:
+        """``record`` for several tickers (each its own point) in one MULTI: a scan's batch of tickers costs one
+        round trip, not one per ticker in the scan's writing thread."""
+        if not points:
+            return {}
         pipe = self._client.pipeline(transaction=True)
-        day = self._write(pipe, source, ticker, [point])
-        pipe.zrevrangebyscore(self._keys.iv_history(source, ticker), day, "-inf", start=0, num=RANK_WINDOW)
-        return _points(pipe.execute()[-1])
+        reads = []
+        for ticker, point in points.items():
+            day = self._write(pipe, source, ticker, [point])
+            pipe.zrevrangebyscore(self._keys.iv_history(source, ticker), day, "-inf", start=0, num=RANK_WINDOW)
+            reads.append(len(pipe) - 1)
+        replies = pipe.execute()
+        return {ticker: _points(replies[at]) for ticker, at in zip(points, reads, strict=True)}
 
     def record_many(self, source: str, ticker: str, points: list[IvPoint]) -> None:
         """A backfill's points in one MULTI."""

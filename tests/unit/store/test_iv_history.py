@@ -58,3 +58,24 @@ def test_an_unreadable_member_is_skipped(fake_store: ScanStore) -> None:
     fake_store.client.zadd(fake_store.keys.iv_history("demo", "AAPL"), {"not json": 1})
     assert history(fake_store).record("demo", "AAPL", IvPoint(date(2026, 12, 1), 0.3)) == [
         IvPoint(date(2026, 12, 1), 0.3)]
+
+
+def test_a_batch_of_tickers_records_each_point_and_reads_each_window_in_one_multi(fake_store: ScanStore) -> None:
+    ivs = history(fake_store)
+    ivs.record_many("demo", "AAPL", [IvPoint(date(2026, 11, 27), 0.20), IvPoint(date(2026, 11, 30), 0.25)])
+    ivs.record_many("demo", "MSFT", [IvPoint(date(2026, 11, 30), 0.40)])
+    sent = []
+    pipeline = fake_store.client.pipeline
+
+    def counted(*args: object, **kwargs: object) -> object:
+        pipe = pipeline(*args, **kwargs)
+        sent.append(pipe)
+        return pipe
+
+    fake_store.client.pipeline = counted  # type: ignore[method-assign]
+    windows = ivs.record_sessions("demo", {"AAPL": IvPoint(date(2026, 12, 1), 0.30, 0.2),
+                                           "MSFT": IvPoint(date(2026, 12, 1), 0.50)})
+    assert len(sent) == 1  # one MULTI for the batch
+    assert [p.iv30 for p in windows["AAPL"]] == [0.20, 0.25, 0.30] and windows["AAPL"][-1].hv20 == 0.2
+    assert [p.iv30 for p in windows["MSFT"]] == [0.40, 0.50]
+    assert ivs.points("demo", "MSFT") == windows["MSFT"] and ivs.record_sessions("demo", {}) == {}
