@@ -4,7 +4,8 @@ Each scan runs on a fresh key prefix of one embedded Valkey server, with every r
 (redis-py's Connection.send_packed_command: a pipeline or MULTI is one). Variants: the step switched off; IV history
 alone (closes not looked up); the whole step, first scan of the day (closes asked of the demo and cached); the whole
 step again the same day (closes from the cache). Target (issue 17): recording IV history adds ≤ 2 round trips per
-ticker. Prints figures, asserts nothing.
+ticker (a scan records a batch of tickers' points in one MULTI: one per write, not per ticker). Prints figures,
+asserts nothing.
 
 Run: .venv/bin/python bench/bench_iv_history.py
 """
@@ -51,15 +52,15 @@ def round_trips(env: dict[str, str], prefix: str) -> tuple[int, float]:
 
 def main() -> None:
     redis.connection.AbstractConnection.send_packed_command = _counting_send
-    step, closes = volatility.VolatilityStep.__call__, volatility.ticker_closes
+    step, closes = volatility.VolatilityStep.add, volatility.ticker_closes
     with embedded_server() as (data_dir, _):
         env = {**os.environ, "SCANNER_DATA_DIR": str(data_dir), "SCANNER_PROVIDER": "demo",
                "SCANNER_DEMO_DELAY_MS": "0", "SCANNER_ENFORCE_MARKET_HOURS": "false"}
         env.pop("REDIS_URL", None)
-        volatility.VolatilityStep.__call__ = lambda self, ticker, rows: rows
+        volatility.ticker_closes = lambda *args: NO_CLOSES  # no closes looked up
+        volatility.VolatilityStep.add = lambda self, rows, positions, closes: rows  # no figures, no history
         off = round_trips(env, "bench-off")
-        volatility.VolatilityStep.__call__ = step
-        volatility.ticker_closes = lambda *args: NO_CLOSES
+        volatility.VolatilityStep.add = step
         history_only = round_trips(env, "bench-history")
         volatility.ticker_closes = closes
         first = round_trips(env, "bench-full")
