@@ -44,7 +44,11 @@ BOOK_HIDDEN = ("This scan ran with the book of the user who started it, which is
 
 def started_by_viewer(meta: ScanMeta) -> bool:
     """Whether the signed-in viewer's book is the one `meta` ran with (always, without login: one shared book)."""
-    return BookPlan.of_scan(meta.positions).owner == book_field(book_user(current_access()))
+    return _viewers(BookPlan.of_scan(meta.positions))
+
+
+def _viewers(plan: BookPlan) -> bool:
+    return plan.owner == book_field(book_user(current_access()))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)  # few: a running scan's older versions are not read again
@@ -55,7 +59,8 @@ def _others_rows(_rows: pd.DataFrame, prefix: str, scan_id: str, version: int, _
 
 def hides_book(meta: ScanMeta) -> bool:
     """Whether the signed-in viewer sees `meta`'s rows without its book: another's scan, run with a book."""
-    return not started_by_viewer(meta) and not BookPlan.of_scan(meta.positions).empty
+    plan = BookPlan.of_scan(meta.positions)  # first: most scans run without a book, then nothing else is read
+    return not plan.empty and not _viewers(plan)
 
 
 def viewer_rows(rows: pd.DataFrame, meta: ScanMeta, prefix: str) -> pd.DataFrame:
