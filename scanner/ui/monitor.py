@@ -144,8 +144,8 @@ def render() -> None:
         if state.current is None:
             st.info("No scan has run yet.")
         else:
-            shown = viewer_meta(state.current)  # another's scan: without what its starter's book brought
-            _scan_section(shown)
-            _errors_section({ticker: error for ticker, error in state.errors.items() if ticker in shown.tickers})
+            meta = viewer_meta(state.current)  # another's scan: without what its starter's book brought
+            _scan_section(meta)
+            _errors_section({ticker: error for ticker, error in state.errors.items() if ticker in meta.tickers})
             _log_section(state, page.access.admin)
         _actions(page, state)
