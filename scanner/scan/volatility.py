@@ -118,7 +118,7 @@ class VolatilityStep:
         points = {ticker: IvPoint(self._session, iv, closes.get(ticker, NO_CLOSES).hv20)
                   for ticker, iv in today.items() if not math.isnan(iv)}
         try:
-            windows = self._history.record_sessions(self._provider.name, points)
+            windows = self._history.record(self._provider.name, points)
         except REDIS_ERRORS as exc:
             log.warning("IV history of %d tickers not recorded (%s)", len(points), type(exc).__name__)
             return {}

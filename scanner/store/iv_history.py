@@ -81,14 +81,10 @@ class IvHistory:
         pipe.sadd(self._keys.iv_index, f"{source}:{ticker}")
         return newest
 
-    def record(self, source: str, ticker: str, point: IvPoint) -> list[IvPoint]:
-        """Store today's point (replacing an earlier scan's of the same session) and return the last RANK_WINDOW
-        points up to it, oldest first: one MULTI, one round trip."""
-        return self.record_sessions(source, {ticker: point})[ticker]
-
-    def record_sessions(self, source: str, points: Mapping[str, IvPoint]) -> dict[str, list[IvPoint]]:
-        """``record`` for several tickers (each its own point) in one MULTI: a scan's batch of tickers costs one
-        round trip, not one per ticker in the scan's writing thread."""
+    def record(self, source: str, points: Mapping[str, IvPoint]) -> dict[str, list[IvPoint]]:
+        """Store each ticker's point of today (replacing an earlier scan's of the same session) and return, per
+        ticker, the last RANK_WINDOW points up to it, oldest first: one MULTI for all of them, so a scan's batch of
+        tickers costs one round trip, not one per ticker in the scan's writing thread."""
         if not points:
             return {}
         pipe = self._client.pipeline(transaction=True)
