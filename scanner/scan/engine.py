@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TypeVar
@@ -27,19 +27,14 @@ from scanner.errors import (
     ConfigError,
     LockLost,
     MarketClosed,
-    ProviderError,
-    ProviderFatal,
     ScanRefused,
 )
 from scanner.market import calendar
-from scanner.market.candles import NO_CLOSES, DailyCloses
-from scanner.market.events import UNKNOWN, TickerEvents
-from scanner.providers.base import ChainRequest, Provider
 from scanner.providers.registry import get_provider
 from scanner.scan.alerts import Alerter
-from scanner.scan.book import BookPlan, apply_book, with_open_quotes
+from scanner.scan.book import BookPlan, apply_book
 from scanner.scan.criteria import Criteria, scan_overrides
-from scanner.scan.events_cache import EventsCache, ticker_events
+from scanner.scan.fetch_pool import Fetched, Fetcher, open_fetch
 from scanner.scan.launcher import spawn_scan
 from scanner.scan.screening import screen, unusable
 from scanner.scan.volatility import VolatilityStep
@@ -207,19 +202,6 @@ def retrying(action: Callable[[], T], sleep: Callable[[float], None] = time.slee
 
 
 @dataclass(frozen=True)
-class _Fetched:
-    """One ticker's network and cache work, done in a fetch worker: its chain (with the book's open contracts),
-    events and closes, or why there is none."""
-
-    ticker: str
-    chain: pd.DataFrame | None = None
-    events: TickerEvents = UNKNOWN
-    closes: DailyCloses = NO_CLOSES
-    error: str | None = None
-    fatal: bool = False
-
-
-@dataclass(frozen=True)
 class _TickerResult:
     payload: bytes | None = None  # the screened rows, encoded for the store
     contracts: int = 0
@@ -232,23 +214,7 @@ class _TickerResult:
     book_matches: int = 0
 
 
-def _fetch(provider: Provider, ticker: str, request: ChainRequest, book: BookPlan,
-           events_of: Callable[[str], TickerEvents], closes_of: Callable[[str], DailyCloses]) -> _Fetched:
-    """One ticker fetched, the book's open contracts added, its events and closes looked up (day caches, else the
-    source), in a worker thread so that it overlaps other fetches; never raises."""
-    try:
-        chain = with_open_quotes(provider.fetch(ticker, request), book.book, ticker, provider, request)
-        return _Fetched(ticker, chain, events_of(ticker), closes_of(ticker))
-    except ProviderFatal as exc:
-        return _Fetched(ticker, error=str(exc), fatal=True)
-    except ProviderError as exc:
-        return _Fetched(ticker, error=str(exc))
-    except Exception as exc:  # a provider bug must not end the scan: record it for this ticker
-        log.exception("unexpected error for %s", ticker)
-        return _Fetched(ticker, error=f"unexpected error ({type(exc).__name__})")
-
-
-def _own_rows(fetched: _Fetched) -> bool:
+def _own_rows(fetched: Fetched) -> bool:
     """Whether every row of the chain names the ticker asked for (then its rows can be told apart in a batch)."""
     tickers = fetched.chain["ticker"].to_numpy(dtype=object, na_value="") if fetched.chain is not None else []
     return bool((tickers == fetched.ticker).all())
@@ -264,12 +230,12 @@ class _Screening:
     book: BookPlan
     volatility: VolatilityStep
 
-    def results(self, fetched: list[_Fetched]) -> list[_TickerResult]:
+    def results(self, fetched: list[Fetched]) -> list[_TickerResult]:
         """Each fetched ticker's result, in order. Tickers screened for the same sides whose rows all name them are
         screened, given their volatility figures and encoded as one frame, each stored as its own payload: pandas'
         and Arrow's per-call cost, most of a 60-row ticker's, is paid once per batch."""
         results = {f.ticker: _TickerResult(error=f.error) for f in fetched if f.chain is None}
-        groups: dict[tuple[tuple[str, ...], str], list[_Fetched]] = {}
+        groups: dict[tuple[tuple[str, ...], str], list[Fetched]] = {}
         for f in fetched:
             if f.chain is not None:
                 groups.setdefault((self.book.sides(f.ticker, self.criteria), "" if _own_rows(f) else f.ticker),
@@ -280,7 +246,7 @@ class _Screening:
         return [replace(results[f.ticker], book_ticker=True) if f.ticker in added else results[f.ticker]
                 for f in fetched]
 
-    def _screened(self, group: list[_Fetched]) -> list[_TickerResult]:
+    def _screened(self, group: list[Fetched]) -> list[_TickerResult]:
         """The group's results; when screening them together fails (a bug), each ticker alone, so that only the
         ticker at fault records the error."""
         try:
@@ -291,7 +257,7 @@ class _Screening:
             log.exception("unexpected error for %s", group[0].ticker)
             return [_TickerResult(error=f"unexpected error ({type(exc).__name__})")]
 
-    def _screen_together(self, group: list[_Fetched]) -> list[_TickerResult]:
+    def _screen_together(self, group: list[Fetched]) -> list[_TickerResult]:
         criteria = self.book.criteria_for(group[0].ticker, self.criteria)  # the book's sides too (calls, rolls)
         chain = group[0].chain if len(group) == 1 else pd.concat([f.chain for f in group], ignore_index=True)
         rows = apply_book(self.screen_chain(chain, criteria=criteria, events={f.ticker: f.events for f in group}),
@@ -441,11 +407,12 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
     screening = _Screening(criteria, functools.partial(screen, criteria=criteria, as_of=as_of,
                                                        rate=settings.risk_free_rate,
                                                        dividend_yield=settings.dividend_yield), book, volatility)
-    events_of = functools.partial(ticker_events, provider, EventsCache(store.client, store.keys), as_of=as_of)
     tally.cancel_requested = retrying(lambda: store.cancel_requested(meta.scan_id))
     tickers = iter(meta.tickers)
 
-    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="fetch") as pool:
+    fetch = open_fetch(settings, provider, meta.provider,
+                       functools.partial(Fetcher.build, store.client, store.keys, book, as_of))
+    try:
         pending: dict[Future, str] = {}
 
         def refill() -> None:
@@ -456,7 +423,7 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
                 if ticker is None:
                     return
                 asked = book.request(ticker, request, criteria)  # the book's sides too (calls on shares held, rolls)
-                pending[pool.submit(_fetch, provider, ticker, asked, book, events_of, volatility.closes)] = ticker
+                pending[fetch.submit(ticker, asked)] = ticker
 
         refill()
         while pending:
@@ -469,15 +436,11 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
             refill()  # before screening and writing: the next fetches need not wait for them
             results = screening.results(fetched)
             counted = _record(store, meta.scan_id, token, [f.ticker for f in fetched], results, tally,
-                              _usage(provider))
+                              fetch.usage())
             if on_progress:
                 on_progress(replace(meta, **counted))
-
-
-def _usage(provider: Provider) -> dict[str, int]:
-    """Scan-hash fields a metered source reports (``credits_used``, ``credits_remaining``); {} for others."""
-    usage = getattr(provider, "usage", None)
-    return usage() if callable(usage) else {}
+    finally:
+        fetch.close()
 
 
 def _record(store: ScanStore, scan_id: str, token: str, tickers: list[str], results: list[_TickerResult],

@@ -25,7 +25,6 @@ from scanner.scan.engine import (
     ScanRequest,
     _BookShare,
     _ending,
-    _Fetched,
     _outcome,
     _Screening,
     _Tally,
@@ -34,6 +33,7 @@ from scanner.scan.engine import (
     retrying,
     run_scan,
 )
+from scanner.scan.fetch_pool import Fetched
 from scanner.scan.screening import screen
 from scanner.scan.volatility import VolatilityStep
 from scanner.store.codec import read_batches, to_frame
@@ -149,9 +149,9 @@ def _screening(store: ScanStore, screen_chain: Callable[..., pd.DataFrame] = scr
                       VolatilityStep(demo, store.client, store.keys, QUOTE))
 
 
-def _fetched(ticker: str) -> _Fetched:
+def _fetched(ticker: str) -> Fetched:
     chain = DemoProvider().fetch(ticker, ChainRequest(sides=("call", "put"), as_of=QUOTE))
-    return _Fetched(ticker, chain, TickerEvents(earnings_date=date(2026, 12, 10)),
+    return Fetched(ticker, chain, TickerEvents(earnings_date=date(2026, 12, 10)),
                     DemoProvider().candles(ticker, QUOTE))
 
 
@@ -180,7 +180,7 @@ def test_a_ticker_whose_screening_fails_records_the_error_and_its_batch_is_store
             raise ZeroDivisionError("a bug")
         return screen(chain, **arguments)
 
-    fetched = [_fetched("AAPL"), _fetched("MSFT"), _fetched("NVDA"), _Fetched("TSLA", error="HTTP 404")]
+    fetched = [_fetched("AAPL"), _fetched("MSFT"), _fetched("NVDA"), Fetched("TSLA", error="HTTP 404")]
     results = _screening(fake_store, failing_for_msft).results(fetched)
     assert [result.error for result in results] == [None, "unexpected error (ZeroDivisionError)", None, "HTTP 404"]
     assert [len(_rows(results[i].payload)) for i in (0, 2)] == [results[0].contracts, results[2].contracts]
