@@ -180,7 +180,7 @@ class ProcessFetch:
     def _check_alive(self) -> None:
         """A fetch process that died (killed, out of memory) took its tickers with it: the scan stops on them."""
         dead = [process for process in self._processes if process.exitcode is not None]
-        if not dead or self._closing.is_set():
+        if not dead:
             return
         message = f"a fetch process ended unexpectedly (exit code {dead[0].exitcode})"
         for number in list(self._futures):
