@@ -410,8 +410,7 @@ def _scan_tickers(settings: Settings, store: ScanStore, meta: ScanMeta, token: s
     tally.cancel_requested = retrying(lambda: store.cancel_requested(meta.scan_id))
     tickers = iter(meta.tickers)
 
-    fetch = open_fetch(settings, provider, meta.provider,
-                       functools.partial(Fetcher.build, store.client, store.keys, book, as_of))
+    fetch = open_fetch(settings, provider, functools.partial(Fetcher.build, store.client, store.keys, book, as_of))
     try:
         pending: dict[Future, str] = {}
 

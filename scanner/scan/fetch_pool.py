@@ -2,7 +2,7 @@
 threads and of the API's concurrency.
 
 One interpreter parses about 25 requests in flight before its CPU, not the API, sets the pace (bench_universe); a
-scan asking more (SCANNER_CONCURRENCY above 25, on a machine with a core to spare) fetches in processes forked from
+scan asking two shares or more (SCANNER_CONCURRENCY 50, on two cores or more) fetches in processes forked from
 the scan process. Each builds its own source client from the scan's settings with its share of the concurrency and of
 any request rate, so the API sees the same bound in all; the scan process screens and writes what they send back.
 Forked, not spawned: a spawned worker would first import the engine (1.6 s here), longer than it saves."""
@@ -66,7 +66,8 @@ class Fetcher:
     def build(cls, client: redis.Redis, keys: Keys, book: BookPlan, as_of: date, provider: Provider) -> Fetcher:
         """The fetcher a worker runs with `provider`; `client` is the scan's (in a forked process its first command
         opens a connection of its own)."""
-        return cls(provider, book, lambda ticker: ticker_events(provider, EventsCache(client, keys), ticker, as_of),
+        events = EventsCache(client, keys)
+        return cls(provider, book, lambda ticker: ticker_events(provider, events, ticker, as_of),
                    VolatilityStep(provider, client, keys, as_of).closes)
 
     def __call__(self, ticker: str, request: ChainRequest) -> Fetched:
@@ -169,11 +170,11 @@ class ProcessFetch:
     def _read(self) -> None:
         while not self._closing.is_set() or self._futures:
             try:
-                number, fetched, usage = self._results.get(timeout=_POLL_SECONDS)
+                number, part, fetched, usage = self._results.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 self._check_alive()
                 continue
-            self._usage[usage.pop("process")] = usage
+            self._usage[part] = usage
             _, future = self._futures.pop(number)
             future.set_result(fetched)
 
@@ -208,7 +209,7 @@ def _serve(build: Callable[[Provider], Fetcher], provider_name: str, settings: S
                 return
             number, ticker, request = task
             fetched = fetcher(ticker, request)
-            results.put((number, fetched, {"process": part, **provider_usage(fetcher.provider)}))
+            results.put((number, part, fetched, provider_usage(fetcher.provider)))
 
     workers = [threading.Thread(target=work, name=f"fetch-{part}-{n}") for n in range(settings.concurrency)]
     for worker in workers:
@@ -223,11 +224,11 @@ def provider_usage(provider: Provider) -> dict[str, int]:
     return usage() if callable(usage) else {}
 
 
-def open_fetch(settings: Settings, provider: Provider, provider_name: str,
+def open_fetch(settings: Settings, provider: Provider,
                build: Callable[[Provider], Fetcher]) -> ThreadFetch | ProcessFetch:
     """The scan's fetch workers at `settings.concurrency`: processes when ``fetch_processes`` says so (each with a
-    client of `provider_name`'s source of its own), else threads fetching with `provider`."""
+    client of `provider`'s source of its own), else threads fetching with `provider`."""
     processes = fetch_processes(settings, provider)
     if processes:
-        return ProcessFetch(build, settings, provider_name, processes)
+        return ProcessFetch(build, settings, provider.name, processes)
     return ThreadFetch(build(provider), settings.concurrency)

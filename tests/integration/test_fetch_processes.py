@@ -27,10 +27,6 @@ def scan(server: ReplayServer, store: ScanStore, data_dir: Path, concurrency: in
     return config, meta, rows.sort_values(["ticker", "expiration", "strike", "side"], ignore_index=True)
 
 
-def test_shares_split_the_concurrency_whole() -> None:
-    assert fetch_pool.shares(50, 2) == [25, 25] and fetch_pool.shares(50, 3) == [17, 17, 16]
-
-
 def test_processes_fetch_what_threads_fetch(real_store: ScanStore, embedded_dir: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fetch_pool.os, "cpu_count", lambda: 2)
